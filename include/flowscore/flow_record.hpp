@@ -1,0 +1,59 @@
+// What a flow becomes when it ends: the unit that is scored and reported.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "flowscore/features.hpp"
+#include "flowscore/flow_key.hpp"
+
+namespace flowscore {
+
+// Why a flow record was emitted (EVE `flow.reason`). Values are a contract:
+// docs/OUTPUT.md lists them.
+enum class EndReason : uint8_t {
+  kIdleTimeout,    // "timeout": no packet for idle_timeout
+  kActiveTimeout,  // "active_timeout": flow lived active_timeout; it continues as a new record
+  kTcpClose,       // "tcp_close": FIN from both sides or RST, after the linger
+  kPressure,       // "forced": evicted early because the flow table was full
+  kShutdown,       // "shutdown": end of input or process shutdown
+};
+std::string_view end_reason_name(EndReason r);
+
+// EVE `flow.state`.
+enum class FlowState : uint8_t { kNew, kEstablished, kClosed };
+std::string_view flow_state_name(FlowState s);
+
+// The scorer's answer for one flow. Filled in by src/model; zero-initialised
+// (scored = false) when no model is loaded.
+struct Verdict {
+  static constexpr int kMaxClasses = 16;
+  bool scored = false;
+  bool alert = false;       // label is not benign and score >= that class's threshold
+  uint8_t label = 0;        // class id
+  uint8_t num_classes = 0;
+  float score = 0;          // probability of `label` (binary: of class 1)
+  float proba[kMaxClasses] = {};
+};
+
+// A finished (or, for active timeout, a checkpointed) flow. Oriented: src is
+// the initiator (side of the first packet, or the SYN sender when seen).
+struct FlowRecord {
+  FlowKey key;              // canonical key (for hashing / debugging)
+  Endpoint src;             // initiator
+  Endpoint dst;             // responder
+  uint64_t flow_id = 0;     // unique per process run (worker id in the top bits)
+  uint8_t proto = 0;
+  uint8_t ip_version = 0;
+  uint8_t icmp_type = 0;    // first ICMP type/code seen from the initiator
+  uint8_t icmp_code = 0;
+  FlowState state = FlowState::kNew;
+  EndReason reason = EndReason::kShutdown;
+  uint16_t worker = 0;
+  uint32_t input_index = 0; // which --pcap file (offline) or port (live) it came from
+  FlowFeatures stats;       // accounting + running statistics
+  uint8_t first_count = 0;  // valid entries in `first`
+  FirstPacketSlot first[FeatureConfig::kMaxFirstPackets];
+  Verdict verdict;
+};
+
+}  // namespace flowscore

@@ -1,0 +1,95 @@
+// Packet parsing: one frame in, the fields flow tracking needs out.
+// Every read is bounds-checked against the captured length; a frame that
+// cannot be parsed yields a ParseStatus naming why, never an out-of-bounds read.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace flowscore {
+
+// Link types flowscore understands. Values are the pcap LINKTYPE_* numbers
+// (https://www.tcpdump.org/linktypes.html) so a pcap header maps directly.
+enum class LinkType : uint16_t {
+  kNull = 0,        // BSD loopback: 4-byte host-order address family
+  kEthernet = 1,
+  kRaw = 101,       // raw IPv4/IPv6, version from the first nibble
+  kLoop = 108,      // OpenBSD loopback: 4-byte network-order address family
+  kLinuxSll = 113,  // Linux cooked capture v1 (tcpdump -i any, older libpcap)
+  kIpv4 = 228,
+  kIpv6 = 229,
+  kLinuxSll2 = 276, // Linux cooked capture v2 (tcpdump -i any, libpcap >= 1.10)
+};
+
+// Maps a pcap link-type number to a LinkType; false when flowscore cannot parse it.
+bool link_type_from_pcap(uint32_t pcap_linktype, LinkType& out);
+std::string_view link_type_name(LinkType t);
+
+// Why a frame was not flowed. kOk frames carry a valid ParsedPacket.
+enum class ParseStatus : uint8_t {
+  kOk = 0,
+  kNotIp,              // ARP, LLDP, STP, ...: counted, not flowed
+  kTruncatedL2,        // captured length ends inside the link/VLAN/MPLS headers
+  kTruncatedL3,        // ... inside the IPv4/IPv6 header or an extension header
+  kTruncatedL4,        // ... inside the TCP/UDP/SCTP/ICMP header (first fragment)
+  kBadIpVersion,       // version nibble disagrees with the link layer
+  kBadIpHeaderLength,  // IPv4 IHL < 5, or IP total length < header length
+  kBadL4Header,        // e.g. TCP data offset < 5
+  kTooManyHeaders,     // VLAN/MPLS/extension-header chain longer than we follow
+  kCount
+};
+std::string_view parse_status_name(ParseStatus s);
+
+enum class Fragment : uint8_t {
+  kNone = 0,   // not a fragment
+  kFirst,      // offset 0 with more-fragments set: carries the L4 header
+  kLater,      // offset > 0: no L4 header; ports come from the fragment map
+};
+
+// Address of either family; IPv4 lives in bytes[0..3], the rest stay zero.
+struct IpAddress {
+  std::array<uint8_t, 16> bytes{};
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+};
+
+// What the parser extracts from the OUTERMOST IP header and its L4 header.
+// Tunnels (IP-in-IP, 6in4, GRE) are flowed on the outer header, like tshark's
+// first ip.src/ip.dst.
+struct ParsedPacket {
+  IpAddress src;
+  IpAddress dst;
+  uint32_t l3_offset = 0;    // byte offset of the IP header in the frame
+  uint32_t ip_len = 0;       // IP length from the header: IPv4 total length, IPv6 40 + payload length
+  uint32_t payload_len = 0;  // L4 payload bytes per the IP length (not the captured length)
+  uint32_t fragment_id = 0;  // IPv4 identification or IPv6 fragment identification
+  uint16_t src_port = 0;     // TCP/UDP/SCTP ports; 0 when the protocol has none
+  uint16_t dst_port = 0;
+  uint16_t tcp_window = 0;   // raw window field (unscaled)
+  uint8_t ip_version = 0;    // 4 or 6
+  uint8_t proto = 0;         // L4 protocol after IPv6 extension headers
+  uint8_t tcp_flags = 0;     // TCP byte 13: CWR ECE URG ACK PSH RST SYN FIN
+  uint8_t tcp_header_len = 0;
+  uint8_t icmp_type = 0;     // ICMP / ICMPv6 type and code
+  uint8_t icmp_code = 0;
+  Fragment fragment = Fragment::kNone;
+  bool has_l4 = false;       // L4 header parsed (false for kLater fragments and unknown protos)
+};
+
+// TCP flag bits (RFC 9293 §3.1, plus ECE/CWR from RFC 3168).
+namespace tcp_flag {
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,
+                         kAck = 0x10, kUrg = 0x20, kEce = 0x40, kCwr = 0x80;
+}
+
+// Parses one frame. `captured` is the number of bytes present at `frame`.
+ParseStatus parse_frame(const uint8_t* frame, uint32_t captured, LinkType link, ParsedPacket& out);
+
+// Frame length on the wire. The pcap PMD hands over only the captured bytes,
+// so for a snaplen-truncated frame the IP header's length is the best witness
+// of what was on the wire (see docs/FEATURES.md, "wire length").
+inline uint32_t wire_length(const ParsedPacket& p, uint32_t captured) {
+  const uint32_t from_ip = p.l3_offset + p.ip_len;
+  return from_ip > captured ? from_ip : captured;
+}
+
+}  // namespace flowscore
