@@ -1,0 +1,100 @@
+// EVE JSON output: one line per flow record in Suricata's EVE "flow" shape
+// (https://docs.suricata.io/en/latest/output/eve/eve-json-format.html), so
+// SIEM parsers written for Suricata read it. docs/OUTPUT.md is the contract
+// for every field; docs/schema/eve-flow.schema.json is its machine check.
+//
+// Hot path: EveFormatter::format runs once per expired flow (~1M/s). It
+// appends to a caller-owned fmt::memory_buffer and allocates nothing beyond
+// that buffer's growth: everything that depends only on the configuration
+// (escaped class names, alert objects, feature keys) is rendered once, in
+// the constructor.
+#pragma once
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowscore/flow_record.hpp"
+
+namespace flowscore {
+
+// Room format_ip needs: INET6_ADDRSTRLEN - 1, the bound inet_ntop(3) uses.
+inline constexpr size_t kIpTextMax = 45;
+
+// Writes `addr` exactly as glibc's inet_ntop(3) would for the family given by
+// ip_version (4, else 6): dotted quad; for IPv6 lowercase hex without leading
+// zeros, the first longest run of >= 2 zero groups as "::", and the dotted
+// quad tail for IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d)
+// addresses. Returns the number of characters written (no NUL).
+size_t format_ip(const IpAddress& addr, uint8_t ip_version, char* out);
+
+// Suricata's EVE time format in UTC: "2009-11-23T20:02:53.181233+0000"
+// (microseconds, truncated from nanoseconds).
+inline constexpr size_t kEveTimestampLength = 31;
+void format_eve_timestamp(uint64_t ts_ns, char* out);
+
+// EVE "proto" names Suricata uses for the protocols flowscore parses:
+// "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP". Empty for every other protocol,
+// which EVE output writes as its decimal number in a string.
+std::string_view eve_proto_name(uint8_t proto);
+
+// Appends `s` as a JSON string literal, quotes included (RFC 8259 §7).
+// Bytes that are not valid UTF-8 become U+FFFD so the line stays valid JSON.
+void append_json_string(std::string_view s, fmt::memory_buffer& out);
+
+// What the EVE alert object says about one model class.
+struct ClassInfo {
+  std::string name;      // flowscore.label and alert.signature ("flowscore: <name>")
+  std::string category;  // alert.category
+  int severity = 2;      // alert.severity: 1 (high) .. 3 (low), as in Suricata
+};
+
+// The model behind the verdicts. Classes without an entry are named
+// "class_<id>" with an empty category and severity 3. Whether a verdict is an
+// alert (not benign, over its threshold) is decided by src/model, not here.
+struct ModelInfo {
+  std::string name;
+  std::string hash;
+  std::vector<ClassInfo> classes;  // indexed by class id
+};
+
+struct EveOptions {
+  uint16_t community_id_seed = 0;
+  // Emit flowscore.features: off by default, SIEM storage is not free.
+  bool include_features = false;
+  // Names of the feature values passed to format(), in order (FeatureSpec::names()).
+  std::vector<std::string> feature_names;
+  ModelInfo model;
+  std::string sensor_name;  // emitted as "host" when not empty
+};
+
+class EveFormatter {
+ public:
+  explicit EveFormatter(const EveOptions& options);
+
+  // Appends one JSON object and '\n' to `out`. `features` is the record's
+  // feature vector (only read when options.include_features). Returns false
+  // when features were asked for but `features` does not have one value per
+  // name; the line is still written, without flowscore.features.
+  bool format(const FlowRecord& record, std::span<const float> features,
+              fmt::memory_buffer& out) const;
+
+ private:
+  void append_flowscore(const FlowRecord& record, std::span<const float> features,
+                        bool with_features, fmt::memory_buffer& out) const;
+
+  uint16_t seed_;
+  bool include_features_;
+  std::string host_member_;                  // `"host":"...",` or empty
+  std::string model_member_;                 // `"model":{"name":...,"hash":...}`
+  std::vector<std::string> feature_keys_;    // `"name":`
+  std::vector<std::string> class_labels_;    // `"name"`, one per class id
+  std::vector<std::string> class_keys_;      // `"name":`
+  std::vector<std::string> alert_members_;   // `"alert":{...},` per class id
+};
+
+}  // namespace flowscore

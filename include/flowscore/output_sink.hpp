@@ -1,0 +1,71 @@
+// Where EVE lines go. Sinks take whole lines (or batches of them) and never
+// throw on the write path: a failure returns false, is counted, and
+// last_error() says why in errno terms (e.g. "No space left on device").
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flowscore {
+
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  // Takes `data` (complete newline-terminated lines). False when it could
+  // not be delivered; the data is then dropped and counted, never retried
+  // without bound.
+  virtual bool write(std::string_view data) = 0;
+  // Pushes buffered data out. False on failure.
+  virtual bool flush() = 0;
+  // Human-readable destination, e.g. "file eve.json" or "stdout".
+  virtual std::string describe() const = 0;
+
+  // Why the most recent failure happened; empty if none has.
+  std::string_view last_error() const { return {last_error_, last_error_len_}; }
+  uint64_t dropped_bytes() const { return dropped_bytes_; }
+
+ protected:
+  // Records errno's text without allocating.
+  void set_error(int errnum, std::string_view what);
+  uint64_t dropped_bytes_ = 0;
+
+ private:
+  char last_error_[160] = {};
+  size_t last_error_len_ = 0;
+};
+
+// A file or stdout, written with large write(2) calls from its own buffer.
+class FileSink final : public OutputSink {
+ public:
+  static constexpr size_t kDefaultBufferBytes = 1 << 20;
+
+  // Opens `path` ("-" = stdout) for writing: truncated, or appended to when
+  // `append`. Returns nullptr and sets `error` when it cannot be opened.
+  static std::unique_ptr<FileSink> open(const std::string& path, bool append, std::string& error,
+                                        size_t buffer_bytes = kDefaultBufferBytes);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  bool write(std::string_view data) override;
+  bool flush() override;
+  std::string describe() const override;
+
+ private:
+  FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes);
+  bool write_all(const char* data, size_t size);
+  bool write_fully(const char* data, size_t size);
+
+  int fd_;
+  bool owns_fd_;
+  bool torn_line_ = false;
+  std::string path_;
+  std::string error_context_;
+  std::vector<char> buffer_;
+  size_t used_ = 0;
+};
+
+}  // namespace flowscore

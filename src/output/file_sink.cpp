@@ -1,0 +1,109 @@
+// File / stdout sink; see include/flowscore/output_sink.hpp.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "flowscore/output_sink.hpp"
+
+namespace flowscore {
+
+void OutputSink::set_error(int errnum, std::string_view what) {
+  // GNU strerror_r returns a pointer that may or may not be `buf`.
+  char buf[96];
+  const char* text = strerror_r(errnum, buf, sizeof buf);
+  size_t n = std::min(what.size(), sizeof last_error_ - 1);
+  std::memcpy(last_error_, what.data(), n);
+  const std::string_view sep = ": ";
+  for (char c : sep) {
+    if (n < sizeof last_error_ - 1) last_error_[n++] = c;
+  }
+  for (const char* p = text; *p && n < sizeof last_error_ - 1; ++p) last_error_[n++] = *p;
+  last_error_len_ = n;
+}
+
+std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, std::string& error,
+                                         size_t buffer_bytes) {
+  if (path == "-") {
+    return std::unique_ptr<FileSink>(new FileSink(STDOUT_FILENO, false, path, buffer_bytes));
+  }
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  const int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) {
+    error = "cannot open output '" + path + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  return std::unique_ptr<FileSink>(new FileSink(fd, true, path, buffer_bytes));
+}
+
+FileSink::FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes)
+    : fd_(fd),
+      owns_fd_(owns_fd),
+      path_(std::move(path)),
+      error_context_(path_ == "-" ? "write to stdout" : "write to " + path_),
+      buffer_(std::max<size_t>(buffer_bytes, 1)) {}
+
+FileSink::~FileSink() {
+  flush();
+  if (owns_fd_) ::close(fd_);
+}
+
+bool FileSink::write(std::string_view data) {
+  if (used_ + data.size() > buffer_.size()) {
+    if (!flush()) {
+      dropped_bytes_ += data.size();
+      return false;
+    }
+    if (data.size() > buffer_.size()) {  // larger than the whole buffer: no point copying
+      if (write_all(data.data(), data.size())) return true;
+      dropped_bytes_ += data.size();
+      return false;
+    }
+  }
+  std::memcpy(buffer_.data() + used_, data.data(), data.size());
+  used_ += data.size();
+  return true;
+}
+
+bool FileSink::flush() {
+  if (used_ == 0) return true;
+  const bool ok = write_all(buffer_.data(), used_);
+  // On failure the buffered lines are dropped: memory stays bounded and a
+  // full disk does not stall the workers.
+  if (!ok) dropped_bytes_ += used_;
+  used_ = 0;
+  return ok;
+}
+
+bool FileSink::write_all(const char* data, size_t size) {
+  // A failure part-way through leaves a torn line in the file; end it before
+  // the next line so every later line still parses on its own.
+  if (torn_line_) {
+    if (!write_fully("\n", 1)) return false;
+    torn_line_ = false;
+  }
+  return write_fully(data, size);
+}
+
+bool FileSink::write_fully(const char* data, size_t size) {
+  bool wrote_some = false;
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      set_error(errno, error_context_);
+      torn_line_ = torn_line_ || wrote_some;
+      return false;
+    }
+    wrote_some = true;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string FileSink::describe() const { return path_ == "-" ? "stdout" : "file " + path_; }
+
+}  // namespace flowscore
