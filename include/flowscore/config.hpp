@@ -1,0 +1,63 @@
+// flowscore's configuration: a JSON file (conf/flowscore.json documents every
+// key) plus command-line overrides. Loading validates everything up front and
+// names the offending key, so nothing downstream has to.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flowscore/features.hpp"
+#include "flowscore/flow_table.hpp"
+
+namespace flowscore {
+
+// What to do with flows of one class the model predicts.
+struct ClassPolicy {
+  std::string name;
+  float threshold = 0.5f;       // alert when the class's probability is at least this
+  std::string category;         // EVE alert.category
+  int severity = 2;             // EVE alert.severity (1 high .. 3 low)
+};
+
+struct Config {
+  FlowTableConfig flow;
+  uint32_t fragment_table_size = 4096;
+  uint64_t fragment_timeout_ns = 30'000'000'000;  // Linux ipfrag_time default
+  FeatureConfig features;
+
+  struct Output {
+    std::string path = "-";
+    bool include_features = false;
+    uint16_t community_id_seed = 0;
+    std::string sensor_name;
+    uint32_t queue_records = 16384;   // records in flight between a worker and the writer
+  } output;
+
+  struct Model {
+    std::string path;                  // compiled model; empty = no scoring
+    uint32_t batch_size = 256;
+    uint64_t batch_deadline_ns = 100'000'000;
+    std::string benign_class = "benign";
+    std::vector<ClassPolicy> classes;  // per-class alert policy (by class name)
+    float default_threshold = 0.5f;
+  } model;
+
+  struct Dpdk {
+    uint32_t burst_size = 32;
+    uint32_t mbufs = 8191;
+    std::string hugepages = "auto";    // auto | yes | no
+    uint32_t memory_mb = 0;            // 0 = sized from the flow table
+    std::string log_level = "warning";
+  } dpdk;
+};
+
+// Loads `path` over the defaults. On error returns false with a message that
+// names the key ("flow.idle_timeout: must be a positive number of seconds").
+bool load_config(const std::string& path, Config& out, std::string& error);
+// Applies one "key=value" override with the same validation (e.g. from --set).
+bool apply_override(const std::string& key, const std::string& value, Config& cfg, std::string& error);
+// Checks cross-key rules (e.g. active timeout >= idle timeout is not required,
+// but both must be positive). Called by load_config and after overrides.
+bool validate_config(const Config& cfg, std::string& error);
+
+}  // namespace flowscore

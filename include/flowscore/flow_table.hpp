@@ -1,0 +1,110 @@
+// Per-worker flow table: canonical 5-tuple -> flow state, with lifecycle.
+//
+// One table per worker lcore; nothing in it is shared, so nothing is locked.
+// Memory is fixed at creation (capacity from config): the hash index is DPDK's
+// rte_hash (cuckoo, extendable buckets so it holds exactly `capacity` keys),
+// and its key positions index a flat array of FlowEntry. Expiry is a timer
+// wheel checked once per burst; packets only touch their own entry.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flowscore/features.hpp"
+#include "flowscore/flow_key.hpp"
+#include "flowscore/flow_record.hpp"
+#include "flowscore/packet.hpp"
+
+struct rte_hash;
+
+namespace flowscore {
+
+struct FlowTableConfig {
+  uint32_t capacity = 1 << 20;               // max concurrent flows per worker
+  uint64_t idle_timeout_ns = 60'000'000'000;
+  uint64_t active_timeout_ns = 1800'000'000'000;
+  uint64_t tcp_linger_ns = 2'000'000'000;    // after FIN+FIN or RST, keep the flow this long
+  uint64_t wheel_tick_ns = 100'000'000;      // expiry resolution
+  uint32_t wheel_slots = 4096;               // power of two
+  uint16_t worker_id = 0;
+  int socket_id = -1;                        // NUMA socket for the memory (SOCKET_ID_ANY = -1)
+};
+
+// Where finished flows go. reserve() may return nullptr when the consumer is
+// full; the table then counts the record as dropped (it is never silently lost).
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual FlowRecord* reserve() = 0;
+  virtual void commit(FlowRecord* r) = 0;
+};
+
+struct FlowTableCounters {
+  uint64_t flows_created = 0;
+  uint64_t records_emitted = 0;
+  uint64_t records_dropped = 0;   // sink had no room (live mode only)
+  uint64_t expired_idle = 0;
+  uint64_t expired_active = 0;
+  uint64_t expired_tcp_close = 0;
+  uint64_t evicted_pressure = 0;
+  uint64_t flushed = 0;
+  uint64_t tcp_port_reuse = 0;    // SYN on a closed flow: old record emitted, new flow started
+  uint64_t insert_failed = 0;     // rte_hash refused a key even after eviction (should stay 0)
+};
+
+class FlowTable {
+ public:
+  // Returns nullptr and sets `error` when memory cannot be had.
+  static std::unique_ptr<FlowTable> create(const FlowTableConfig& cfg, const FeatureConfig& features,
+                                           std::string& error);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Accounts one packet to its flow (creating it if new). `input_index` names
+  // the capture file or port the packet came from.
+  void account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns, uint32_t input_index,
+               RecordSink& sink);
+  // Emits every flow whose deadline has passed by `now_ns`. Call once per burst.
+  void expire(uint64_t now_ns, RecordSink& sink);
+  // Emits every flow (end of input, shutdown).
+  void flush(EndReason reason, RecordSink& sink);
+
+  size_t size() const { return live_; }
+  size_t capacity() const { return cfg_.capacity; }
+  const FlowTableCounters& counters() const { return counters_; }
+  // Bytes of memory per tracked flow (entry + first-packet slots + hash index share).
+  size_t bytes_per_flow() const;
+
+  static constexpr uint32_t kNil = UINT32_MAX;
+
+ private:
+  struct Entry;
+  FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features);
+
+  uint64_t due(const Entry& e) const;
+  uint32_t slot_for(uint64_t due_ns) const;
+  void wheel_link(uint32_t idx, uint64_t due_ns);
+  void wheel_unlink(uint32_t idx);
+  void emit(uint32_t idx, EndReason reason, RecordSink& sink);
+  void remove(uint32_t idx);
+  bool evict_one(RecordSink& sink);
+  int32_t insert(const FlowKey& key, RecordSink& sink);
+  void start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, uint32_t input_index, uint64_t ts_ns);
+  std::span<FirstPacketSlot> first_slots(uint32_t idx);
+
+  FlowTableConfig cfg_;
+  FeatureConfig feature_cfg_;
+  rte_hash* index_ = nullptr;
+  Entry* entries_ = nullptr;           // capacity entries, indexed by rte_hash position
+  FirstPacketSlot* first_ = nullptr;   // capacity * first_packets
+  std::vector<uint32_t> wheel_;        // slot -> head entry index
+  uint64_t wheel_tick_ = 0;            // last fully processed tick
+  bool wheel_started_ = false;
+  size_t live_ = 0;
+  uint64_t next_flow_seq_ = 0;
+  FlowTableCounters counters_;
+};
+
+}  // namespace flowscore

@@ -1,0 +1,30 @@
+// Runs flowscore: EAL and ports up, one worker per lcore, the writer on the
+// main lcore, then a summary. `run` and `extract` are the same pipeline with
+// different writers (EVE verdicts vs a labelled feature table).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "flowscore/config.hpp"
+
+namespace flowscore {
+
+enum class RunMode { kEve, kExtract };
+
+struct RunRequest {
+  RunMode mode = RunMode::kEve;
+  Config cfg;
+  std::vector<std::string> pcaps;       // offline inputs; empty = live ports from the EAL args
+  std::vector<std::string> eal_args;    // live: the user's EAL arguments (argv[0] included)
+  unsigned workers = 0;                 // offline: 0 = as many as cores and inputs allow
+  // extract only
+  std::string labels_path;              // label file (rules or flowscore-gen format)
+  std::vector<std::string> input_labels;  // one label per --pcap (source (a) without a file)
+  std::string default_label = "benign";
+  bool quiet = false;
+};
+
+// Returns the process exit status: 0 success, 1 runtime failure, 2 bad input.
+int run_pipeline(const RunRequest& req);
+
+}  // namespace flowscore

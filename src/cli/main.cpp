@@ -1,0 +1,184 @@
+// flowscore command line: parses arguments into a RunRequest (run, extract)
+// or hands over to the model tools (compile, predict).
+#include <getopt.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "flowscore/config.hpp"
+#include "flowscore/model_cli.hpp"
+#include "flowscore/pipeline.hpp"
+
+namespace fs = std::filesystem;
+using namespace flowscore;
+
+namespace {
+
+constexpr const char* kUsage = R"(flowscore {} - score network flows with a compiled XGBoost model
+
+Usage:
+  flowscore run --pcap FILE [--pcap FILE...] [--out FILE] [options]   offline, on capture files
+  flowscore run [EAL options] -- [options]                             live, on DPDK ports
+  flowscore extract --pcap FILE... [--labels FILE] --out features.csv [options]
+  flowscore compile model.json -o MODEL [--name NAME] [--classes a,b,...]
+  flowscore predict --model MODEL --in table.csv --out scores.csv [--margin]
+  flowscore --help | --version
+
+Options for run and extract:
+  --pcap FILE               capture file (pcap or pcapng); repeat for several
+  --out FILE                where records go ("-" = standard output; default from config)
+  --config FILE             JSON config (default: {})
+  --model FILE              compiled model for run ("none": no scoring)
+  --features                add flowscore.features to each EVE record
+  --idle-timeout SECONDS    end a flow after this long without packets
+  --active-timeout SECONDS  report a long flow every this many seconds
+  --community-id-seed N     Community ID seed (0-65535)
+  --set KEY=VALUE           any config key, e.g. --set flow.table_size=262144
+  --workers N               offline worker lcores (default: cores - 1, at most one per file)
+  -q, --quiet               no summary on standard error
+Options for extract:
+  --labels FILE             label rules or flowscore-gen label file (docs/LABELS.md)
+  --label LABEL             label every flow of the matching --pcap (give one per --pcap)
+  --default-label LABEL     label of flows no rule matches (default: benign)
+
+Exit status: 0 success, 1 runtime failure, 2 bad input or usage.
+)";
+
+std::string default_config_path() {
+  // Installed layout first, then the source tree this binary was built from.
+  for (const fs::path p : {fs::path("/etc/flowscore/flowscore.json"), fs::path(FLOWSCORE_SOURCE_DIR) / "conf/flowscore.json"})
+    if (fs::exists(p)) return p.string();
+  return {};
+}
+
+// Relative paths inside a config file are relative to that file.
+void resolve_relative(std::string& path, const std::string& config_path) {
+  if (path.empty() || path == "-" || fs::path(path).is_absolute()) return;
+  path = (fs::path(config_path).parent_path() / path).lexically_normal().string();
+}
+
+int run_or_extract(int argc, char** argv, RunMode mode) {
+  RunRequest req;
+  req.mode = mode;
+  // Live form: EAL arguments before "--", ours after it.
+  int ours_from = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      req.eal_args.push_back("flowscore");
+      for (int j = 1; j < i; ++j) req.eal_args.push_back(argv[j]);
+      ours_from = i + 1;
+      break;
+    }
+  }
+  std::vector<char*> args = {argv[0]};
+  for (int i = ours_from; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+
+  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kHelp };
+  static const option opts[] = {
+      {"pcap", required_argument, nullptr, kPcap},       {"out", required_argument, nullptr, kOut},
+      {"config", required_argument, nullptr, kConfig},   {"model", required_argument, nullptr, kModel},
+      {"features", no_argument, nullptr, kFeatures},     {"idle-timeout", required_argument, nullptr, kIdle},
+      {"active-timeout", required_argument, nullptr, kActive}, {"community-id-seed", required_argument, nullptr, kSeed},
+      {"set", required_argument, nullptr, kSet},         {"workers", required_argument, nullptr, kWorkers},
+      {"labels", required_argument, nullptr, kLabels},   {"label", required_argument, nullptr, kLabel},
+      {"default-label", required_argument, nullptr, kDefaultLabel}, {"quiet", no_argument, nullptr, 'q'},
+      {"help", no_argument, nullptr, kHelp},             {nullptr, 0, nullptr, 0}};
+
+  // Pass 1: the config file, so command-line overrides apply on top of it.
+  std::string config_path = default_config_path();
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::string out_path, model_path;
+  bool model_given = false;
+  optind = 1;
+  opterr = 1;
+  int c;
+  const int nargs = static_cast<int>(args.size()) - 1;
+  while ((c = getopt_long(nargs, args.data(), "q", opts, nullptr)) != -1) {
+    switch (c) {
+      case kPcap: req.pcaps.push_back(optarg); break;
+      case kOut: out_path = optarg; break;
+      case kConfig: config_path = optarg; break;
+      case kModel: model_path = optarg; model_given = true; break;
+      case kFeatures: overrides.emplace_back("output.include_features", "true"); break;
+      case kIdle: overrides.emplace_back("flow.idle_timeout", optarg); break;
+      case kActive: overrides.emplace_back("flow.active_timeout", optarg); break;
+      case kSeed: overrides.emplace_back("output.community_id_seed", optarg); break;
+      case kSet: {
+        const char* eq = std::strchr(optarg, '=');
+        if (!eq) {
+          fmt::print(stderr, "flowscore: --set wants KEY=VALUE, got '{}'\n", optarg);
+          return 2;
+        }
+        overrides.emplace_back(std::string(optarg, eq), std::string(eq + 1));
+        break;
+      }
+      case kWorkers: req.workers = static_cast<unsigned>(std::strtoul(optarg, nullptr, 10)); break;
+      case kLabels: req.labels_path = optarg; break;
+      case kLabel: req.input_labels.push_back(optarg); break;
+      case kDefaultLabel: req.default_label = optarg; break;
+      case 'q': req.quiet = true; break;
+      case kHelp: fmt::print(kUsage, FLOWSCORE_VERSION, default_config_path()); return 0;
+      default: return 2;
+    }
+  }
+  if (optind < nargs) {
+    fmt::print(stderr, "flowscore: unexpected argument '{}' (see --help)\n", args[optind]);
+    return 2;
+  }
+  if (req.pcaps.empty() && req.eal_args.empty()) {
+    fmt::print(stderr, "flowscore: give --pcap FILE (offline) or DPDK EAL options before '--' (live); see --help\n");
+    return 2;
+  }
+  if (!req.input_labels.empty() && req.input_labels.size() != req.pcaps.size()) {
+    fmt::print(stderr, "flowscore: --label given {} times for {} --pcap files: give one per file\n",
+               req.input_labels.size(), req.pcaps.size());
+    return 2;
+  }
+
+  std::string error;
+  if (!config_path.empty()) {
+    if (!load_config(config_path, req.cfg, error)) {
+      fmt::print(stderr, "flowscore: config {}\n", error);
+      return 2;
+    }
+    resolve_relative(req.cfg.model.path, config_path);
+  }
+  for (const auto& [k, v] : overrides) {
+    if (!apply_override(k, v, req.cfg, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return 2;
+    }
+  }
+  if (!out_path.empty()) req.cfg.output.path = out_path;
+  if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
+  return run_pipeline(req);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, kUsage, FLOWSCORE_VERSION, default_config_path());
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    fmt::print(kUsage, FLOWSCORE_VERSION, default_config_path());
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    fmt::print("flowscore {}\n", FLOWSCORE_VERSION);
+    return 0;
+  }
+  if (cmd == "run") return run_or_extract(argc - 1, argv + 1, RunMode::kEve);
+  if (cmd == "extract") return run_or_extract(argc - 1, argv + 1, RunMode::kExtract);
+  if (cmd == "compile") return run_compile_command(argc - 1, argv + 1);
+  if (cmd == "predict") return run_predict_command(argc - 1, argv + 1);
+  fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, compile, predict; see --help)\n", cmd);
+  return 2;
+}

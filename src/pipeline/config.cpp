@@ -1,0 +1,206 @@
+#include "flowscore/config.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace flowscore {
+
+namespace {
+using nlohmann::json;
+using Setter = std::function<bool(const json&, Config&, std::string&)>;
+
+bool as_seconds(const json& v, uint64_t& ns, std::string& why) {
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0 || v.get<double>() > 1e7) {
+    why = "must be a positive number of seconds (at most 1e7)";
+    return false;
+  }
+  ns = static_cast<uint64_t>(std::llround(v.get<double>() * 1e9));
+  return true;
+}
+
+template <typename T>
+bool as_uint(const json& v, T& out, uint64_t lo, uint64_t hi, std::string& why) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
+    why = fmt::format("must be a whole number from {} to {}", lo, hi);
+    return false;
+  }
+  out = static_cast<T>(v.get<uint64_t>());
+  return true;
+}
+
+bool as_bool(const json& v, bool& out, std::string& why) {
+  if (!v.is_boolean()) {
+    why = "must be true or false";
+    return false;
+  }
+  out = v.get<bool>();
+  return true;
+}
+
+bool as_string(const json& v, std::string& out, std::string& why) {
+  if (!v.is_string()) {
+    why = "must be a string";
+    return false;
+  }
+  out = v.get<std::string>();
+  return true;
+}
+
+bool as_probability(const json& v, float& out, std::string& why) {
+  if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() <= 1.0)) {
+    why = "must be a number from 0 to 1";
+    return false;
+  }
+  out = v.get<float>();
+  return true;
+}
+
+bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) {
+  if (!v.is_object()) {
+    why = "must be an object: class name -> {threshold, category, severity}";
+    return false;
+  }
+  out.clear();
+  for (const auto& [name, pol] : v.items()) {
+    ClassPolicy c;
+    c.name = name;
+    if (!pol.is_object()) {
+      why = fmt::format("class '{}' must be an object", name);
+      return false;
+    }
+    for (const auto& [k, x] : pol.items()) {
+      std::string sub;
+      bool ok = k == "threshold"  ? as_probability(x, c.threshold, sub)
+                : k == "category" ? as_string(x, c.category, sub)
+                : k == "severity" ? as_uint(x, c.severity, 1, 255, sub)
+                                  : (sub = "unknown key (expected threshold, category, severity)", false);
+      if (!ok) {
+        why = fmt::format("class '{}'.{}: {}", name, k, sub);
+        return false;
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return true;
+}
+
+// Every key flowscore reads, by dotted path. A key not here is an error: a
+// typo must not silently fall back to a default.
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> table = {
+      {"flow.table_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.flow.capacity, 8, 1u << 30, w); }},
+      {"flow.idle_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.idle_timeout_ns, w); }},
+      {"flow.active_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.active_timeout_ns, w); }},
+      {"flow.tcp_close_linger", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.tcp_linger_ns, w); }},
+      {"flow.expiry_resolution", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.wheel_tick_ns, w); }},
+      {"flow.fragment_table_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.fragment_table_size, 4, 1u << 24, w); }},
+      {"flow.fragment_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.fragment_timeout_ns, w); }},
+      {"features.first_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.features.first_packets, 0, FeatureConfig::kMaxFirstPackets, w); }},
+      {"features.activity_gap", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.features.activity_gap_ns, w); }},
+      {"output.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.path, w); }},
+      {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
+      {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},
+      {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},
+      {"output.queue_records", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.queue_records, 64, 1u << 22, w); }},
+      {"model.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.path, w); }},
+      {"model.batch_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.model.batch_size, 1, 4096, w); }},
+      {"model.batch_deadline", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.model.batch_deadline_ns, w); }},
+      {"model.benign_class", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.benign_class, w); }},
+      {"model.default_threshold", [](const json& v, Config& c, std::string& w) { return as_probability(v, c.model.default_threshold, w); }},
+      {"model.classes", [](const json& v, Config& c, std::string& w) { return as_classes(v, c.model.classes, w); }},
+      {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, 512, w); }},
+      {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
+      {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) {
+         if (!as_string(v, c.dpdk.hugepages, w)) return false;
+         if (c.dpdk.hugepages == "auto" || c.dpdk.hugepages == "yes" || c.dpdk.hugepages == "no") return true;
+         w = "must be \"auto\", \"yes\" or \"no\"";
+         return false;
+       }},
+      {"dpdk.memory_mb", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.memory_mb, 0, 1u << 20, w); }},
+      {"dpdk.log_level", [](const json& v, Config& c, std::string& w) { return as_string(v, c.dpdk.log_level, w); }},
+  };
+  return table;
+}
+
+bool apply_tree(const json& node, const std::string& prefix, Config& cfg, std::string& error) {
+  for (const auto& [k, v] : node.items()) {
+    if (!k.empty() && k[0] == '_') continue;  // "_comment" keys document the file
+    const std::string path = prefix.empty() ? k : prefix + "." + k;
+    const auto it = setters().find(path);
+    if (it != setters().end()) {
+      std::string why;
+      if (!it->second(v, cfg, why)) {
+        error = fmt::format("{}: {}", path, why);
+        return false;
+      }
+    } else if (v.is_object() && prefix.empty()) {
+      if (!apply_tree(v, path, cfg, error)) return false;
+    } else {
+      error = fmt::format("{}: unknown key", path);
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool validate_config(const Config& cfg, std::string& error) {
+  if (cfg.flow.wheel_tick_ns > cfg.flow.idle_timeout_ns) {
+    error = "flow.expiry_resolution: must not exceed flow.idle_timeout";
+    return false;
+  }
+  if (cfg.output.path.empty()) {
+    error = "output.path: must name a file, or \"-\" for standard output";
+    return false;
+  }
+  return true;
+}
+
+bool load_config(const std::string& path, Config& out, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = fmt::format("{}: cannot open", path);
+    return false;
+  }
+  json doc;
+  try {
+    doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    error = fmt::format("{}: not valid JSON: {}", path, e.what());
+    return false;
+  }
+  if (!doc.is_object()) {
+    error = fmt::format("{}: the top level must be a JSON object", path);
+    return false;
+  }
+  std::string why;
+  if (!apply_tree(doc, "", out, why) || !validate_config(out, why)) {
+    error = fmt::format("{}: {}", path, why);
+    return false;
+  }
+  return true;
+}
+
+bool apply_override(const std::string& key, const std::string& value, Config& cfg, std::string& error) {
+  const auto it = setters().find(key);
+  if (it == setters().end()) {
+    error = fmt::format("{}: unknown key", key);
+    return false;
+  }
+  // Values are JSON literals when they parse as such, else plain strings.
+  json v = json::parse(value, nullptr, false);
+  if (v.is_discarded()) v = value;
+  std::string why;
+  if (!it->second(v, cfg, why)) {
+    error = fmt::format("{}: {}", key, why);
+    return false;
+  }
+  return validate_config(cfg, error);
+}
+
+}  // namespace flowscore

@@ -1,0 +1,110 @@
+#include "eal.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace flowscore {
+
+namespace {
+
+std::vector<int> usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+// Free 2 MiB (default-size) hugepages, in MiB, when hugetlbfs is mounted.
+size_t free_hugepage_mb() {
+  std::ifstream mounts("/proc/mounts");
+  std::string line;
+  bool mounted = false;
+  while (std::getline(mounts, line)) mounted |= line.find(" hugetlbfs ") != std::string::npos;
+  if (!mounted) return 0;
+  std::ifstream meminfo("/proc/meminfo");
+  size_t free_pages = 0, page_kb = 0;
+  while (std::getline(meminfo, line)) {
+    std::istringstream in(line);
+    std::string key;
+    in >> key;
+    if (key == "HugePages_Free:") in >> free_pages;
+    if (key == "Hugepagesize:") in >> page_kb;
+  }
+  return free_pages * page_kb / 1024;
+}
+
+}  // namespace
+
+std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
+
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t memory_mb,
+                      const std::string& hugepages, const std::string& log_level, EalPlan& plan,
+                      std::string& error) {
+  const std::vector<int> cpus = usable_cpus();
+  // One lcore writes output (the main lcore); the rest run workers. Workers
+  // read whole capture files, so more workers than files would idle.
+  unsigned workers = workers_wanted ? workers_wanted
+                                    : static_cast<unsigned>(std::max<size_t>(1, cpus.size() - 1));
+  workers = std::max(1u, std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size())));
+  plan = EalPlan{};
+  plan.worker_lcores = workers;
+  plan.args = {"flowscore", "--no-pci", "--in-memory", "--no-telemetry",
+               fmt::format("--log-level={}", log_level)};
+  // lcore i runs on cpus[i]; with fewer CPUs than lcores they share (lcore@cpu).
+  std::string lcores;
+  for (unsigned l = 0; l <= workers; ++l)
+    lcores += fmt::format("{}{}@{}", l ? "," : "", l, cpus[std::min<size_t>(l, cpus.size() - 1)]);
+  plan.args.push_back("--lcores=" + lcores);
+
+  const size_t free_mb = hugepages == "no" ? 0 : free_hugepage_mb();
+  if (hugepages == "yes" && free_mb < memory_mb) {
+    error = fmt::format("dpdk.hugepages is \"yes\" but only {} MiB of hugepages are free ({} MiB needed); "
+                        "reserve more with dpdk-hugepages.py, or set it to \"auto\"", free_mb, memory_mb);
+    return false;
+  }
+  if (free_mb < memory_mb) {
+    plan.no_huge = true;
+    plan.args.push_back("--no-huge");
+    plan.args.push_back(fmt::format("-m{}", memory_mb));
+    plan.note = hugepages == "no" ? "hugepages disabled by config: running with --no-huge"
+                                  : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",
+                                                free_mb, memory_mb);
+  }
+  for (size_t i = 0; i < pcaps.size(); ++i) {
+    // DPDK's devargs split on ',' and take '=' as key/value: such a path
+    // would be misread, not merely fail.
+    if (pcaps[i].find_first_of(",=") != std::string::npos) {
+      error = fmt::format("{}: DPDK device arguments cannot carry a path containing ',' or '='; "
+                          "rename or link the file", pcaps[i]);
+      return false;
+    }
+    plan.args.push_back(fmt::format("--vdev={},rx_pcap={}", pcap_vdev_name(i), pcaps[i]));
+  }
+  return true;
+}
+
+bool start_eal(const std::vector<std::string>& args, std::string& error) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;  // rte_eal_init may permute argv
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(copy.size()), argv.data()) < 0) {
+    error = fmt::format("DPDK EAL initialisation failed: {}", rte_strerror(rte_errno));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace flowscore

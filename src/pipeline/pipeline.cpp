@@ -1,0 +1,362 @@
+#include "flowscore/pipeline.hpp"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "eal.hpp"
+#include "flowscore/labels.hpp"
+#include "flowscore/model.hpp"
+#include "flowscore/output_sink.hpp"
+#include "flowscore/pcap_file.hpp"
+#include "record_writer.hpp"
+#include "worker.hpp"
+
+namespace flowscore {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+void on_signal(int sig) {
+  if (sig == SIGHUP) {
+    g_reload.store(true);
+  } else {
+    g_stop.store(true);
+  }
+}
+
+void log_line(bool quiet, const std::string& s) {
+  if (!quiet) fmt::print(stderr, "flowscore: {}\n", s);
+}
+
+// Memory one worker needs, so an offline --no-huge run can size -m.
+size_t worker_memory_bytes(const Config& cfg) {
+  const size_t per_flow = 256 + 8 * size_t{cfg.features.first_packets} + 96;  // entry + first-N + rte_hash share
+  return size_t{cfg.flow.capacity} * per_flow + size_t{cfg.output.queue_records} * sizeof(FlowRecord);
+}
+
+bool setup_port(uint16_t port, rte_mempool* pool, std::string& error) {
+  rte_eth_conf conf{};
+  int rc = rte_eth_dev_configure(port, 1, 1, &conf);
+  if (rc == 0) rc = rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr, pool);
+  if (rc == 0) rc = rte_eth_tx_queue_setup(port, 0, 64, rte_eth_dev_socket_id(port), nullptr);
+  if (rc == 0) rc = rte_eth_dev_start(port);
+  if (rc != 0) {
+    error = fmt::format("cannot start port {}: {}", port, rte_strerror(-rc));
+    return false;
+  }
+  rte_eth_promiscuous_enable(port);  // a sensor sees traffic not addressed to it
+  return true;
+}
+
+int worker_main(void* arg) { return static_cast<Worker*>(arg)->run(g_stop); }
+
+std::shared_ptr<const CompiledModel> load_run_model(const std::string& path, const FeatureSpec& spec,
+                                                    std::string& error) {
+  std::shared_ptr<const CompiledModel> m = CompiledModel::load(path, error);
+  if (!m) return nullptr;
+  if (!check_model_for_run(*m, spec, error)) return nullptr;
+  return m;
+}
+
+ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
+  ModelInfo info;
+  info.name = m.name();
+  info.hash = m.hash();
+  const size_t classes = m.num_outputs() == 1 ? 2 : m.num_outputs();
+  for (size_t c = 0; c < classes; ++c) {
+    ClassInfo ci;
+    ci.name = c < m.class_names().size() ? m.class_names()[c] : fmt::format("class_{}", c);
+    for (const ClassPolicy& p : cfg.model.classes) {
+      if (p.name == ci.name) {
+        ci.category = p.category;
+        ci.severity = p.severity;
+      }
+    }
+    info.classes.push_back(std::move(ci));
+  }
+  return info;
+}
+
+struct Totals {
+  uint64_t packets = 0, wire_bytes = 0, flows = 0, records = 0, dropped_records = 0, evicted = 0;
+  uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
+  uint64_t frag_unattributed = 0, alerts = 0, scored = 0, batches = 0, latency_max_tsc = 0, latency_sum_tsc = 0;
+};
+
+Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers) {
+  Totals t;
+  for (const auto& w : workers) {
+    const WorkerCounters& c = w->counters();
+    t.packets += c.packets;
+    t.wire_bytes += c.wire_bytes;
+    for (size_t i = 0; i < std::size(t.parse_drops); ++i) t.parse_drops[i] += c.parse_drops[i];
+    t.frag_unattributed += c.fragments_unattributed;
+    const FlowTableCounters& f = w->table().counters();
+    t.flows += f.flows_created;
+    t.records += f.records_emitted;
+    t.dropped_records += f.records_dropped;
+    t.evicted += f.evicted_pressure;
+    if (const ScoreBatch* s = w->scorer()) {
+      t.alerts += s->counters().alerts;
+      t.scored += s->counters().flows_scored;
+      t.batches += s->counters().batches;
+      t.latency_max_tsc = std::max(t.latency_max_tsc, s->counters().latency_max_tsc);
+      t.latency_sum_tsc += s->counters().latency_sum_tsc;
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+int run_pipeline(const RunRequest& req) {
+  const Config& cfg = req.cfg;
+  const bool offline = !req.pcaps.empty();
+  const FeatureSpec spec(cfg.features);
+  std::string error;
+
+  // ---- everything that can be refused is refused before DPDK starts -------
+  std::vector<PcapFileInfo> inputs_info(req.pcaps.size());
+  for (size_t i = 0; i < req.pcaps.size(); ++i) {
+    if (!probe_pcap_file(req.pcaps[i], inputs_info[i], error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return 2;
+    }
+  }
+  std::shared_ptr<const CompiledModel> model;
+  if (req.mode == RunMode::kEve && !cfg.model.path.empty()) {
+    model = load_run_model(cfg.model.path, spec, error);
+    if (!model) {
+      fmt::print(stderr, "flowscore: model {}: {}\n", cfg.model.path, error);
+      return 2;
+    }
+  }
+  std::optional<LabelRules> labels;
+  if (req.mode == RunMode::kExtract) {
+    if (!req.labels_path.empty()) {
+      labels = LabelRules::load(req.labels_path, req.pcaps, req.default_label, error);
+    } else if (!req.input_labels.empty()) {
+      labels = LabelRules::from_input_labels(req.pcaps, req.input_labels, req.default_label, error);
+    }
+    if ((!req.labels_path.empty() || !req.input_labels.empty()) && !labels) {
+      fmt::print(stderr, "flowscore: labels: {}\n", error);
+      return 2;
+    }
+  }
+  std::unique_ptr<FileSink> sink = FileSink::open(cfg.output.path, false, error);
+  if (!sink) {
+    fmt::print(stderr, "flowscore: output: {}\n", error);
+    return 2;
+  }
+
+  // ---- DPDK -----------------------------------------------------------------
+  const auto t_start = std::chrono::steady_clock::now();
+  unsigned worker_count = 1;
+  if (offline) {
+    EalPlan plan;
+    const size_t mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb
+                                         : 128 + (worker_memory_bytes(cfg) * std::min<size_t>(req.pcaps.size(), 64) >> 20);
+    if (!plan_offline_eal(req.pcaps, req.workers, mb, cfg.dpdk.hugepages, cfg.dpdk.log_level, plan, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return 2;
+    }
+    if (!plan.note.empty()) log_line(req.quiet, plan.note);
+    worker_count = plan.worker_lcores;
+    if (!start_eal(plan.args, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return 1;
+    }
+  } else {
+    if (!start_eal(req.eal_args, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return 1;
+    }
+    worker_count = std::max(1u, rte_lcore_count() - 1);
+    if (rte_eth_dev_count_avail() == 0) {
+      fmt::print(stderr, "flowscore: no ports: give DPDK a device (PCI address or --vdev) before '--'\n");
+      rte_eal_cleanup();
+      return 2;
+    }
+    worker_count = std::min<unsigned>(worker_count, rte_eth_dev_count_avail());
+  }
+  if (rte_lcore_count() < 2) {
+    fmt::print(stderr, "flowscore: need at least two lcores (one writer, one worker); use -l or --lcores\n");
+    rte_eal_cleanup();
+    return 2;
+  }
+
+  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) {
+    fmt::print(stderr, "flowscore: cannot create the mbuf pool ({} mbufs): {}\n", cfg.dpdk.mbufs, rte_strerror(rte_errno));
+    rte_eal_cleanup();
+    return 1;
+  }
+
+  // Inputs: offline, capture file i is port net_pcap<i>; live, every port.
+  std::vector<WorkerInput> all_inputs;
+  if (offline) {
+    for (size_t i = 0; i < req.pcaps.size(); ++i) {
+      uint16_t port = 0;
+      if (rte_eth_dev_get_port_by_name(pcap_vdev_name(i).c_str(), &port) != 0) {
+        fmt::print(stderr, "flowscore: {}: the pcap PMD did not open it\n", req.pcaps[i]);
+        rte_eal_cleanup();
+        return 1;
+      }
+      all_inputs.push_back({port, 0, static_cast<uint32_t>(i), inputs_info[i].link});
+    }
+  } else {
+    uint16_t port = 0;
+    RTE_ETH_FOREACH_DEV(port) all_inputs.push_back({port, 0, port, LinkType::kEthernet});
+  }
+  for (const WorkerInput& in : all_inputs) {
+    if (!setup_port(in.port, pool, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      rte_eal_cleanup();
+      return 1;
+    }
+  }
+
+  ModelSlot model_slot;
+  model_slot.set(model);
+  std::vector<std::unique_ptr<Worker>> workers;
+  {
+    std::vector<std::vector<WorkerInput>> assigned(worker_count);
+    for (size_t i = 0; i < all_inputs.size(); ++i) assigned[i % worker_count].push_back(all_inputs[i]);
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    for (unsigned w = 0; w < worker_count; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+      FlowTableConfig tcfg = cfg.flow;
+      tcfg.worker_id = static_cast<uint16_t>(w);
+      tcfg.socket_id = static_cast<int>(rte_lcore_to_socket_id(lcore));
+      auto table = FlowTable::create(tcfg, cfg.features, error);
+      auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
+                         : nullptr;
+      if (!table || !queue) {
+        fmt::print(stderr, "flowscore: worker {}: {}\n", w, error);
+        rte_eal_cleanup();
+        return 1;
+      }
+      auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
+      workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, offline, std::move(assigned[w]),
+                                                 std::move(table), std::move(queue), std::move(scorer)));
+    }
+  }
+
+  std::unique_ptr<RecordWriter> writer;
+  if (req.mode == RunMode::kEve) {
+    EveOptions eo;
+    eo.community_id_seed = cfg.output.community_id_seed;
+    eo.include_features = cfg.output.include_features;
+    eo.feature_names = spec.names();
+    eo.sensor_name = cfg.output.sensor_name;
+    if (model) eo.model = model_info(*model, cfg);
+    writer = std::make_unique<EveRecordWriter>(eo, spec);
+  } else {
+    writer = std::make_unique<CsvRecordWriter>(spec, req.pcaps, labels ? &*labels : nullptr, req.default_label);
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_signal);
+  {
+    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+    for (auto& w : workers) {
+      rte_eal_remote_launch(worker_main, w.get(), lcore);
+      lcore = rte_get_next_lcore(lcore, 1, 0);
+    }
+  }
+
+  // ---- the writer: main lcore --------------------------------------------
+  fmt::memory_buffer text;
+  writer->header(text);
+  uint64_t write_failures = 0, model_reloads = 0, model_refusals = 0;
+  FlowRecord* recs[64];
+  for (;;) {
+    bool all_done = true;
+    unsigned moved = 0;
+    for (auto& w : workers) {
+      const bool done = w->finished();  // read before draining: nothing is published after it
+      const unsigned n = w->queue().drain(recs, std::size(recs));
+      for (unsigned i = 0; i < n; ++i) writer->write(*recs[i], text);
+      w->queue().give_back(recs, n);
+      moved += n;
+      all_done &= done && n == 0;
+    }
+    if (text.size() >= (1u << 20) || (moved == 0 && text.size() > 0)) {
+      if (!sink->write({text.data(), text.size()})) ++write_failures;
+      text.clear();
+    }
+    if (g_reload.exchange(false) && req.mode == RunMode::kEve && !cfg.model.path.empty()) {
+      auto fresh = load_run_model(cfg.model.path, spec, error);
+      if (fresh) {
+        model_slot.set(std::move(fresh));
+        ++model_reloads;
+        log_line(false, fmt::format("model reloaded from {}", cfg.model.path));
+      } else {
+        ++model_refusals;
+        log_line(false, fmt::format("model reload refused, keeping the running model: {}", error));
+      }
+    }
+    if (all_done) break;
+    if (moved == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  rte_eal_mp_wait_lcore();
+  if (!sink->write({text.data(), text.size()}) || !sink->flush()) ++write_failures;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+
+  // ---- summary ----------------------------------------------------------------
+  const Totals t = sum_counters(workers);
+  if (!req.quiet) {
+    fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
+               t.packets, t.wire_bytes, t.flows, t.records, elapsed, t.packets / elapsed / 1e6, sink->describe());
+    std::string drops;
+    for (size_t i = 1; i < std::size(t.parse_drops); ++i)
+      if (t.parse_drops[i])
+        drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), t.parse_drops[i]);
+    if (t.frag_unattributed) drops += fmt::format(" fragment_unattributed={}", t.frag_unattributed);
+    if (!drops.empty()) fmt::print(stderr, "flowscore: packets not flowed:{}\n", drops);
+    if (t.evicted) fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n", t.evicted);
+    if (model) {
+      const double hz = double(rte_get_tsc_hz());
+      fmt::print(stderr, "flowscore: model {} ({}): {} flows scored in {} batches, {} alerts; expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
+                 model->name(), model->hash(), t.scored, t.batches, t.alerts,
+                 t.batches ? t.latency_sum_tsc / double(t.batches) / hz * 1e3 : 0.0, t.latency_max_tsc / hz * 1e3);
+    }
+    if (labels) {
+      const LabelStats ls = labels->stats();
+      fmt::print(stderr, "flowscore: labels: {} flows, {:.1f}% unmatched (default label '{}'), {} rules matched nothing\n",
+                 ls.flows, 100 * ls.unmatched_fraction(), req.default_label, ls.rules_matching_nothing());
+    }
+  }
+  int status = 0;
+  if (t.dropped_records) {
+    fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);
+    status = 1;
+  }
+  if (write_failures) {
+    fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink->describe(), sink->last_error());
+    status = 1;
+  }
+  for (const WorkerInput& in : all_inputs) rte_eth_dev_stop(in.port);
+  workers.clear();
+  rte_mempool_free(pool);
+  rte_eal_cleanup();
+  return status;
+}
+
+}  // namespace flowscore

@@ -1,0 +1,56 @@
+// Turns flow records into output text on the main lcore: EVE JSON lines for
+// `run`, CSV feature rows for `extract`. Formatting happens here, off the
+// workers, so the packet path never pays for it.
+#pragma once
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flowscore/eve.hpp"
+#include "flowscore/features.hpp"
+#include "flowscore/flow_record.hpp"
+#include "flowscore/labels.hpp"
+
+namespace flowscore {
+
+class RecordWriter {
+ public:
+  virtual ~RecordWriter() = default;
+  virtual void header(fmt::memory_buffer& out) = 0;
+  virtual void write(const FlowRecord& r, fmt::memory_buffer& out) = 0;
+};
+
+class EveRecordWriter final : public RecordWriter {
+ public:
+  EveRecordWriter(const EveOptions& options, const FeatureSpec& spec);
+  void header(fmt::memory_buffer&) override {}
+  void write(const FlowRecord& r, fmt::memory_buffer& out) override;
+
+ private:
+  EveFormatter formatter_;
+  const FeatureSpec& spec_;
+  bool with_features_;
+  std::vector<float> features_;
+};
+
+// CSV contract (scripts/train reads it): metadata columns
+// flow_id,input,src_ip,src_port,dest_ip,dest_port,proto,start,end,label
+// then one column per feature, named as FeatureSpec::names(). NaN is empty.
+class CsvRecordWriter final : public RecordWriter {
+ public:
+  CsvRecordWriter(const FeatureSpec& spec, std::vector<std::string> input_names, const LabelRules* labels,
+                  std::string default_label);
+  void header(fmt::memory_buffer& out) override;
+  void write(const FlowRecord& r, fmt::memory_buffer& out) override;
+
+ private:
+  const FeatureSpec& spec_;
+  std::vector<std::string> input_names_;
+  const LabelRules* labels_;
+  std::string default_label_;
+  std::vector<float> features_;
+};
+
+}  // namespace flowscore

@@ -1,0 +1,108 @@
+#include "score_batch.hpp"
+
+#include <rte_cycles.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace flowscore {
+
+void ModelSlot::set(std::shared_ptr<const CompiledModel> m) {
+  std::lock_guard lock(mutex_);
+  model_ = std::move(m);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::shared_ptr<const CompiledModel> ModelSlot::get() const {
+  std::lock_guard lock(mutex_);
+  return model_;
+}
+
+bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error) {
+  const std::string obj = m.objective();
+  if (obj != "binary:logistic" && obj != "multi:softprob" && obj != "multi:softmax") {
+    error = fmt::format("model '{}' has objective {}: flowscore run needs a classifier "
+                        "(binary:logistic, multi:softprob or multi:softmax)", m.name(), obj);
+    return false;
+  }
+  if (m.num_outputs() > size_t{Verdict::kMaxClasses}) {
+    error = fmt::format("model '{}' has {} classes; at most {} are supported", m.name(), m.num_outputs(),
+                        Verdict::kMaxClasses);
+    return false;
+  }
+  const auto& want = spec.names();
+  const auto& have = m.feature_names();
+  if (want == have) return true;
+  std::vector<std::string> missing, extra;
+  for (const auto& n : want)
+    if (std::find(have.begin(), have.end(), n) == have.end()) missing.push_back(n);
+  for (const auto& n : have)
+    if (std::find(want.begin(), want.end(), n) == want.end()) extra.push_back(n);
+  error = fmt::format("model '{}' was trained on other features than flowscore computes ({}): ", m.name(), spec.version());
+  if (missing.empty() && extra.empty()) {
+    error += "same names in another order";
+  } else {
+    error += fmt::format("{} missing from the model [{}], {} unknown to flowscore [{}]", missing.size(),
+                         fmt::join(missing, ", "), extra.size(), fmt::join(extra, ", "));
+  }
+  return false;
+}
+
+ScoreBatch::ScoreBatch(const FeatureSpec& spec, const Config& cfg, const ModelSlot& slot)
+    : spec_(spec), cfg_(cfg), slot_(slot) {
+  rows_.resize(size_t{cfg.model.batch_size} * spec.count());
+  out_.resize(size_t{cfg.model.batch_size} * Verdict::kMaxClasses);
+}
+
+void ScoreBatch::adopt_current_model() {
+  generation_ = slot_.generation();
+  model_ = slot_.get();
+  ++counters_.model_swaps;
+  std::fill(std::begin(thresholds_), std::end(thresholds_), cfg_.model.default_threshold);
+  benign_class_ = 0;
+  if (!model_) return;
+  const auto& names = model_->class_names();
+  for (size_t c = 0; c < names.size() && c < size_t{Verdict::kMaxClasses}; ++c) {
+    if (names[c] == cfg_.model.benign_class) benign_class_ = static_cast<int>(c);
+    for (const ClassPolicy& p : cfg_.model.classes)
+      if (p.name == names[c]) thresholds_[c] = p.threshold;
+  }
+}
+
+void ScoreBatch::score(FlowRecord* const* recs, unsigned n, uint64_t batch_started_tsc) {
+  if (slot_.generation() != generation_) adopt_current_model();
+  if (!model_ || n == 0) return;
+  const size_t nf = spec_.count();
+  for (unsigned i = 0; i < n; ++i) {
+    const FlowRecord& r = *recs[i];
+    spec_.compute(r.stats, {r.first, r.first_count}, {rows_.data() + i * nf, nf});
+  }
+  const size_t k = model_->num_outputs();
+  model_->predict(rows_.data(), n, out_.data());
+
+  for (unsigned i = 0; i < n; ++i) {
+    Verdict& v = recs[i]->verdict;
+    v.scored = true;
+    const float* p = out_.data() + i * k;
+    if (k == 1) {  // binary: P(class 1); class 0 is the other outcome
+      v.num_classes = 2;
+      v.proba[1] = p[0];
+      v.proba[0] = 1.0f - p[0];
+    } else {
+      v.num_classes = static_cast<uint8_t>(k);
+      std::copy(p, p + k, v.proba);
+    }
+    v.label = static_cast<uint8_t>(std::max_element(v.proba, v.proba + v.num_classes) - v.proba);
+    v.score = v.proba[v.label];
+    v.alert = v.label != benign_class_ && v.score >= thresholds_[v.label];
+    counters_.alerts += v.alert;
+  }
+  counters_.flows_scored += n;
+  ++counters_.batches;
+  const uint64_t latency = rte_rdtsc() - batch_started_tsc;
+  counters_.latency_max_tsc = std::max(counters_.latency_max_tsc, latency);
+  counters_.latency_sum_tsc += latency;
+}
+
+}  // namespace flowscore

@@ -1,0 +1,67 @@
+// Scores a worker's batch of expiring flows with the current model and turns
+// each record into a verdict. The model can be swapped at any time (SIGHUP,
+// control command): a worker picks the new one up at its next batch, so a
+// batch is always scored by exactly one model.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flowscore/config.hpp"
+#include "flowscore/features.hpp"
+#include "flowscore/flow_record.hpp"
+#include "flowscore/model.hpp"
+
+namespace flowscore {
+
+// The model currently in force, shared by all workers.
+class ModelSlot {
+ public:
+  void set(std::shared_ptr<const CompiledModel> m);
+  std::shared_ptr<const CompiledModel> get() const;
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mutex_;  // taken once per model swap per worker, never per packet
+  std::shared_ptr<const CompiledModel> model_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+// Refuses a model `run` cannot use: wrong feature names or order (names the
+// differences), not a classifier, or too many classes.
+bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error);
+
+struct ScoreCounters {
+  uint64_t batches = 0;
+  uint64_t flows_scored = 0;
+  uint64_t alerts = 0;
+  uint64_t model_swaps = 0;
+  uint64_t latency_max_tsc = 0;  // expiry of a batch's first flow -> its verdicts
+  uint64_t latency_sum_tsc = 0;  // summed over batches
+};
+
+class ScoreBatch {
+ public:
+  ScoreBatch(const FeatureSpec& spec, const Config& cfg, const ModelSlot& slot);
+  void score(FlowRecord* const* recs, unsigned n, uint64_t batch_started_tsc);
+  const ScoreCounters& counters() const { return counters_; }
+
+ private:
+  void adopt_current_model();
+
+  const FeatureSpec& spec_;
+  const Config& cfg_;
+  const ModelSlot& slot_;
+  std::shared_ptr<const CompiledModel> model_;
+  uint64_t generation_ = UINT64_MAX;
+  int benign_class_ = 0;
+  float thresholds_[Verdict::kMaxClasses] = {};
+  std::vector<float> rows_;
+  std::vector<float> out_;
+  ScoreCounters counters_;
+};
+
+}  // namespace flowscore

@@ -1,0 +1,88 @@
+// The poll-mode worker: one per lcore, owning its flow table, fragment map,
+// score batch and record queue. Live and offline runs use the same loop; they
+// differ only in where time comes from (pcap timestamps vs the TSC) and in
+// whether an input can end.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flowscore/config.hpp"
+#include "flowscore/flow_table.hpp"
+#include "flowscore/fragment_map.hpp"
+#include "flowscore/packet.hpp"
+#include "record_queue.hpp"
+#include "score_batch.hpp"
+
+struct rte_mbuf;
+
+namespace flowscore {
+
+struct WorkerInput {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  uint32_t input_index = 0;  // position in --pcap order, or port id live
+  LinkType link = LinkType::kEthernet;
+};
+
+struct WorkerCounters {
+  uint64_t packets = 0;
+  uint64_t wire_bytes = 0;
+  uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
+  uint64_t fragments_unattributed = 0;
+  uint64_t bursts = 0;
+  uint64_t empty_polls = 0;
+};
+
+class Worker {
+ public:
+  Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
+         std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue, std::unique_ptr<ScoreBatch> scorer);
+
+  // lcore entry point; returns when its inputs end (offline) or on `stop`.
+  int run(const std::atomic<bool>& stop);
+
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  RecordQueue& queue() { return *queue_; }
+  const WorkerCounters& counters() const { return counters_; }
+  const FlowTable& table() const { return *table_; }
+  const FragmentMap& fragments() const { return fragments_; }
+  const ScoreBatch* scorer() const { return scorer_.get(); }
+  uint64_t records_waited() const { return sink_.waits; }
+
+ private:
+  // The worker's RecordSink: records collect into a score batch, which is
+  // scored and handed to the writer when full or past its deadline.
+  struct BatchSink final : RecordSink {
+    Worker* w = nullptr;
+    FlowRecord* stash[64];
+    unsigned stash_n = 0;
+    uint64_t waits = 0;
+    FlowRecord* reserve() override;
+    void commit(FlowRecord* r) override;
+  };
+
+  void process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, uint64_t live_now_ns);
+  void hand_over_batch();
+  uint64_t packet_time_ns(const rte_mbuf* m) const;
+
+  uint16_t id_;
+  const Config& cfg_;
+  bool offline_;
+  std::vector<WorkerInput> inputs_;
+  std::unique_ptr<FlowTable> table_;
+  std::unique_ptr<RecordQueue> queue_;
+  std::unique_ptr<ScoreBatch> scorer_;
+  FragmentMap fragments_;
+  BatchSink sink_;
+  std::vector<FlowRecord*> batch_;
+  uint64_t batch_started_tsc_ = 0;
+  uint64_t batch_deadline_tsc_ = 0;
+  uint64_t clock_ns_ = 0;          // latest packet time seen (offline) / TSC time (live)
+  int timestamp_offset_ = -1;      // mbuf dynfield with the pcap PMD's timestamp
+  std::atomic<bool> finished_{false};
+  WorkerCounters counters_;
+};
+
+}  // namespace flowscore
