@@ -1,0 +1,472 @@
+// FlowFeatures/FeatureSpec against a slow, obviously-correct twin written
+// from docs/FEATURES.md: it keeps every packet, then computes each feature
+// from the whole list with textbook two-pass formulas in long double.
+//
+// Two comparisons per column:
+//  * `spec`: the document's own binary64 formulas (§5) applied to moments the
+//    twin sums from the packet list. §9 claims two correct implementations
+//    agree bit for bit, so this must be exactly equal for every column.
+//  * `textbook`: two-pass mean/std in long double. Integer-valued columns
+//    must be exactly equal; mean/std may differ by at most 1 float32 ulp
+//    (justified at `kMaxUlpRounded`).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "flowscore/features.hpp"
+
+namespace flowscore {
+namespace {
+
+using u128 = unsigned __int128;
+
+// The document's mean/std go through at most three binary64 roundings, each
+// ≤ 2^-53 relative; the long-double two-pass twin is within ~n·2^-64
+// relative (n ≤ 10^5 here, so < 2^-47). Both are far inside half a float32
+// ulp (2^-24) of the true value, so after rounding to float32 they are the
+// same float, or the two neighbours of a rounding midpoint: ≤ 1 ulp apart.
+constexpr int64_t kMaxUlpRounded = 1;
+
+struct Packet {
+  uint64_t ts_ns;
+  bool forward;
+  uint32_t wire_len;
+  uint32_t ip_len;
+  uint32_t payload_len;
+  bool is_tcp;
+  uint8_t flags;
+  uint16_t window;
+};
+
+struct Expected {
+  float spec;      // FEATURES.md formulas on exact sums
+  float textbook;  // two-pass long double
+  bool rounded;    // value went through a non-exact operation (mean, std)
+};
+
+float f32(uint64_t x) { return static_cast<float>(static_cast<double>(x)); }
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+class Twin {
+ public:
+  Twin(const std::vector<Packet>& pkts, const FeatureConfig& cfg) {
+    // §3: monotone time, truncated to µs, relative to the first packet, saturating.
+    std::vector<uint64_t> t;
+    uint64_t e = pkts.empty() ? 0 : pkts[0].ts_ns;
+    for (const Packet& p : pkts) {
+      e = std::max(e, p.ts_ns);
+      t.push_back(std::min<uint64_t>(e / 1000 - pkts[0].ts_ns / 1000, UINT32_MAX));
+    }
+    const char* dirs[2] = {"fwd", "bwd"};
+    std::vector<uint64_t> len[3], iat[3], idle, active;
+    uint64_t count[2] = {}, wire[2] = {}, ip[2] = {}, payload[2] = {};
+    uint64_t flag_count[2][8] = {};
+    int64_t last_t[2] = {-1, -1};
+    bool win_seen[2] = {};
+    uint16_t win[2] = {};
+    size_t run_start = 0;
+    for (size_t i = 0; i < pkts.size(); ++i) {
+      const Packet& p = pkts[i];
+      const int d = p.forward ? 0 : 1;
+      const uint64_t l = std::min<uint32_t>(p.ip_len, 65535);
+      ++count[d];
+      wire[d] += p.wire_len;
+      ip[d] += l;
+      payload[d] += p.payload_len;
+      len[d].push_back(l);
+      len[2].push_back(l);
+      if (last_t[d] >= 0) iat[d].push_back(t[i] - uint64_t(last_t[d]));
+      last_t[d] = int64_t(t[i]);
+      if (i > 0) {
+        const uint64_t g = t[i] - t[i - 1];
+        iat[2].push_back(g);
+        if (g * 1000 > cfg.activity_gap_ns) {
+          idle.push_back(g);
+          active.push_back(t[i - 1] - t[run_start]);
+          run_start = i;
+        }
+      }
+      if (p.is_tcp) {
+        for (int b = 0; b < 8; ++b) flag_count[d][b] += (p.flags >> b) & 1;
+        if (!win_seen[d]) win[d] = p.window, win_seen[d] = true;
+      }
+    }
+    if (!pkts.empty()) active.push_back(t.back() - t[run_start]);
+
+    for (int d = 0; d < 2; ++d) exact(std::string("pkts_") + dirs[d], count[d]);
+    for (int d = 0; d < 2; ++d) exact(std::string("bytes_wire_") + dirs[d], wire[d]);
+    for (int d = 0; d < 2; ++d) exact(std::string("bytes_ip_") + dirs[d], ip[d]);
+    for (int d = 0; d < 2; ++d) exact(std::string("bytes_payload_") + dirs[d], payload[d]);
+    exact("duration_us", pkts.empty() ? 0 : t.back() - t.front());
+    const char* both[3] = {"fwd", "bwd", "both"};
+    for (int d = 0; d < 3; ++d) stats(std::string("len_") + both[d] + "_", "", len[d]);
+    for (int d = 0; d < 3; ++d) stats(std::string("iat_") + both[d] + "_", "_us", iat[d]);
+    const char* flag_names[8] = {"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr"};
+    for (int d = 0; d < 2; ++d) {
+      for (int b = 0; b < 8; ++b) {
+        const bool saturates = b != 3 && b != 4;  // all but PSH, ACK
+        const uint64_t c = saturates ? std::min<uint64_t>(flag_count[d][b], 65535) : flag_count[d][b];
+        exact(std::string("tcp_") + flag_names[b] + "_" + dirs[d], c);
+      }
+    }
+    for (int d = 0; d < 2; ++d) {
+      const std::string name = std::string("tcp_init_win_") + dirs[d];
+      if (win_seen[d]) {
+        exact(name, win[d]);
+      } else {
+        values_[name] = {kNaN, kNaN, false};
+      }
+    }
+    stats("active_", "_us", active);
+    stats("idle_", "_us", idle);
+    for (uint32_t k = 0; k < cfg.first_packets; ++k) {
+      const bool have = k < pkts.size();
+      const std::string suffix = "_" + std::to_string(k);
+      if (have) {
+        exact("first_len" + suffix, std::min<uint32_t>(pkts[k].ip_len, 65535));
+        exact("first_dir" + suffix, pkts[k].forward ? 1 : 0);
+        exact("first_gap_us" + suffix, k == 0 ? 0 : t[k] - t[k - 1]);
+      } else {
+        for (const char* c : {"first_len", "first_dir", "first_gap_us"}) values_[c + suffix] = {kNaN, kNaN, false};
+      }
+    }
+  }
+
+  const std::map<std::string, Expected>& values() const { return values_; }
+
+ private:
+  void exact(const std::string& name, uint64_t v) { values_[name] = {f32(v), f32(v), false}; }
+
+  void stats(const std::string& prefix, const std::string& unit, const std::vector<uint64_t>& x) {
+    const std::string names[4] = {prefix + "min" + unit, prefix + "max" + unit, prefix + "mean" + unit,
+                                  prefix + "std" + unit};
+    if (x.empty()) {
+      for (const auto& n : names) values_[n] = {kNaN, kNaN, false};
+      return;
+    }
+    exact(names[0], *std::min_element(x.begin(), x.end()));
+    exact(names[1], *std::max_element(x.begin(), x.end()));
+    // §5 as written, on sums taken here from the list.
+    u128 s = 0, q = 0;
+    for (uint64_t v : x) s += v, q += u128{v} * v;
+    const u128 n = x.size();
+    const float spec_mean = static_cast<float>(static_cast<double>(s) / static_cast<double>(x.size()));
+    const float spec_std =
+        static_cast<float>(std::sqrt(static_cast<double>(n * q - s * s)) / static_cast<double>(x.size()));
+    // Textbook two-pass, population variance.
+    long double mean = 0;
+    for (uint64_t v : x) mean += static_cast<long double>(v);
+    mean /= static_cast<long double>(x.size());
+    long double m2 = 0;
+    for (uint64_t v : x) m2 += (static_cast<long double>(v) - mean) * (static_cast<long double>(v) - mean);
+    const long double sd = std::sqrt(m2 / static_cast<long double>(x.size()));
+    values_[names[2]] = {spec_mean, static_cast<float>(mean), true};
+    values_[names[3]] = {spec_std, static_cast<float>(sd), true};
+  }
+
+  std::map<std::string, Expected> values_;
+};
+
+bool same_bits(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
+}
+
+// Distance in representable float32 values; both operands finite and >= 0 here.
+int64_t ulp_distance(float a, float b) {
+  return std::abs(int64_t{std::bit_cast<int32_t>(a)} - int64_t{std::bit_cast<int32_t>(b)});
+}
+
+struct Computed {
+  std::vector<float> out;
+  FlowFeatures f;
+};
+
+Computed run_fast(const FeatureSpec& spec, const std::vector<Packet>& pkts, std::mt19937_64& rng) {
+  Computed c;
+  // Garbage first: reset() must initialise every field (the flow table reuses entries).
+  std::memset(&c.f, static_cast<int>(rng() & 0xFF), sizeof c.f);
+  std::vector<FirstPacketSlot> slots(spec.config().first_packets);
+  c.f.reset(pkts[0].ts_ns);
+  for (const Packet& p : pkts) {
+    PacketObservation o;
+    o.ts_ns = p.ts_ns;
+    o.wire_len = p.wire_len;
+    o.ip_len = p.ip_len;
+    o.payload_len = p.payload_len;
+    o.tcp_window = p.window;
+    o.tcp_flags = p.is_tcp ? p.flags : 0;
+    o.is_tcp = p.is_tcp;
+    o.forward = p.forward;
+    c.f.add(o, slots, spec.config());
+  }
+  c.out.assign(spec.count(), -1.0f);
+  const size_t shown = std::min<uint64_t>(slots.size(), c.f.packets());
+  spec.compute(c.f, std::span<const FirstPacketSlot>(slots).first(shown), c.out);
+  return c;
+}
+
+// Compares every column; returns the number of mismatching columns.
+int compare(const FeatureSpec& spec, const std::vector<Packet>& pkts, const std::vector<float>& out,
+            const std::string& what) {
+  const Twin twin(pkts, spec.config());
+  EXPECT_EQ(twin.values().size(), spec.count()) << "twin and spec disagree on the column set";
+  int bad = 0;
+  for (size_t i = 0; i < spec.count(); ++i) {
+    const std::string& name = spec.names()[i];
+    const auto it = twin.values().find(name);
+    if (it == twin.values().end()) {
+      ADD_FAILURE() << "twin has no column " << name;
+      ++bad;
+      continue;
+    }
+    const Expected& e = it->second;
+    const bool spec_ok = same_bits(out[i], e.spec);
+    const bool textbook_ok = e.rounded ? (!std::isnan(out[i]) && ulp_distance(out[i], e.textbook) <= kMaxUlpRounded)
+                                       : same_bits(out[i], e.textbook);
+    if (!spec_ok || !textbook_ok) {
+      ADD_FAILURE() << what << ": column " << i << " " << name << " = " << out[i] << ", spec " << e.spec
+                    << ", textbook " << e.textbook;
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+// ---- random flows ------------------------------------------------------------
+
+struct FlowShape {
+  size_t packets;
+  double fwd_share;
+  bool tcp;
+  bool first_is_bwd;
+};
+
+std::vector<Packet> random_flow(std::mt19937_64& rng, const FlowShape& shape) {
+  std::uniform_int_distribution<int> pick(0, 99);
+  std::vector<Packet> pkts;
+  uint64_t ts = (rng() % (uint64_t{1} << 62)) + 1;  // anywhere in the epoch range, often not µs-aligned
+  if (pick(rng) < 50) ts -= ts % 1000;              // pcap-like µs timestamps
+  const int gap_style = pick(rng);
+  for (size_t i = 0; i < shape.packets; ++i) {
+    if (i > 0) {
+      const int r = pick(rng);
+      uint64_t gap;
+      if (r < 15) gap = 0;                                              // same instant
+      else if (r < 25) gap = rng() % 1000;                              // sub-µs
+      else if (r < 70) gap = rng() % 2'000'000;                         // ms scale
+      else if (r < 90) gap = rng() % 10'000'000'000;                    // up to 10 s: crosses 5 s
+      else if (r < 95 || gap_style < 90) gap = rng() % 200'000'000'000;  // up to 200 s
+      else gap = rng() % 2'000'000'000'000;                             // up to 2000 s: span may saturate
+      if (pick(rng) < 5 && ts > 5'000'000) {
+        ts -= rng() % 5'000'000;  // reordered capture: time steps back
+      } else {
+        ts += gap;
+      }
+    }
+    Packet p;
+    p.ts_ns = ts;
+    p.forward = i == 0 ? !shape.first_is_bwd : std::uniform_real_distribution<double>(0, 1)(rng) < shape.fwd_share;
+    const int lr = pick(rng);
+    p.ip_len = lr < 5 ? 65535 + uint32_t(rng() % 200'000)  // offload super-packets: capped at 65535
+               : lr < 10 ? 65535
+               : lr < 50 ? 20 + uint32_t(rng() % 80)
+                         : 20 + uint32_t(rng() % 1481);
+    p.payload_len = uint32_t(rng() % (p.ip_len + 1));
+    p.wire_len = p.ip_len + uint32_t(rng() % 40);
+    p.is_tcp = shape.tcp && pick(rng) < 97;  // a few non-first fragments carry no TCP header
+    p.flags = p.is_tcp ? uint8_t(rng()) : 0;
+    p.window = uint16_t(rng());
+    pkts.push_back(p);
+  }
+  return pkts;
+}
+
+FeatureConfig random_config(std::mt19937_64& rng) {
+  const uint64_t gaps[] = {0, 1, 999, 1000, 1'000'000, 5'000'000'000, 60'000'000'000, UINT64_MAX};
+  FeatureConfig cfg;
+  cfg.first_packets = uint32_t(rng() % (FeatureConfig::kMaxFirstPackets + 1));
+  cfg.activity_gap_ns = gaps[rng() % std::size(gaps)];
+  return cfg;
+}
+
+TEST(FeaturesVsTwin, ThousandsOfRandomFlows) {
+  std::mt19937_64 rng(20240611);
+  int bad = 0;
+  for (int flow = 0; flow < 4000 && bad < 20; ++flow) {
+    const FeatureSpec spec(random_config(rng));
+    FlowShape shape;
+    const int size_class = int(rng() % 10);
+    shape.packets = size_class < 2 ? 1 : size_class < 4 ? 2 : size_class < 8 ? 3 + rng() % 40 : 50 + rng() % 2000;
+    const double shares[] = {0.0, 1.0, 0.5, 0.9, 0.1};
+    shape.fwd_share = shares[rng() % std::size(shares)];
+    shape.tcp = rng() % 3 != 0;
+    shape.first_is_bwd = rng() % 8 == 0;
+    const auto pkts = random_flow(rng, shape);
+    const Computed c = run_fast(spec, pkts, rng);
+    bad += compare(spec, pkts, c.out, "flow " + std::to_string(flow));
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+// Sums beyond 32 bits, flag counters at saturation, the longest possible span.
+TEST(FeaturesVsTwin, BigFlowsPastThirtyTwoBits) {
+  std::mt19937_64 rng(7);
+  for (int variant = 0; variant < 3; ++variant) {
+    FeatureConfig cfg;
+    cfg.first_packets = FeatureConfig::kMaxFirstPackets;
+    const FeatureSpec spec(cfg);
+    std::vector<Packet> pkts;
+    uint64_t ts = 1'700'000'000'000'000'000;
+    // 70k max-size packets: > 2^32 IP and wire bytes per direction, > 65535 SYNs.
+    for (int i = 0; i < 140'000; ++i) {
+      Packet p{ts, i % 2 == 0, 65535 + 14, 65535, 65535 - 40, true, 0xFF, uint16_t(i)};
+      if (variant == 1) p.flags = uint8_t(rng());
+      pkts.push_back(p);
+      // variant 2 stretches the record past 2^32 µs so times saturate.
+      ts += variant == 2 ? 40'000'000 + rng() % 1000 : rng() % 3000;
+    }
+    const Computed c = run_fast(spec, pkts, rng);
+    ASSERT_GT(c.f.ip_bytes[0], uint64_t{UINT32_MAX});
+    ASSERT_GT(c.f.wire_bytes_fwd, uint64_t{UINT32_MAX});
+    EXPECT_EQ(compare(spec, pkts, c.out, "big variant " + std::to_string(variant)), 0);
+  }
+}
+
+TEST(FeaturesVsTwin, OnePacketFlowHasNoInterArrivalStatistics) {
+  std::mt19937_64 rng(1);
+  const FeatureSpec spec{FeatureConfig{}};
+  const std::vector<Packet> pkts = {{1'000'000'123, true, 74, 60, 0, true, 0x02, 64240}};
+  const Computed c = run_fast(spec, pkts, rng);
+  EXPECT_EQ(compare(spec, pkts, c.out, "one packet"), 0);
+  const auto& names = spec.names();
+  auto at = [&](const std::string& n) { return c.out[std::find(names.begin(), names.end(), n) - names.begin()]; };
+  // Stated in FEATURES.md §5 and §8, checked here by name independently of the twin.
+  EXPECT_TRUE(std::isnan(at("iat_both_mean_us")));
+  EXPECT_TRUE(std::isnan(at("iat_fwd_min_us")));
+  EXPECT_TRUE(std::isnan(at("len_bwd_mean")));
+  EXPECT_TRUE(std::isnan(at("idle_mean_us")));
+  EXPECT_TRUE(std::isnan(at("tcp_init_win_bwd")));
+  EXPECT_EQ(at("active_mean_us"), 0.0f);
+  EXPECT_EQ(at("len_fwd_std"), 0.0f);
+  EXPECT_EQ(at("tcp_init_win_fwd"), 64240.0f);
+  EXPECT_EQ(at("pkts_bwd"), 0.0f);
+  EXPECT_TRUE(std::isnan(at("first_len_1")));
+}
+
+// A worked example small enough to check by hand against the document.
+TEST(FeaturesByHand, ThreePacketsWithOneIdleGap) {
+  std::mt19937_64 rng(2);
+  FeatureConfig cfg;  // activity gap 5 s
+  cfg.first_packets = 4;
+  const FeatureSpec spec(cfg);
+  // fwd at 10.0000005 s, bwd 1.5 ms later, fwd 7 s after that (idle), then a
+  // fwd packet stamped 3 µs earlier (reordered: counts at the previous time).
+  const std::vector<Packet> pkts = {
+      {10'000'000'500, true, 74, 60, 0, true, 0x02, 1000},
+      {10'001'500'900, false, 1514, 1500, 1448, true, 0x12, 2000},
+      {17'001'500'999, true, 66, 52, 0, true, 0x10, 3000},
+      {17'001'498'000, true, 66, 52, 0, true, 0x11, 4000},
+  };
+  const Computed c = run_fast(spec, pkts, rng);
+  EXPECT_EQ(compare(spec, pkts, c.out, "by hand"), 0);
+  const auto& names = spec.names();
+  auto at = [&](const std::string& n) { return c.out[std::find(names.begin(), names.end(), n) - names.begin()]; };
+  // t = floor(ts/1000) - floor(ts0/1000): 0, 1500, 7001500, 7001500 µs.
+  EXPECT_EQ(at("duration_us"), 7001500.0f);
+  EXPECT_EQ(at("iat_both_min_us"), 0.0f);
+  EXPECT_EQ(at("iat_both_max_us"), 7000000.0f);
+  EXPECT_EQ(at("iat_fwd_min_us"), 0.0f);
+  EXPECT_EQ(at("iat_fwd_max_us"), 7001500.0f);
+  EXPECT_EQ(at("iat_fwd_mean_us"), 3500750.0f);           // (7001500 + 0) / 2
+  EXPECT_EQ(at("iat_fwd_std_us"), 3500750.0f);            // population std of {7001500, 0}
+  EXPECT_TRUE(std::isnan(at("iat_bwd_mean_us")));         // one backward packet
+  EXPECT_EQ(at("idle_min_us"), 7000000.0f);               // one idle gap of 7 s > 5 s
+  EXPECT_EQ(at("idle_std_us"), 0.0f);
+  EXPECT_EQ(at("active_min_us"), 0.0f);                   // periods: [0, 1500] and [7001500, 7001500]
+  EXPECT_EQ(at("active_max_us"), 1500.0f);
+  EXPECT_EQ(at("active_mean_us"), 750.0f);
+  EXPECT_EQ(at("len_both_mean"), 416.0f);                 // (60 + 1500 + 52 + 52) / 4
+  EXPECT_EQ(at("bytes_payload_bwd"), 1448.0f);
+  EXPECT_EQ(at("tcp_syn_fwd"), 1.0f);
+  EXPECT_EQ(at("tcp_syn_bwd"), 1.0f);
+  EXPECT_EQ(at("tcp_ack_fwd"), 2.0f);
+  EXPECT_EQ(at("tcp_fin_fwd"), 1.0f);
+  EXPECT_EQ(at("tcp_init_win_bwd"), 2000.0f);
+  EXPECT_EQ(at("first_dir_1"), 0.0f);
+  EXPECT_EQ(at("first_gap_us_2"), 7000000.0f);
+  EXPECT_EQ(at("first_gap_us_3"), 0.0f);
+}
+
+// ---- the spec object ---------------------------------------------------------
+
+TEST(FeatureSpec, ColumnNamesAreUniqueAndCountMatches) {
+  for (uint32_t n : {0u, 1u, 8u, FeatureConfig::kMaxFirstPackets}) {
+    FeatureConfig cfg;
+    cfg.first_packets = n;
+    const FeatureSpec spec(cfg);
+    EXPECT_EQ(spec.count(), spec.names().size());
+    EXPECT_EQ(spec.count(), FeatureSpec::kFixedColumns + 3 * n);
+    const std::set<std::string> unique(spec.names().begin(), spec.names().end());
+    EXPECT_EQ(unique.size(), spec.names().size()) << "N=" << n;
+    for (const auto& name : spec.names()) EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_"), std::string::npos) << name;
+  }
+}
+
+TEST(FeatureSpec, VersionNamesDocumentAndValueChangingConfig) {
+  FeatureConfig cfg;
+  cfg.first_packets = 5;
+  cfg.activity_gap_ns = 123;
+  EXPECT_EQ(FeatureSpec(cfg).version(), "flowscore-features v1 first_packets=5 activity_gap_ns=123");
+}
+
+TEST(FeatureSpec, RejectsTooManyFirstPackets) {
+  FeatureConfig cfg;
+  cfg.first_packets = FeatureConfig::kMaxFirstPackets + 1;
+  EXPECT_THROW(FeatureSpec{cfg}, std::invalid_argument);
+}
+
+TEST(FeatureSpec, RejectsShortOutput) {
+  const FeatureSpec spec{FeatureConfig{}};
+  FlowFeatures f;
+  f.reset(0);
+  std::vector<float> out(spec.count() - 1);
+  EXPECT_THROW(spec.compute(f, {}, out), std::invalid_argument);
+}
+
+// The std formula needs f64(integer) rounded to nearest, ties to even, for
+// 128-bit integers (FEATURES.md §5): what Python's float(int) does.
+TEST(FeatureSpec, WideIntegerToDoubleRoundsToNearestEven) {
+  const u128 two53 = u128{1} << 53;
+  EXPECT_EQ(static_cast<double>(two53 + 1), 9007199254740992.0);       // tie -> even (down)
+  EXPECT_EQ(static_cast<double>(two53 + 3), 9007199254740996.0);       // tie -> even (up)
+  const u128 big = (u128{1} << 97) + (u128{1} << 44) + 1;              // just above a tie at 2^97
+  EXPECT_EQ(static_cast<double>(big), std::ldexp(1.0, 97) + std::ldexp(1.0, 45));
+}
+
+TEST(FlowFeatures, FirstSlotsStopAtTheirSpan) {
+  FeatureConfig cfg;
+  FlowFeatures f;
+  f.reset(0);
+  std::vector<FirstPacketSlot> slots(3, FirstPacketSlot{7, 7, 7, 7});
+  PacketObservation p;
+  for (int i = 0; i < 5; ++i) {
+    p.ts_ns = uint64_t(i) * 2000;
+    p.ip_len = 100 + i;
+    f.add(p, std::span(slots).first(2), cfg);
+  }
+  EXPECT_EQ(slots[0].ip_len, 100);
+  EXPECT_EQ(slots[1].gap_us, 2u);
+  EXPECT_EQ(slots[2].ip_len, 7) << "wrote past the span it was given";
+}
+
+}  // namespace
+}  // namespace flowscore
