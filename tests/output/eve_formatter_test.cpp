@@ -1,0 +1,306 @@
+// EveFormatter against its slow twin (eve_reference.hpp) and the published
+// schema (docs/schema/eve-flow.schema.json), on many synthetic records: all
+// protocols, IPv4/IPv6, scored / alert / unscored, features on and off, and
+// names that need JSON escaping.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <new>
+#include <random>
+
+#include "eve_reference.hpp"
+#include "flowscore/eve.hpp"
+#include "json_schema_check.hpp"
+#include "test_paths.hpp"
+
+// Counts heap allocations made while `g_count_allocations` is set, to hold
+// format() to its "nothing beyond the buffer's growth" contract.
+namespace {
+std::atomic<bool> g_count_allocations{false};
+std::atomic<long> g_allocations{0};
+
+// Out of line so the compiler does not pair new-expressions with free().
+[[gnu::noinline]] void* counted_malloc(size_t n) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  return std::malloc(n ? n : 1);
+}
+[[gnu::noinline]] void counted_free(void* p) { std::free(p); }
+}  // namespace
+
+void* operator new(size_t n) {
+  if (void* p = counted_malloc(n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { counted_free(p); }
+void operator delete(void* p, size_t) noexcept { counted_free(p); }
+
+namespace flowscore {
+namespace {
+
+using nlohmann::json;
+
+// Equality where numbers written from floats compare as float32: the
+// formatter prints the shortest text that reads back as the same float.
+bool same_json(const json& a, const json& b, std::string& where) {
+  if (a.is_number() && b.is_number() && (a.is_number_float() || b.is_number_float())) {
+    if (static_cast<float>(a.get<double>()) == static_cast<float>(b.get<double>())) return true;
+    where += " " + a.dump() + " vs " + b.dump();
+    return false;
+  }
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) {
+      where += " member count " + a.dump() + " vs " + b.dump();
+      return false;
+    }
+    for (const auto& [k, v] : a.items()) {
+      if (!b.contains(k)) {
+        where += " missing " + k;
+        return false;
+      }
+      std::string sub = where + "." + k;
+      if (!same_json(v, b.at(k), sub)) {
+        where = sub;
+        return false;
+      }
+    }
+    return true;
+  }
+  if (a != b) where += " " + a.dump() + " vs " + b.dump();
+  return a == b;
+}
+
+EveOptions make_options(bool features, bool host, uint16_t seed) {
+  EveOptions o;
+  o.community_id_seed = seed;
+  o.include_features = features;
+  o.feature_names = {"duration", "fwd_pkts", "pkt_len \"mean\"", "iat\\std", "ünïcode-名前",
+                     "tab\there", "ctl\x01", "emoji 🚀"};
+  o.model.name = "cic \"ids\" 2017\n";
+  o.model.hash = "sha256:0123abcd";
+  o.model.classes = {{"BENIGN", "", 3},
+                     {"DoS \"Hulk\"", "Denial of Service", 1},
+                     {"PortScan\\nmap", "Attempted Information Leak", 2},
+                     {"Bot/Ares\t😈", "A Network Trojan was detected", 1}};
+  // Classes 4.. have no entry: they must come out as class_<id>.
+  if (host) o.sensor_name = "sensor \"east\"-1";
+  return o;
+}
+
+FlowRecord random_record(std::mt19937_64& rng, int i) {
+  static const uint8_t kProtos[] = {6, 17, 132, 1, 58, 47, 103, 0, 255};
+  FlowRecord r{};
+  r.proto = kProtos[i % std::size(kProtos)];
+  r.ip_version = r.proto == 58 || (r.proto != 1 && rng() % 2) ? 6 : 4;
+  for (auto* ep : {&r.src, &r.dst}) {
+    for (size_t b = 0; b < (r.ip_version == 4 ? 4u : 16u); ++b) {
+      ep->addr.bytes[b] = rng() % 3 ? static_cast<uint8_t>(rng()) : 0;
+    }
+    ep->port = static_cast<uint16_t>(rng());
+  }
+  if (r.proto == 1 || r.proto == 58) {
+    r.icmp_type = static_cast<uint8_t>(rng() % 2 ? (r.proto == 1 ? 8 : 128) : rng());
+    r.icmp_code = static_cast<uint8_t>(rng() % 4);
+    const IcmpPorts p = icmp_ports(r.icmp_type, r.icmp_code, r.proto == 58);
+    r.src.port = p.src_port;
+    r.dst.port = p.dst_port;
+  } else if (r.proto != 6 && r.proto != 17 && r.proto != 132) {
+    r.src.port = r.dst.port = 0;
+  }
+  r.flow_id = rng() >> 16;
+  r.state = static_cast<FlowState>(rng() % 3);
+  r.reason = static_cast<EndReason>(rng() % 5);
+  r.stats.first_ts_ns = rng() % (2'200'000'000ull * 1'000'000'000ull);
+  r.stats.last_ts_ns = r.stats.first_ts_ns + rng() % (86'400ull * 1'000'000'000ull);
+  r.stats.pkts_fwd = static_cast<uint32_t>(rng());
+  r.stats.pkts_bwd = static_cast<uint32_t>(rng() % 100);
+  r.stats.wire_bytes_fwd = rng() >> (rng() % 64);
+  r.stats.wire_bytes_bwd = rng() % 1'000'000;
+  switch (i % 4) {
+    case 0: break;  // no model: unscored
+    case 1:         // binary
+      r.verdict.scored = true;
+      r.verdict.num_classes = 2;
+      r.verdict.label = rng() % 2;
+      r.verdict.score = std::ldexp(static_cast<float>(rng() % 1000), -10);
+      r.verdict.alert = r.verdict.label == 1 && rng() % 2;
+      break;
+    default: {  // multi-class, some ids beyond the named classes
+      r.verdict.scored = true;
+      r.verdict.num_classes = static_cast<uint8_t>(3 + rng() % 14);
+      float total = 0;
+      for (int c = 0; c < r.verdict.num_classes; ++c) {
+        r.verdict.proba[c] = static_cast<float>(rng() % 1000) / 997.0f;
+        total += r.verdict.proba[c];
+      }
+      for (int c = 0; c < r.verdict.num_classes; ++c) r.verdict.proba[c] /= total;
+      r.verdict.label = static_cast<uint8_t>(rng() % r.verdict.num_classes);
+      r.verdict.score = r.verdict.proba[r.verdict.label];
+      r.verdict.alert = r.verdict.label != 0 && rng() % 3;
+    }
+  }
+  return r;
+}
+
+std::vector<float> random_features(std::mt19937_64& rng, size_t n) {
+  std::vector<float> f(n);
+  for (float& v : f) {
+    switch (rng() % 6) {
+      case 0: v = std::nanf(""); break;
+      case 1: v = static_cast<float>(rng() % 100000); break;
+      case 2: v = 0; break;
+      case 3: v = -std::ldexp(static_cast<float>(rng() % 4096), -static_cast<int>(rng() % 40)); break;
+      case 4: v = std::ldexp(1.0f, static_cast<int>(rng() % 200) - 100); break;
+      default: v = static_cast<float>(rng()) / 3.0f;
+    }
+  }
+  return f;
+}
+
+json load_schema() {
+  std::ifstream in(test::source_root() + "/docs/schema/eve-flow.schema.json");
+  EXPECT_TRUE(in) << "docs/schema/eve-flow.schema.json not found";
+  return json::parse(in);
+}
+
+TEST(EveFormatter, MatchesReferenceAndSchemaOnSyntheticRecords) {
+  test::SchemaChecker schema(load_schema());
+  std::mt19937_64 rng(42);
+  std::map<std::string, int> seen;  // coverage of what the records exercised
+  for (int variant = 0; variant < 8; ++variant) {
+    const bool features = variant & 1, host = variant & 2;
+    const uint16_t seed = variant & 4 ? 4660 : 0;
+    const EveOptions options = make_options(features, host, seed);
+    const EveFormatter formatter(options);
+    for (int i = 0; i < 2000; ++i) {
+      const FlowRecord r = random_record(rng, i);
+      const std::vector<float> f = random_features(rng, options.feature_names.size());
+      fmt::memory_buffer out;
+      ASSERT_TRUE(formatter.format(r, f, out));
+      const std::string line = fmt::to_string(out);
+      ASSERT_EQ(line.find('\n'), line.size() - 1) << "one line, newline-terminated: " << line;
+      json parsed;
+      ASSERT_NO_THROW(parsed = json::parse(line)) << line;
+      const auto errors = schema.check(parsed);
+      ASSERT_TRUE(errors.empty()) << errors.front() << "\n" << line;
+      std::string where = "$";
+      ASSERT_TRUE(same_json(parsed, test::eve_reference(r, options, f), where))
+          << where << "\n" << line;
+      seen[parsed["proto"].get<std::string>() + (r.ip_version == 6 ? "/v6" : "/v4")]++;
+      seen[parsed["event_type"].get<std::string>()]++;
+      if (parsed.contains("flowscore") && parsed["flowscore"].contains("probabilities")) seen["multi"]++;
+      if (parsed.contains("flowscore") && parsed["flowscore"].contains("features")) seen["features"]++;
+    }
+  }
+  for (const char* key : {"TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "SCTP/v4", "ICMP/v4",
+                          "IPv6-ICMP/v6", "47/v4", "103/v6", "alert", "flow", "multi", "features"}) {
+    EXPECT_GT(seen[key], 0) << key;
+  }
+}
+
+TEST(EveFormatter, AppendsWithoutAllocatingOnceTheBufferIsWarm) {
+  const EveOptions options = make_options(true, true, 0);
+  const EveFormatter formatter(options);
+  std::mt19937_64 rng(7);
+  std::vector<FlowRecord> records;
+  for (int i = 0; i < 512; ++i) records.push_back(random_record(rng, i));
+  const std::vector<float> f = random_features(rng, options.feature_names.size());
+  fmt::memory_buffer out;
+  out.reserve(1 << 20);
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (const FlowRecord& r : records) formatter.format(r, f, out);
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+  // Appended, not overwritten: one parseable line per record.
+  const std::string all = fmt::to_string(out);
+  size_t lines = 0;
+  for (size_t pos = 0, nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1, ++lines) {
+    EXPECT_TRUE(json::accept(all.substr(pos, nl - pos)));
+  }
+  EXPECT_EQ(lines, records.size());
+}
+
+TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {
+  const EveOptions options = make_options(true, false, 0);
+  const EveFormatter formatter(options);
+  std::mt19937_64 rng(9);
+  FlowRecord r = random_record(rng, 0);
+  const std::vector<float> too_few(options.feature_names.size() - 1, 1.0f);
+  fmt::memory_buffer out;
+  EXPECT_FALSE(formatter.format(r, too_few, out));
+  const json parsed = json::parse(fmt::to_string(out));
+  EXPECT_FALSE(parsed.contains("flowscore"));
+  test::SchemaChecker schema(load_schema());
+  EXPECT_TRUE(schema.check(parsed).empty());
+}
+
+TEST(EveFormatter, FieldValuesForOneKnownFlow) {
+  // A TCP flow written out by hand: values checked against independent facts
+  // (Suricata's time format, inet_ntop's text), not against the formatter.
+  FlowRecord r{};
+  r.ip_version = 6;
+  r.proto = 6;
+  inet_pton(AF_INET6, "2001:db8::1", r.src.addr.bytes.data());
+  inet_pton(AF_INET6, "::ffff:10.1.2.3", r.dst.addr.bytes.data());
+  r.src.port = 51000;
+  r.dst.port = 443;
+  r.flow_id = 1234567;
+  r.state = FlowState::kClosed;
+  r.reason = EndReason::kTcpClose;
+  r.stats.first_ts_ns = 1259006573181233999ull;  // 2009-11-23T20:02:53.181233999Z
+  r.stats.last_ts_ns = 1259006575000000000ull;   // 1.8 s later, 2 whole-second ticks
+  r.stats.pkts_fwd = 10;
+  r.stats.pkts_bwd = 8;
+  r.stats.wire_bytes_fwd = 1500;
+  r.stats.wire_bytes_bwd = 9000;
+  fmt::memory_buffer out;
+  EveFormatter(EveOptions{}).format(r, {}, out);
+  const json j = json::parse(fmt::to_string(out));
+  EXPECT_EQ(j["timestamp"], "2009-11-23T20:02:53.181233+0000");
+  EXPECT_EQ(j["event_type"], "flow");
+  EXPECT_EQ(j["src_ip"], "2001:db8::1");
+  EXPECT_EQ(j["dest_ip"], "::ffff:10.1.2.3");
+  EXPECT_EQ(j["src_port"], 51000);
+  EXPECT_EQ(j["dest_port"], 443);
+  EXPECT_EQ(j["proto"], "TCP");
+  EXPECT_EQ(j["flow"]["age"], 2);
+  EXPECT_EQ(j["flow"]["end"], "2009-11-23T20:02:55.000000+0000");
+  EXPECT_EQ(j["flow"]["state"], "closed");
+  EXPECT_EQ(j["flow"]["reason"], "tcp_close");
+  EXPECT_EQ(j["flow"]["bytes_toclient"], 9000);
+  EXPECT_EQ(j["flow"]["alerted"], false);
+  EXPECT_FALSE(j.contains("flowscore"));
+  EXPECT_FALSE(j.contains("host"));
+}
+
+TEST(EveSchema, RejectsLinesThatBreakTheContract) {
+  test::SchemaChecker schema(load_schema());
+  std::mt19937_64 rng(11);
+  const EveOptions options = make_options(false, false, 0);
+  FlowRecord tcp = random_record(rng, 0);  // proto 6, unscored
+  fmt::memory_buffer out;
+  EveFormatter(options).format(tcp, {}, out);
+  const json good = json::parse(fmt::to_string(out));
+  ASSERT_TRUE(schema.check(good).empty());
+  const auto broken = [&](auto mutate) {
+    json j = good;
+    mutate(j);
+    return !schema.check(j).empty();
+  };
+  EXPECT_TRUE(broken([](json& j) { j.erase("flow"); }));
+  EXPECT_TRUE(broken([](json& j) { j["surprise"] = 1; }));
+  EXPECT_TRUE(broken([](json& j) { j.erase("src_port"); }));
+  EXPECT_TRUE(broken([](json& j) { j["proto"] = "ICMP"; }));  // ports on ICMP, no type/code
+  EXPECT_TRUE(broken([](json& j) { j["event_type"] = "alert"; }));
+  EXPECT_TRUE(broken([](json& j) { j["timestamp"] = "2009-11-23 20:02:53"; }));
+  EXPECT_TRUE(broken([](json& j) { j["community_id"] = "1:abc"; }));
+  EXPECT_TRUE(broken([](json& j) { j["flow"]["reason"] = "unknown"; }));
+  EXPECT_TRUE(broken([](json& j) { j["flow"]["pkts_toserver"] = -1; }));
+  EXPECT_TRUE(broken([](json& j) { j["dest_port"] = 70000; }));
+  EXPECT_TRUE(broken([](json& j) { j["flowscore"] = {{"score", 0.5}}; }));
+}
+
+}  // namespace
+}  // namespace flowscore

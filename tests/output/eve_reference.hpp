@@ -1,0 +1,127 @@
+// The slow twin of EveFormatter: the same record built field by field as an
+// nlohmann::json object, with libc doing the text (inet_ntop, gmtime_r,
+// strftime) and names spelled out here from docs/OUTPUT.md, not taken from
+// src/output. Used by tests/output (equality) and bench/output_bench.cpp
+// (the naive baseline).
+#pragma once
+#include <arpa/inet.h>
+
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+
+#include "flowscore/community_id.hpp"
+#include "flowscore/eve.hpp"
+
+namespace flowscore::test {
+
+inline std::string reference_ip(const IpAddress& a, uint8_t version) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(version == 4 ? AF_INET : AF_INET6, a.bytes.data(), buf, sizeof buf);
+  return buf;
+}
+
+inline std::string reference_time(uint64_t ts_ns) {
+  const time_t secs = static_cast<time_t>(ts_ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char date[32];
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char full[48];
+  std::snprintf(full, sizeof full, "%s.%06u+0000", date,
+                static_cast<unsigned>(ts_ns % 1'000'000'000 / 1000));
+  return full;
+}
+
+inline nlohmann::json reference_number(float v) {
+  return std::isfinite(v) ? nlohmann::json(static_cast<double>(v)) : nlohmann::json(nullptr);
+}
+
+inline std::string reference_class_name(const EveOptions& o, int id) {
+  return static_cast<size_t>(id) < o.model.classes.size() ? o.model.classes[id].name
+                                                          : "class_" + std::to_string(id);
+}
+
+inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
+                                    std::span<const float> features) {
+  static const char* const kReasons[] = {"timeout", "active_timeout", "tcp_close", "forced",
+                                         "shutdown"};
+  static const char* const kStates[] = {"new", "established", "closed"};
+  nlohmann::json j;
+  j["timestamp"] = reference_time(r.stats.first_ts_ns);
+  j["flow_id"] = r.flow_id;
+  if (!o.sensor_name.empty()) j["host"] = o.sensor_name;
+  const bool alert = r.verdict.scored && r.verdict.alert;
+  j["event_type"] = alert ? "alert" : "flow";
+  j["src_ip"] = reference_ip(r.src.addr, r.ip_version);
+  j["dest_ip"] = reference_ip(r.dst.addr, r.ip_version);
+  switch (r.proto) {
+    case 6: j["proto"] = "TCP"; break;
+    case 17: j["proto"] = "UDP"; break;
+    case 132: j["proto"] = "SCTP"; break;
+    case 1: j["proto"] = "ICMP"; break;
+    case 58: j["proto"] = "IPv6-ICMP"; break;
+    default: j["proto"] = std::to_string(r.proto);
+  }
+  if (r.proto == 6 || r.proto == 17 || r.proto == 132) {
+    j["src_port"] = r.src.port;
+    j["dest_port"] = r.dst.port;
+  }
+  if (r.proto == 1 || r.proto == 58) {
+    j["icmp_type"] = r.icmp_type;
+    j["icmp_code"] = r.icmp_code;
+  }
+  const bool one_way = (r.proto == 1 || r.proto == 58) &&
+                       icmp_ports(r.icmp_type, r.icmp_code, r.proto == 58).one_way;
+  j["community_id"] =
+      community_id_v1(r.src, r.dst, r.proto, r.ip_version, o.community_id_seed, one_way);
+  const int label = r.verdict.label;
+  if (alert) {
+    const bool known = static_cast<size_t>(label) < o.model.classes.size();
+    j["alert"] = {{"action", "allowed"},
+                  {"gid", 1},
+                  {"signature_id", label},
+                  {"rev", 1},
+                  {"signature", "flowscore: " + reference_class_name(o, label)},
+                  {"category", known ? o.model.classes[label].category : ""},
+                  {"severity", known ? o.model.classes[label].severity : 3}};
+  }
+  const FlowFeatures& s = r.stats;
+  j["flow"] = {{"pkts_toserver", s.pkts_fwd},
+               {"pkts_toclient", s.pkts_bwd},
+               {"bytes_toserver", s.wire_bytes_fwd},
+               {"bytes_toclient", s.wire_bytes_bwd},
+               {"start", reference_time(s.first_ts_ns)},
+               {"end", reference_time(s.last_ts_ns)},
+               {"age", s.last_ts_ns / 1'000'000'000 - s.first_ts_ns / 1'000'000'000},
+               {"state", kStates[static_cast<int>(r.state)]},
+               {"reason", kReasons[static_cast<int>(r.reason)]},
+               {"alerted", alert}};
+  const bool with_features = o.include_features && features.size() == o.feature_names.size();
+  if (r.verdict.scored || with_features) {
+    nlohmann::json fs = nlohmann::json::object();
+    if (r.verdict.scored) {
+      fs["label"] = reference_class_name(o, label);
+      fs["score"] = reference_number(r.verdict.score);
+      if (r.verdict.num_classes > 2) {
+        nlohmann::json p = nlohmann::json::object();
+        for (int c = 0; c < r.verdict.num_classes; ++c) {
+          p[reference_class_name(o, c)] = reference_number(r.verdict.proba[c]);
+        }
+        fs["probabilities"] = p;
+      }
+      fs["model"] = {{"name", o.model.name}, {"hash", o.model.hash}};
+    }
+    if (with_features) {
+      nlohmann::json f = nlohmann::json::object();
+      for (size_t i = 0; i < features.size(); ++i) f[o.feature_names[i]] = reference_number(features[i]);
+      fs["features"] = f;
+    }
+    j["flowscore"] = fs;
+  }
+  return j;
+}
+
+}  // namespace flowscore::test
