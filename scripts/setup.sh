@@ -29,3 +29,20 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Hugepages where they can be had (root, hugetlbfs mountable). flowscore falls
+# back to --no-huge by itself, so failure here is not an error.
+if [[ $(id -u) -eq 0 ]] && command -v dpdk-hugepages.py >/dev/null; then
+  if ! grep -q hugetlbfs /proc/mounts 2>/dev/null || [[ $(awk '/HugePages_Total/ {print $2}' /proc/meminfo) -lt 256 ]]; then
+    dpdk-hugepages.py --pagesize 2M --setup 1G >/dev/null 2>&1 \
+      && echo "setup: reserved 1 GiB of 2 MiB hugepages" \
+      || echo "setup: hugepages not available here; flowscore will run with --no-huge"
+  fi
+fi
+
+# Build (release) into build/.
+BUILD_DIR=${BUILD_DIR:-build}
+if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+  meson setup "$BUILD_DIR" --buildtype=release >/dev/null
+fi
+ninja -C "$BUILD_DIR" -j"$(nproc)"

@@ -282,7 +282,7 @@ void FlowTable::account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns
   obs.tcp_flags = flags;
   obs.is_tcp = is_tcp;
   obs.forward = from_lo == static_cast<bool>(e->flags & kInitiatorIsLo);
-  e->stats.add(obs, first_slots(idx));
+  e->stats.add(obs, first_slots(idx), feature_cfg_);
   e->flags |= from_lo ? kSeenLo : kSeenHi;
 
   if (is_tcp && (flags & (tcp_flag::kFin | tcp_flag::kRst))) {
@@ -316,8 +316,11 @@ void FlowTable::expire(uint64_t now_ns, RecordSink& sink) {
       const uint32_t next = e.wheel_next;
       e.wheel_slot = kNoSlot;
       e.wheel_prev = e.wheel_next = kNil;
+      // Expire by tick, not by nanosecond: a flow filed in an earlier slot
+      // whose deadline moved into the current, unfinished tick waits for
+      // that tick like every other flow due in it.
       const uint64_t d = due(e);
-      if (d > now_ns) {
+      if (d / cfg_.wheel_tick_ns > target) {
         wheel_link(idx, d);
       } else if (e.flags & kClosed) {
         emit(idx, EndReason::kTcpClose, sink);

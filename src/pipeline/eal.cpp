@@ -60,8 +60,7 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   workers = std::max(1u, std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size())));
   plan = EalPlan{};
   plan.worker_lcores = workers;
-  plan.args = {"flowscore", "--no-pci", "--in-memory", "--no-telemetry",
-               fmt::format("--log-level={}", log_level)};
+  plan.args = {"flowscore", "--no-pci", "--no-telemetry", fmt::format("--log-level={}", log_level)};
   // lcore i runs on cpus[i]; with fewer CPUs than lcores they share (lcore@cpu).
   std::string lcores;
   for (unsigned l = 0; l <= workers; ++l)
@@ -74,9 +73,14 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
                         "reserve more with dpdk-hugepages.py, or set it to \"auto\"", free_mb, memory_mb);
     return false;
   }
-  if (free_mb < memory_mb) {
+  // No shared runtime files either way, so runs side by side never collide:
+  // --in-memory with hugepages, --no-shconf without (--no-huge rules out --in-memory).
+  if (free_mb >= memory_mb) {
+    plan.args.push_back("--in-memory");
+  } else {
     plan.no_huge = true;
     plan.args.push_back("--no-huge");
+    plan.args.push_back("--no-shconf");
     plan.args.push_back(fmt::format("-m{}", memory_mb));
     plan.note = hugepages == "no" ? "hugepages disabled by config: running with --no-huge"
                                   : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",

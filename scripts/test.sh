@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Fresh Debian 12 -> flowscore built and its whole test suite run: the release
+# build's tests, then the unit tests again under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+meson test -C build --print-errorlogs --num-processes "$(nproc)"
+
+# Sanitizer build of the unit tests (no benchmarks; debug info for reports).
+if [[ ! -f build-asan/build.ninja ]]; then
+  meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbenchmarks=false >/dev/null
+fi
+ninja -C build-asan -j"$(nproc)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --num-processes "$(nproc)" --suite unit

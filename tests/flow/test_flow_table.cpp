@@ -1,0 +1,371 @@
+// Flow table and lifecycle tests. The differential test at the bottom runs a
+// slow, obviously-correct twin (std::map, every flow's deadline checked at
+// every packet) beside the timer-wheel table and demands the same records.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "../common/eal_environment.hpp"
+#include "flowscore/flow_table.hpp"
+#include "flowscore/fragment_map.hpp"
+
+using namespace flowscore;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  IpAddress ip;
+  ip.bytes[0] = a, ip.bytes[1] = b, ip.bytes[2] = c, ip.bytes[3] = d;
+  return ip;
+}
+
+ParsedPacket tcp(IpAddress s, uint16_t sp, IpAddress d, uint16_t dp, uint8_t flags, uint32_t len = 60) {
+  ParsedPacket p;
+  p.src = s, p.dst = d, p.src_port = sp, p.dst_port = dp;
+  p.ip_version = 4, p.proto = 6, p.tcp_flags = flags, p.has_l4 = true;
+  p.ip_len = len, p.l3_offset = 14, p.tcp_header_len = 20, p.payload_len = len > 40 ? len - 40 : 0;
+  return p;
+}
+
+ParsedPacket udp(IpAddress s, uint16_t sp, IpAddress d, uint16_t dp, uint32_t len = 100) {
+  ParsedPacket p;
+  p.src = s, p.dst = d, p.src_port = sp, p.dst_port = dp;
+  p.ip_version = 4, p.proto = 17, p.has_l4 = true, p.ip_len = len, p.l3_offset = 14, p.payload_len = len - 28;
+  return p;
+}
+
+// Collects records as plain copies.
+struct VectorSink final : RecordSink {
+  std::vector<FlowRecord> records;
+  FlowRecord slot;
+  FlowRecord* reserve() override { return &slot; }
+  void commit(FlowRecord* r) override { records.push_back(*r); }
+};
+
+FlowTableConfig small_config(uint32_t capacity = 1024) {
+  FlowTableConfig c;
+  c.capacity = capacity;
+  c.idle_timeout_ns = 10 * kSec;
+  c.active_timeout_ns = 100 * kSec;
+  c.tcp_linger_ns = 2 * kSec;
+  c.wheel_tick_ns = kSec / 10;
+  c.wheel_slots = 256;
+  return c;
+}
+
+std::unique_ptr<FlowTable> make_table(const FlowTableConfig& c) {
+  std::string err;
+  FeatureConfig fc;
+  auto t = FlowTable::create(c, fc, err);
+  EXPECT_TRUE(t) << err;
+  return t;
+}
+
+const IpAddress kClient = v4(10, 0, 0, 1);
+const IpAddress kServer = v4(10, 0, 0, 200);
+
+}  // namespace
+
+TEST(FlowTable, BothDirectionsShareOneFlowAndTheFirstSenderInitiates) {
+  auto t = make_table(small_config());
+  VectorSink sink;
+  // The server speaks first (higher address): it is still the initiator.
+  t->account(udp(kServer, 53, kClient, 40000, 80), 94, 1 * kSec, 0, sink);
+  t->account(udp(kClient, 40000, kServer, 53, 120), 134, 2 * kSec, 0, sink);
+  t->account(udp(kServer, 53, kClient, 40000, 80), 94, 3 * kSec, 0, sink);
+  EXPECT_EQ(t->size(), 1u);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  const FlowRecord& r = sink.records[0];
+  EXPECT_EQ(r.src.addr, kServer);
+  EXPECT_EQ(r.src.port, 53);
+  EXPECT_EQ(r.stats.pkts_fwd, 2u);
+  EXPECT_EQ(r.stats.pkts_bwd, 1u);
+  EXPECT_EQ(r.stats.wire_bytes_fwd, 188u);
+  EXPECT_EQ(r.stats.wire_bytes_bwd, 134u);
+  EXPECT_EQ(r.state, FlowState::kEstablished);
+  EXPECT_EQ(r.reason, EndReason::kShutdown);
+  EXPECT_EQ(r.stats.first_ts_ns, 1 * kSec);
+  EXPECT_EQ(r.stats.last_ts_ns, 3 * kSec);
+}
+
+TEST(FlowTable, SynAckFirstMakesTheSynSenderTheInitiator) {
+  auto t = make_table(small_config());
+  VectorSink sink;
+  t->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kSyn | tcp_flag::kAck), 60, kSec, 0, sink);
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 60, kSec + 1000, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].src.addr, kClient);
+  EXPECT_EQ(sink.records[0].dst.port, 80);
+  EXPECT_EQ(sink.records[0].stats.pkts_fwd, 1u);  // the client's ACK
+}
+
+TEST(FlowTable, FinFromBothSidesClosesAfterTheLingerKeepingTheLastAck) {
+  auto t = make_table(small_config());
+  VectorSink sink;
+  uint64_t ts = kSec;
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 60, ts, 0, sink);
+  t->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kSyn | tcp_flag::kAck), 60, ts += 1000, 0, sink);
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 60, ts += 1000, 0, sink);
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kFin | tcp_flag::kAck), 60, ts += 1000, 0, sink);
+  t->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kFin | tcp_flag::kAck), 60, ts += 1000, 0, sink);
+  t->expire(ts + kSec / 2, sink);
+  EXPECT_TRUE(sink.records.empty()) << "closed flow must linger";
+  // The final ACK arrives inside the linger: same flow (the CICFlowMeter split-flow bug).
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 60, ts + kSec, 0, sink);
+  t->expire(ts + 4 * kSec, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kTcpClose);
+  EXPECT_EQ(sink.records[0].state, FlowState::kClosed);
+  EXPECT_EQ(sink.records[0].stats.packets(), 6u);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(FlowTable, RstClosesAndASynAfterCloseStartsANewFlow) {
+  auto t = make_table(small_config());
+  VectorSink sink;
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 60, kSec, 0, sink);
+  t->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kRst | tcp_flag::kAck), 60, kSec + 10, 0, sink);
+  // Port reuse inside the linger: the old flow is reported, the new one starts.
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 60, kSec + 500, 0, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kTcpClose);
+  EXPECT_EQ(sink.records[0].stats.packets(), 2u);
+  EXPECT_EQ(t->counters().tcp_port_reuse, 1u);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[1].stats.packets(), 1u);
+}
+
+TEST(FlowTable, IdleTimeoutEndsAFlowAtTheFirstTickAfterItsDeadline) {
+  const FlowTableConfig c = small_config();
+  auto t = make_table(c);
+  VectorSink sink;
+  t->account(udp(kClient, 1000, kServer, 2000), 128, 5 * kSec, 0, sink);
+  t->expire(5 * kSec + c.idle_timeout_ns, sink);  // deadline reached, its tick not yet over
+  EXPECT_TRUE(sink.records.empty());
+  t->expire(5 * kSec + c.idle_timeout_ns + c.wheel_tick_ns, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(sink.records[0].state, FlowState::kNew);
+}
+
+TEST(FlowTable, ActiveTimeoutReportsALongFlowAndKeepsTrackingIt) {
+  FlowTableConfig c = small_config();
+  c.active_timeout_ns = 30 * kSec;
+  auto t = make_table(c);
+  VectorSink sink;
+  uint64_t packets = 0;
+  for (uint64_t ts = kSec; ts < 100 * kSec; ts += kSec / 2) {
+    t->expire(ts, sink);
+    t->account(udp(kClient, 1000, kServer, 2000), 128, ts, 0, sink);
+    ++packets;
+  }
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 4u);  // 1-31, 31-61, 61-91, 91-99.5 s
+  uint64_t total = 0;
+  for (size_t i = 0; i < sink.records.size(); ++i) {
+    EXPECT_EQ(sink.records[i].reason, i + 1 < sink.records.size() ? EndReason::kActiveTimeout : EndReason::kShutdown);
+    EXPECT_EQ(sink.records[i].src.addr, kClient) << "orientation survives the checkpoint";
+    total += sink.records[i].stats.packets();
+  }
+  EXPECT_EQ(total, packets);
+}
+
+TEST(FlowTable, AFullTableEndsFlowsEarlyAndCountsThemNeverLosingARecord) {
+  auto t = make_table(small_config(64));
+  VectorSink sink;
+  for (uint32_t i = 0; i < 5000; ++i)
+    t->account(udp(v4(192, 168, i >> 8, i & 255), 1000, kServer, 53), 80, kSec + i * 1000, 0, sink);
+  EXPECT_LE(t->size(), 64u);
+  EXPECT_EQ(t->counters().evicted_pressure, 5000u - t->size());
+  t->flush(EndReason::kShutdown, sink);
+  EXPECT_EQ(sink.records.size(), 5000u);
+  size_t forced = 0;
+  for (const auto& r : sink.records) forced += r.reason == EndReason::kPressure;
+  EXPECT_EQ(forced, 5000u - 64u);
+}
+
+TEST(FlowTable, ASinkWithoutRoomCountsDroppedRecords) {
+  struct FullSink final : RecordSink {
+    FlowRecord* reserve() override { return nullptr; }
+    void commit(FlowRecord*) override { FAIL(); }
+  } full;
+  auto t = make_table(small_config());
+  t->account(udp(kClient, 1, kServer, 2), 80, kSec, 0, full);
+  t->flush(EndReason::kShutdown, full);
+  EXPECT_EQ(t->counters().records_dropped, 1u);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(FragmentMap, LaterFragmentsBorrowTheFirstFragmentsPorts) {
+  FragmentMap m(64, 30 * kSec);
+  ParsedPacket first = udp(kClient, 5353, kServer, 53);
+  first.fragment = Fragment::kFirst;
+  first.fragment_id = 77;
+  m.remember(first, kSec);
+  ParsedPacket later = udp(kClient, 0, kServer, 0);
+  later.has_l4 = false;
+  later.fragment = Fragment::kLater;
+  later.fragment_id = 77;
+  ASSERT_TRUE(m.attribute(later, 2 * kSec));
+  EXPECT_EQ(later.src_port, 5353);
+  EXPECT_EQ(later.dst_port, 53);
+  later.fragment_id = 78;
+  EXPECT_FALSE(m.attribute(later, 2 * kSec));
+  later.fragment_id = 77;
+  EXPECT_FALSE(m.attribute(later, 40 * kSec)) << "entries die after the fragment timeout";
+  EXPECT_EQ(m.counters().attributed, 1u);
+  EXPECT_EQ(m.counters().unattributed, 2u);
+}
+
+// ---- differential test against a slow twin ---------------------------------
+
+namespace {
+
+struct TwinFlow {
+  IpAddress init_addr;
+  uint16_t init_port;
+  uint64_t first, last;
+  uint64_t pkts_fwd = 0, pkts_bwd = 0, bytes_fwd = 0, bytes_bwd = 0;
+  bool fin_init = false, fin_resp = false, closed = false;
+};
+
+using Tuple = std::tuple<std::array<uint8_t, 16>, uint16_t, std::array<uint8_t, 16>, uint16_t>;
+
+struct TwinRecord {
+  Tuple oriented;  // initiator first
+  uint64_t first, last, pkts_fwd, pkts_bwd, bytes_fwd, bytes_bwd;
+  EndReason reason;
+  auto operator<=>(const TwinRecord&) const = default;
+};
+
+// The lifecycle rules, written the plain way: every flow's deadline is
+// checked before every packet; a flow ends at the first tick boundary after
+// its deadline (the table's documented resolution).
+class TwinTable {
+ public:
+  explicit TwinTable(const FlowTableConfig& c) : c_(c) {}
+  void expire(uint64_t now) {
+    // A checkpointed flow that stays silent for the idle timeout is forgotten.
+    std::erase_if(pending_restart_, [&](const auto& kv) {
+      const uint64_t due = kv.second.last + c_.idle_timeout_ns;
+      return due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now;
+    });
+    for (auto it = flows_.begin(); it != flows_.end();) {
+      TwinFlow& f = it->second;
+      const uint64_t due = f.closed ? f.last + c_.tcp_linger_ns
+                                    : std::min(f.last + c_.idle_timeout_ns, f.first + c_.active_timeout_ns);
+      if (due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now) {
+        const EndReason why = f.closed ? EndReason::kTcpClose
+                              : now >= f.last + c_.idle_timeout_ns ? EndReason::kIdleTimeout
+                                                                   : EndReason::kActiveTimeout;
+        out.push_back(record(f, why));
+        if (why == EndReason::kActiveTimeout) {
+          // The flow goes on; the next packet starts the next record.
+          pending_restart_[it->first] = f;
+          it = flows_.erase(it);
+          continue;
+        }
+        it = flows_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  void packet(const ParsedPacket& p, uint32_t wire, uint64_t ts) {
+    expire(ts);
+    const Tuple fwd{p.src.bytes, p.src_port, p.dst.bytes, p.dst_port};
+    const Tuple rev{p.dst.bytes, p.dst_port, p.src.bytes, p.src_port};
+    auto it = flows_.find(fwd);
+    if (it == flows_.end()) it = flows_.find(rev);
+    if (it != flows_.end() && it->second.closed && (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn) {
+      out.push_back(record(it->second, EndReason::kTcpClose));
+      flows_.erase(it);
+      it = flows_.end();
+    }
+    if (it == flows_.end()) {
+      auto restart = pending_restart_.find(fwd);
+      if (restart == pending_restart_.end()) restart = pending_restart_.find(rev);
+      TwinFlow f;
+      if (restart != pending_restart_.end()) {
+        f.init_addr = restart->second.init_addr;
+        f.init_port = restart->second.init_port;
+        pending_restart_.erase(restart);
+      } else {
+        const bool syn_ack = (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == (tcp_flag::kSyn | tcp_flag::kAck);
+        f.init_addr = syn_ack ? p.dst : p.src;
+        f.init_port = syn_ack ? p.dst_port : p.src_port;
+      }
+      f.first = f.last = ts;
+      const Tuple key{f.init_addr.bytes, f.init_port, f.init_addr == p.src && f.init_port == p.src_port ? p.dst.bytes : p.src.bytes,
+                      f.init_addr == p.src && f.init_port == p.src_port ? p.dst_port : p.src_port};
+      it = flows_.emplace(key, f).first;
+    }
+    TwinFlow& f = it->second;
+    const bool fwd_dir = f.init_addr == p.src && f.init_port == p.src_port;
+    f.last = std::max(f.last, ts);
+    (fwd_dir ? f.pkts_fwd : f.pkts_bwd) += 1;
+    (fwd_dir ? f.bytes_fwd : f.bytes_bwd) += wire;
+    if (p.tcp_flags & tcp_flag::kFin) (fwd_dir ? f.fin_init : f.fin_resp) = true;
+    if ((p.tcp_flags & tcp_flag::kRst) || (f.fin_init && f.fin_resp)) f.closed = true;
+  }
+  void flush() {
+    for (auto& [k, f] : flows_) out.push_back(record(f, EndReason::kShutdown));
+    flows_.clear();
+  }
+  std::vector<TwinRecord> out;
+
+ private:
+  static TwinRecord record(const TwinFlow& f, EndReason why) {
+    return {Tuple{}, f.first, f.last, f.pkts_fwd, f.pkts_bwd, f.bytes_fwd, f.bytes_bwd, why};
+  }
+  FlowTableConfig c_;
+  std::map<Tuple, TwinFlow> flows_;
+  std::map<Tuple, TwinFlow> pending_restart_;
+};
+
+}  // namespace
+
+TEST(FlowTable, MatchesTheSlowTwinOnRandomTraffic) {
+  FlowTableConfig c = small_config(1 << 14);
+  c.active_timeout_ns = 40 * kSec;
+  for (uint32_t seed = 1; seed <= 10; ++seed) {
+    auto t = make_table(c);
+    VectorSink sink;
+    TwinTable twin(c);
+    std::mt19937_64 rng(seed);
+    uint64_t ts = 1000 * kSec;
+    for (int i = 0; i < 20000; ++i) {
+      // Few hosts and ports, so flows recur, close, reopen and time out.
+      ts += std::uniform_int_distribution<uint64_t>(0, 3 * kSec / 2)(rng) * (rng() % 50 == 0 ? 8 : 1);
+      const IpAddress a = v4(10, 0, 0, 1 + rng() % 6), b = v4(10, 0, 1, 1 + rng() % 3);
+      const uint16_t pa = 1000 + rng() % 4, pb = 80;
+      const bool a_sends = rng() % 2;
+      const uint8_t flag_choices[] = {tcp_flag::kSyn, tcp_flag::kSyn | tcp_flag::kAck, tcp_flag::kAck, tcp_flag::kAck,
+                                      tcp_flag::kAck | tcp_flag::kPsh, tcp_flag::kFin | tcp_flag::kAck, tcp_flag::kRst};
+      const uint8_t flags = flag_choices[rng() % std::size(flag_choices)];
+      const uint32_t len = 40 + rng() % 1460;
+      const ParsedPacket p = a_sends ? tcp(a, pa, b, pb, flags, len) : tcp(b, pb, a, pa, flags, len);
+      t->expire(ts, sink);
+      t->account(p, len + 14, ts, 0, sink);
+      twin.packet(p, len + 14, ts);
+    }
+    t->flush(EndReason::kShutdown, sink);
+    twin.flush();
+    std::vector<TwinRecord> fast;
+    for (const FlowRecord& r : sink.records)
+      fast.push_back({Tuple{}, r.stats.first_ts_ns, r.stats.last_ts_ns, r.stats.pkts_fwd, r.stats.pkts_bwd,
+                      r.stats.wire_bytes_fwd, r.stats.wire_bytes_bwd, r.reason});
+    std::sort(fast.begin(), fast.end());
+    std::sort(twin.out.begin(), twin.out.end());
+    ASSERT_EQ(fast.size(), twin.out.size()) << "seed " << seed;
+    EXPECT_TRUE(fast == twin.out) << "seed " << seed;
+  }
+}
