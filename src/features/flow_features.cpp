@@ -18,6 +18,7 @@ constexpr uint32_t kMaxIpLen = 65535;  // FEATURES.md §2: L = min(ip_len, 65535
 // Bit positions of FIN SYN RST URG ECE CWR in the TCP flags byte, in
 // rare_flags order (RFC 9293 §3.1, RFC 3168 §6.1).
 constexpr int kRareFlagBits[6] = {0, 1, 2, 5, 6, 7};
+constexpr uint8_t kRareFlagMask = 0xE7;
 constexpr int kPshBit = 3;
 constexpr int kAckBit = 4;
 }  // namespace
@@ -36,8 +37,10 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
   // FEATURES.md §3: time never runs backwards inside a record.
   const uint64_t ts = std::max(p.ts_ns, last_ts_ns);
   const uint32_t t = offset_us(ts);
-  const uint32_t prev_t = offset_us(last_ts_ns);
-  const uint32_t gap = t - prev_t;  // 0 for the first packet: reset() set last = first
+  // The previous packet's time is the later of the two directions' latest
+  // (both 0 before the first packet), so no second division is needed.
+  const uint32_t prev_t = std::max(last_us[0], last_us[1]);
+  const uint32_t gap = t - prev_t;  // 0 for the first packet
 
   if (k != 0) {
     iat_both_sq += uint64_t{gap} * gap;
@@ -88,9 +91,11 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
     const uint32_t flags = p.tcp_flags;
     psh[d] += (flags >> kPshBit) & 1u;
     ack[d] += (flags >> kAckBit) & 1u;
-    for (int i = 0; i < 6; ++i) {  // unrolled by the compiler: six saturating adds
-      uint16_t& count = rare_flags[d][i];
-      count = static_cast<uint16_t>(count + (((flags >> kRareFlagBits[i]) & 1u) & (count != UINT16_MAX)));
+    if (flags & kRareFlagMask) {  // most packets carry only ACK/PSH
+      for (int i = 0; i < 6; ++i) {  // unrolled by the compiler: six saturating adds
+        uint16_t& count = rare_flags[d][i];
+        count = static_cast<uint16_t>(count + (((flags >> kRareFlagBits[i]) & 1u) & (count != UINT16_MAX)));
+      }
     }
   }
 
