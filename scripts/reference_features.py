@@ -24,7 +24,7 @@ from refflow.columns import METADATA, feature_columns  # noqa: E402
 # Defaults mirror conf/flowscore.json (seconds).
 DEFAULT_IDLE_S, DEFAULT_ACTIVE_S, DEFAULT_LINGER_S = 60, 1800, 2
 DEFAULT_FIRST_PACKETS, DEFAULT_ACTIVITY_GAP_S = 8, 5
-DEFAULT_FRAGMENT_S = 30
+DEFAULT_FRAGMENT_S, DEFAULT_RESOLUTION_S = 30, 0.1
 
 
 def seconds_to_ns(text):
@@ -42,6 +42,8 @@ def parse_args(argv):
     p.add_argument("--active-timeout", type=seconds_to_ns, default=DEFAULT_ACTIVE_S * 10**9, metavar="S")
     p.add_argument("--tcp-linger", type=seconds_to_ns, default=DEFAULT_LINGER_S * 10**9, metavar="S")
     p.add_argument("--fragment-timeout", type=seconds_to_ns, default=DEFAULT_FRAGMENT_S * 10**9, metavar="S")
+    p.add_argument("--expiry-resolution", type=seconds_to_ns, default=round(DEFAULT_RESOLUTION_S * 10**9),
+                   metavar="S", help="timer tick; a flow ends at the first tick after its deadline (0: exactly)")
     p.add_argument("--first-packets", type=int, default=DEFAULT_FIRST_PACKETS, choices=range(0, 33), metavar="N")
     p.add_argument("--activity-gap", type=seconds_to_ns, default=DEFAULT_ACTIVITY_GAP_S * 10**9, metavar="S")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -71,7 +73,8 @@ def format_value(v):
 def main(argv):
     args = parse_args(argv)
     timeouts = flows.Timeouts(idle_ns=args.idle_timeout, active_ns=args.active_timeout,
-                              tcp_linger_ns=args.tcp_linger, fragment_ns=args.fragment_timeout)
+                              tcp_linger_ns=args.tcp_linger, fragment_ns=args.fragment_timeout,
+                              resolution_ns=args.expiry_resolution)
     out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(METADATA) + feature_columns(args.first_packets))

@@ -1,8 +1,12 @@
-"""Bidirectional flow records and their lifecycle (issue 2 §3, FEATURES.md §1).
+"""Bidirectional flow records and their lifecycle.
+
+Sources: issue 2 §3, docs/FEATURES.md §1 (initiator) and the "Flow table"
+section of docs/ARCHITECTURE.md (deadlines, tick boundaries, TCP close and
+linger, SYN on a closed flow, active timeout keeping the orientation).
 
 Deliberately naive: every record keeps its whole packet list, and expiry is
-an exact per-packet check against a global clock (the largest timestamp seen
-so far, i.e. "packet time offline"), with no timer-wheel granularity.
+checked before every packet against a global clock, the largest timestamp
+seen so far ("packet time offline"); no bursts, no wheel slots.
 """
 import heapq
 from dataclasses import dataclass, field
@@ -27,30 +31,55 @@ class Timeouts:
     active_ns: int = 1800 * NS
     tcp_linger_ns: int = 2 * NS
     fragment_ns: int = 30 * NS
+    resolution_ns: int = NS // 10   # flow.expiry_resolution; 0 = exact deadlines
+
+    def end_time(self, deadline):
+        """ARCHITECTURE.md: a flow ends at the first tick boundary after its
+        deadline (ticks on the epoch grid). Packets at or after it are not its."""
+        if self.resolution_ns == 0:
+            return deadline + 1
+        return (deadline // self.resolution_ns + 1) * self.resolution_ns
 
 
 @dataclass
 class Record:
-    key: tuple
-    serial: int           # identifies this record among those sharing a key
+    """One flow record: what features are computed over."""
     proto: int
     src: bytes            # initiator side (FEATURES.md §1)
     sport: int
     dst: bytes
     dport: int
     first_ts: int
-    last_ts: int
+    serial: int
     packets: list = field(default_factory=list)   # (Packet, is_forward)
-    fin_fwd: bool = False
-    fin_bwd: bool = False
-    closed_at: int = None
+    last_ts: int = 0
     reason: str = ""
 
+
+@dataclass
+class Entry:
+    """A flow table entry: outlives a record across an active timeout."""
+    key: tuple
+    proto: int
+    src: bytes
+    sport: int
+    dst: bytes
+    dport: int
+    serial: int
+    last_ts: int
+    record: Record = None
+    fin_fwd: bool = False
+    fin_bwd: bool = False
+    closed: bool = False
+
     def deadline(self, t):
-        candidates = [self.last_ts + t.idle_ns, self.first_ts + t.active_ns]
-        if self.closed_at is not None:
-            candidates.append(self.closed_at + t.tcp_linger_ns)
-        return min(candidates)
+        """(deadline, reason) per ARCHITECTURE.md 'Lifecycle'."""
+        if self.closed:
+            return self.last_ts + t.tcp_linger_ns, "tcp-close"
+        idle = self.last_ts + t.idle_ns
+        if self.record is not None and self.record.first_ts + t.active_ns < idle:
+            return self.record.first_ts + t.active_ns, "active-timeout"
+        return idle, "idle-timeout"
 
 
 def endpoint_ports(pkt):
@@ -76,10 +105,10 @@ def flow_key(proto, src, sport, dst, dport, one_way):
 class FlowTable:
     def __init__(self, timeouts):
         self.t = timeouts
-        self.records = {}                 # key -> open Record
+        self.entries = {}                 # key -> Entry
         self.fragments = {}               # (src, dst, proto, id) -> (ts, sport, dport, one_way)
         self.clock = None
-        self._deadlines = []              # heap of (deadline, seq, key, record serial)
+        self._due = []                    # heap of (end time, seq, key, entry serial)
         self._seq = 0
         self._serial = 0
         self.finished = []
@@ -97,21 +126,34 @@ class FlowTable:
             return
         sport, dport, one_way = ports
         key = flow_key(pkt.proto, pkt.src, sport, pkt.dst, dport, one_way)
-        rec = self.records.get(key)
-        if rec is None:
-            rec = self._open(key, pkt, sport, dport)
-        forward = (pkt.src, sport) == (rec.src, rec.sport)
-        rec.packets.append((pkt, forward))
-        rec.last_ts = max(rec.last_ts, pkt.ts_ns)
-        if pkt.tcp and rec.closed_at is None:
+        entry = self.entries.get(key)
+        if entry is not None and entry.closed and pkt.tcp and \
+                pkt.flags & TCP_SYN and not pkt.flags & TCP_ACK:
+            # ARCHITECTURE.md: a new SYN on a closed flow ends the old record.
+            self._end(entry, "tcp-reuse")
+            entry = None
+        if entry is None:
+            entry = self._open(key, pkt, sport, dport)
+        if entry.record is None:
+            # First packet of a record; after an active timeout the entry,
+            # and so the orientation, carries over (ARCHITECTURE.md).
+            self._serial += 1
+            entry.record = Record(proto=entry.proto, src=entry.src, sport=entry.sport,
+                                  dst=entry.dst, dport=entry.dport, first_ts=pkt.ts_ns,
+                                  serial=self._serial)
+        forward = (pkt.src, sport) == (entry.src, entry.sport)
+        entry.record.packets.append((pkt, forward))
+        entry.record.last_ts = max(entry.record.last_ts, pkt.ts_ns)
+        entry.last_ts = max(entry.last_ts, pkt.ts_ns)
+        if pkt.tcp:
             if pkt.flags & TCP_FIN:
                 if forward:
-                    rec.fin_fwd = True
+                    entry.fin_fwd = True
                 else:
-                    rec.fin_bwd = True
-            if pkt.flags & TCP_RST or (rec.fin_fwd and rec.fin_bwd):
-                rec.closed_at = pkt.ts_ns
-        self._schedule(rec)
+                    entry.fin_bwd = True
+            if pkt.flags & TCP_RST or (entry.fin_fwd and entry.fin_bwd):
+                entry.closed = True
+        self._schedule(entry)
 
     def _ports_of(self, pkt):
         if pkt.fragment == "later":
@@ -130,38 +172,42 @@ class FlowTable:
             # SYN-ACK first: the initiator is the SYN sender we did not see.
             src, s_port, dst, d_port = dst, d_port, src, s_port
         self._serial += 1
-        rec = Record(key=key, serial=self._serial, proto=pkt.proto, src=src, sport=s_port, dst=dst, dport=d_port,
-                     first_ts=pkt.ts_ns, last_ts=pkt.ts_ns)
-        self.records[key] = rec
-        return rec
+        entry = Entry(key=key, proto=pkt.proto, src=src, sport=s_port, dst=dst, dport=d_port,
+                      serial=self._serial, last_ts=pkt.ts_ns)
+        self.entries[key] = entry
+        return entry
 
-    def _schedule(self, rec):
+    def _schedule(self, entry):
         self._seq += 1
-        heapq.heappush(self._deadlines, (rec.deadline(self.t), self._seq, rec.key, rec.serial))
+        end = self.t.end_time(entry.deadline(self.t)[0])
+        heapq.heappush(self._due, (end, self._seq, entry.key, entry.serial))
 
     def _expire(self, now):
-        # A record ends once the clock is strictly past its deadline: a packet
-        # exactly idle_timeout after the last one still belongs to the record.
-        while self._deadlines and self._deadlines[0][0] < now:
-            deadline, _, key, serial = heapq.heappop(self._deadlines)
-            rec = self.records.get(key)
-            if rec is None or rec.serial != serial or rec.deadline(self.t) != deadline:
-                continue  # stale heap entry
-            self._finish(rec, self._reason(rec, deadline))
+        while self._due and self._due[0][0] <= now:
+            end, _, key, serial = heapq.heappop(self._due)
+            entry = self.entries.get(key)
+            if entry is None or entry.serial != serial:
+                continue  # that entry is gone
+            deadline, reason = entry.deadline(self.t)
+            if self.t.end_time(deadline) != end:
+                continue  # stale: a later packet moved the deadline
+            if reason == "active-timeout":
+                self._emit(entry, reason)
+                self._schedule(entry)   # the entry stays until it idles out
+            else:
+                self._end(entry, reason)
 
-    def _reason(self, rec, deadline):
-        if rec.closed_at is not None and deadline == rec.closed_at + self.t.tcp_linger_ns:
-            return "tcp-close"
-        if deadline == rec.first_ts + self.t.active_ns:
-            return "active-timeout"
-        return "idle-timeout"
+    def _emit(self, entry, reason):
+        if entry.record is not None:
+            entry.record.reason = reason
+            self.finished.append(entry.record)
+            entry.record = None
 
-    def _finish(self, rec, reason):
-        rec.reason = reason
-        del self.records[rec.key]
-        self.finished.append(rec)
+    def _end(self, entry, reason):
+        self._emit(entry, reason)
+        del self.entries[entry.key]
 
     def flush(self):
-        for rec in list(self.records.values()):
-            self._finish(rec, "end-of-input")
-        self._deadlines = []
+        for entry in list(self.entries.values()):
+            self._end(entry, "end-of-input")
+        self._due = []
