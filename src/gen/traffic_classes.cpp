@@ -1,0 +1,574 @@
+#include "traffic_classes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "payload.hpp"
+
+namespace flowscore::gen {
+namespace {
+
+using tcp::kAck;
+using tcp::kFin;
+using tcp::kPsh;
+using tcp::kRst;
+using tcp::kSyn;
+using tcp::kUrg;
+
+template <class T>
+const T& pick(Rng& rng, const std::vector<T>& v) {
+  return v[rng.below(v.size())];
+}
+
+uint32_t clamp_u32(double v, double lo, double hi) {
+  return static_cast<uint32_t>(std::clamp(v, lo, hi));
+}
+
+bool bench(const FlowBuilder& b) { return b.sc.profile == Profile::kBench; }
+
+// Web object sizes: a lognormal body with a Pareto tail, the shape measured
+// for HTTP responses since Crovella & Bestavros (1997).
+uint64_t object_size(FlowBuilder& b) {
+  const Scenario& sc = b.sc;
+  const double cap = bench(b) ? 4e6 : 50e6;
+  if (b.rng.chance(sc.object_tail_share))
+    return static_cast<uint64_t>(std::min(b.rng.pareto(sc.object_tail_min, sc.object_tail_alpha), cap));
+  return static_cast<uint64_t>(
+      std::clamp(b.rng.lognormal(sc.object_median, sc.object_sigma), 40.0, sc.object_tail_min));
+}
+
+double think_seconds(FlowBuilder& b) {
+  return std::min(b.rng.lognormal(b.sc.think_median_s, b.sc.think_sigma), 60.0);
+}
+
+double link_rate_bps(FlowBuilder& b) { return b.rng.lognormal(b.sc.bulk_rate_mbps, 0.8) * 1e6; }
+
+uint32_t requests_in_connection(FlowBuilder& b) {
+  const double mean = bench(b) ? 1.3 : b.sc.requests_per_conn;
+  return 1 + static_cast<uint32_t>(b.rng.geometric(1.0 / mean));
+}
+
+// --- benign ---------------------------------------------------------------
+
+void http_exchange(FlowBuilder& b) {
+  const uint32_t request = clamp_u32(b.rng.lognormal(b.sc.request_median, 0.35), kHttpGetMinLen,
+                                     b.addr.mss);
+  b.send(kToResponder, kPsh | kAck, request, Payload::kHttpGet);
+  b.t += b.rtt + static_cast<int64_t>(b.rng.exponential(3000));
+  const uint64_t body = object_size(b);
+  const uint32_t body32 = static_cast<uint32_t>(body);
+  b.tcp_message(kToInitiator, http_response_head_len(body32) + body, Payload::kHttpResponse,
+                body32, Payload::kOpaque, link_rate_bps(b));
+}
+
+void build_web_http(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.web_servers), 80, kProtoTcp, true);
+  b.tcp_handshake();
+  b.t += b.host_delay;
+  const uint32_t requests = requests_in_connection(b);
+  for (uint32_t i = 0; i < requests && !b.past_horizon(); ++i) {
+    if (i > 0) b.wait_seconds(think_seconds(b));
+    http_exchange(b);
+  }
+  b.tcp_end();
+}
+
+// TLS 1.3 opening: ClientHello, the server's flight (hello, encrypted
+// certificate chain), the client's Finished.
+void tls_handshake(FlowBuilder& b) {
+  b.t += b.host_delay;
+  const uint32_t hello = clamp_u32(b.rng.lognormal(517, 0.25), kTlsClientHelloMinLen, b.addr.mss);
+  b.send(kToResponder, kPsh | kAck, hello, Payload::kTlsClientHello);
+  b.t += b.rtt;
+  const uint64_t flight = clamp_u32(b.rng.lognormal(4200, 0.35), kTlsServerHelloMinLen, 16000);
+  // One record per segment, so every segment stands alone for a dissector.
+  b.tcp_message(kToInitiator, flight, Payload::kTlsServerHello, 0, Payload::kTlsData, 50e6);
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, clamp_u32(b.rng.uniform(64, 160), kTlsDataMinLen, 1000),
+         Payload::kTlsData);
+}
+
+void tls_exchange(FlowBuilder& b, uint64_t request, uint64_t response, double rate_bps) {
+  b.tcp_message(kToResponder, std::max<uint64_t>(request, kTlsDataMinLen), Payload::kTlsData, 0,
+                Payload::kTlsData, 50e6);
+  b.t += b.rtt + static_cast<int64_t>(b.rng.exponential(3000)) - b.rtt / 2;
+  b.tcp_message(kToInitiator, std::max<uint64_t>(response, kTlsDataMinLen), Payload::kTlsData, 0,
+                Payload::kTlsData, rate_bps);
+}
+
+void build_web_tls(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.web_servers), 443, kProtoTcp, true);
+  b.tcp_handshake();
+  tls_handshake(b);
+  const uint32_t requests = requests_in_connection(b);
+  for (uint32_t i = 0; i < requests && !b.past_horizon(); ++i) {
+    b.wait_seconds(i > 0 ? think_seconds(b) : 0.0005);
+    const uint64_t request = static_cast<uint64_t>(b.rng.lognormal(b.sc.request_median, 0.35)) + 22;
+    tls_exchange(b, request, object_size(b) + 22, link_rate_bps(b));
+  }
+  b.tcp_end();
+}
+
+// Name-length and answer-count draws keep query and response consistent.
+void dns_exchange(FlowBuilder& b, int64_t answer_delay) {
+  const uint32_t name = clamp_u32(b.rng.lognormal(24, 0.35), kDnsMinNameLen, 80);
+  const uint32_t query = kDnsHeaderLen + name + kDnsQuestionTail;
+  b.send(kToResponder, 0, query, Payload::kDnsQuery, name);
+  if (b.rng.chance(0.03)) {  // lost or slow: the stub resolver retries after 1 s
+    b.t += 1000000;
+    b.send(kToResponder, 0, query, Payload::kDnsQuery, name);
+  }
+  b.t += answer_delay;
+  const uint32_t answers = static_cast<uint32_t>(b.rng.between(1, 6));
+  b.send(kToInitiator, 0, query + answers * kDnsARecordLen, Payload::kDnsResponse, name);
+}
+
+void build_dns(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.dns_resolvers), 53, kProtoUdp, true);
+  // A cache hit answers at LAN speed; a miss costs the resolver's recursion.
+  const int64_t delay = b.rng.chance(0.7) ? static_cast<int64_t>(b.rng.uniform(300, 3000))
+                                          : b.rtt * 2 + static_cast<int64_t>(b.rng.exponential(20000));
+  dns_exchange(b, delay);
+}
+
+void build_video(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.cdn_servers), 443, kProtoTcp, true);
+  b.tcp_handshake();
+  tls_handshake(b);
+  // Adaptive streaming: one segment request every few seconds, each answered
+  // by a burst at the path rate.
+  const double bitrate = b.rng.lognormal(4e6, 0.6);
+  const double segment_s = b.rng.uniform(2, 6);
+  const double seconds = std::min(b.rng.lognormal(bench(b) ? 8 : 90, 0.8), bench(b) ? 30.0 : 900.0);
+  const double burst_bps = std::max(bitrate * 3, link_rate_bps(b) * 3);
+  const int64_t start = b.t;
+  while (b.t - start < static_cast<int64_t>(seconds * 1e6) && !b.past_horizon()) {
+    const int64_t segment_start = b.t;
+    tls_exchange(b, static_cast<uint64_t>(b.rng.uniform(300, 600)),
+                 static_cast<uint64_t>(b.rng.jitter(bitrate * segment_s / 8, 0.3)), burst_bps);
+    b.t = std::max(b.t, segment_start + static_cast<int64_t>(b.rng.jitter(segment_s, 0.1) * 1e6));
+  }
+  b.tcp_end();
+}
+
+void build_upload(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.upload_servers), 443, kProtoTcp, true);
+  b.tcp_handshake();
+  tls_handshake(b);
+  const double size = std::min(b.rng.lognormal(bench(b) ? 300e3 : 8e6, 1.0), bench(b) ? 3e6 : 300e6);
+  b.tcp_message(kToResponder, static_cast<uint64_t>(size), Payload::kTlsData, 0, Payload::kTlsData,
+                link_rate_bps(b));
+  b.t += b.rtt;
+  b.send(kToInitiator, kPsh | kAck, clamp_u32(b.rng.uniform(80, 600), kTlsDataMinLen, 1400),
+         Payload::kTlsData);
+  b.tcp_end();
+}
+
+// SSH transport set-up (RFC 4253 §4.2, §7; RFC 5656 §4): banners, KEXINITs,
+// ECDH, NEWKEYS, then `auth_rounds` encrypted request/reply pairs.
+void ssh_setup(FlowBuilder& b, uint32_t client_banner, uint32_t client_kexinit,
+               uint32_t auth_rounds, uint32_t auth_size) {
+  b.t += b.rtt;  // the server speaks first
+  b.send(kToInitiator, kPsh | kAck, clamp_u32(b.rng.uniform(32, 42), kSshBannerMinLen, 255),
+         Payload::kSshBanner);
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, client_banner, Payload::kSshBanner);
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, client_kexinit, Payload::kSshKexInit);
+  b.t += b.rtt;
+  b.send(kToInitiator, kPsh | kAck, clamp_u32(b.rng.uniform(1040, 1120), kSshKexInitMinLen, 1400),
+         Payload::kSshKexInit);
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, kSshEcdhInitLen, Payload::kSshEcdhInit);
+  b.t += b.rtt;
+  b.send(kToInitiator, kPsh | kAck, kSshEcdhReplyLen, Payload::kSshEcdhReply);
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, kSshNewKeysLen, Payload::kSshNewKeys);
+  for (uint32_t i = 0; i < auth_rounds; ++i) {
+    b.t += b.host_delay + static_cast<int64_t>(b.rng.exponential(2000));
+    b.send(kToResponder, kPsh | kAck, auth_size + static_cast<uint32_t>(b.rng.below(3)) * 8,
+           Payload::kOpaque);
+    b.t += b.rtt + static_cast<int64_t>(b.rng.exponential(2000));
+    b.send(kToInitiator, kPsh | kAck, 52 + static_cast<uint32_t>(b.rng.below(2)) * 16,
+           Payload::kOpaque);
+  }
+}
+
+void build_ssh(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.ssh_servers), 22, kProtoTcp, true);
+  b.tcp_handshake();
+  ssh_setup(b, 41, clamp_u32(b.rng.uniform(1400, 1560), kSshKexInitMinLen, 1560), 3, 52);
+  // Typing: each key is one 36-byte encrypted packet, echoed by the server
+  // (chacha20-poly1305: 4-byte length + 16-byte tag + padded payload).
+  const double seconds = std::min(b.rng.lognormal(bench(b) ? 20 : 120, 0.8), 1800.0);
+  const int64_t end = b.t + static_cast<int64_t>(seconds * 1e6);
+  while (b.t < end && !b.past_horizon()) {
+    double gap = b.rng.lognormal(b.sc.ssh_key_gap_ms, 0.6) / 1000.0;
+    if (b.rng.chance(0.04)) gap += b.rng.exponential(6.0);  // reading, thinking
+    b.wait_seconds(gap);
+    b.send(kToResponder, kPsh | kAck, 36, Payload::kOpaque);
+    b.t += b.rtt;
+    if (b.rng.chance(0.08)) {  // a command's output
+      b.tcp_message(kToInitiator, static_cast<uint64_t>(b.rng.lognormal(2000, 1.2)) + 36,
+                    Payload::kOpaque, 0, Payload::kOpaque, link_rate_bps(b));
+    } else {
+      b.send(kToInitiator, kPsh | kAck, 36, Payload::kOpaque);
+      b.t += b.host_delay;
+      b.send(kToResponder, kAck, 0, Payload::kOpaque);
+    }
+  }
+  b.t += b.host_delay;
+  b.tcp_fin_close(kToResponder);
+}
+
+void build_ntp(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.ntp_servers), 123, kProtoUdp, true);
+  if (b.rng.chance(0.3)) b.addr.initiator_port = 123;  // ntpd's symmetric source port
+  const uint32_t polls = bench(b) ? 1 : static_cast<uint32_t>(b.rng.between(1, 4));
+  for (uint32_t i = 0; i < polls && !b.past_horizon(); ++i) {
+    if (i > 0) b.wait_seconds(b.rng.jitter(b.sc.ntp_poll_s, 0.05));
+    b.send(kToResponder, 0, kNtpLen, Payload::kNtp);
+    b.t += b.rtt;
+    b.send(kToInitiator, 0, kNtpLen, Payload::kNtp);
+  }
+}
+
+// G.711 over RTP: 20 ms of 8 kHz samples = 160 bytes per packet, each way.
+void build_voip(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.voip_peers), 0, kProtoUdp, true);
+  b.addr.initiator_port = static_cast<uint16_t>(2 * b.rng.between(8192, 16383));
+  b.addr.responder_port = static_cast<uint16_t>(2 * b.rng.between(8192, 16383));
+  const double seconds = bench(b) ? b.rng.uniform(1, 6)
+                                  : std::min(b.rng.lognormal(b.sc.voip_seconds_median, 0.8), 1200.0);
+  const int64_t packets = static_cast<int64_t>(seconds * 50);
+  const int64_t answer_offset = b.rtt / 2 + static_cast<int64_t>(b.rng.uniform(0, 20000));
+  for (int64_t i = 0; i < packets; ++i) {
+    const int64_t slot = i * 20000;
+    if (slot > b.horizon) break;
+    b.send_at(slot + static_cast<int64_t>(b.rng.uniform(0, 800)), kToResponder, 0,
+              kRtpHeaderLen + 160, Payload::kRtp);
+    b.send_at(slot + answer_offset + static_cast<int64_t>(b.rng.uniform(0, 3000)), kToInitiator, 0,
+              kRtpHeaderLen + 160, Payload::kRtp);
+  }
+}
+
+void build_ping(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.ping_targets), 0, kProtoIcmp, true);
+  const int64_t count = b.rng.between(1, 5);
+  for (int64_t i = 0; i < count; ++i) {
+    if (i > 0) b.wait_seconds(1.0);
+    b.send(kToResponder, 0, 56, Payload::kIcmpEcho);
+    b.send_at(b.t + b.rtt, kToInitiator, 0, 56, Payload::kIcmpEcho);
+  }
+}
+
+// --- attacks --------------------------------------------------------------
+
+int64_t flood_gap(FlowBuilder& b, const Campaign& c) {
+  return static_cast<int64_t>(b.rng.exponential(1e6 / c.rate_pps)) + 1;
+}
+
+void build_syn_flood(FlowBuilder& b, Campaign& c) {
+  // A spoofed source per SYN: every SYN is its own flow (RFC 4987 §2).
+  b.set_endpoints(Scenario::random_public_v4(b.rng), static_cast<uint16_t>(b.rng.between(1024, 65535)),
+                  c.victim, c.victim_port, kProtoTcp);
+  b.send(kToResponder, kSyn, 0, Payload::kOpaque);
+  if (b.rng.chance(c.reply_share)) {
+    // The victim answers the spoofed source and retransmits SYN-ACK at 1, 3, 7 s.
+    b.t += b.host_delay;
+    for (int i = 0; i < 4 && !b.past_horizon(); ++i) {
+      b.send(kToInitiator, kSyn | kAck, 0, Payload::kOpaque);
+      b.t += (1000000LL << i);
+    }
+  }
+}
+
+void one_way_burst(FlowBuilder& b, const Campaign& c, Dir d, uint32_t mean_packets, Payload p,
+                   uint32_t size, uint32_t size_jitter) {
+  const uint64_t n = 1 + b.rng.geometric(1.0 / mean_packets);
+  for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+    b.send(d, 0, size + static_cast<uint32_t>(b.rng.below(size_jitter + 1)), p);
+    b.t += flood_gap(b, c);
+  }
+}
+
+void build_udp_flood(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(Scenario::random_public_v4(b.rng), static_cast<uint16_t>(b.rng.between(1024, 65535)),
+                  c.victim, static_cast<uint16_t>(b.rng.between(1, 65535)), kProtoUdp);
+  one_way_burst(b, c, kToResponder, 20, Payload::kOpaque, c.size, 0);
+}
+
+void build_icmp_flood(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(Scenario::random_public_v4(b.rng), 0, c.victim, 0, kProtoIcmp);
+  const uint64_t n = 1 + b.rng.geometric(1.0 / 20);
+  for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+    b.send(kToResponder, 0, c.size, Payload::kIcmpEcho);
+    if (b.rng.chance(c.reply_share)) b.send_at(b.t + b.host_delay, kToInitiator, 0, c.size, Payload::kIcmpEcho);
+    b.t += flood_gap(b, c);
+  }
+}
+
+// Reflection: the reflector answers queries spoofed with the victim's address,
+// so the victim sees only large responses from a well-known port.
+void reflected(FlowBuilder& b, Campaign& c, uint16_t service_port) {
+  b.set_endpoints(Scenario::random_public_v4(b.rng), service_port, c.victim,
+                  static_cast<uint16_t>(b.rng.between(1024, 65535)), kProtoUdp);
+}
+
+void build_dns_amplification(FlowBuilder& b, Campaign& c) {
+  reflected(b, c, 53);
+  const uint32_t name = clamp_u32(b.rng.uniform(10, 24), kDnsMinNameLen, 40);
+  const uint64_t n = 1 + b.rng.geometric(1.0 / 8);
+  for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+    // ANY/TXT answers sized to just under the path MTU (no fragments).
+    b.send(kToResponder, 0, c.size + static_cast<uint32_t>(b.rng.below(24)), Payload::kDnsResponse, name);
+    b.t += flood_gap(b, c);
+  }
+}
+
+void build_ntp_amplification(FlowBuilder& b, Campaign& c) {
+  reflected(b, c, 123);
+  const uint64_t n = 1 + b.rng.geometric(1.0 / 15);
+  for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+    // monlist: up to 6 entries of 72 bytes per packet
+    const uint32_t items = i + 1 == n ? static_cast<uint32_t>(b.rng.between(1, 6)) : 6;
+    b.send(kToResponder, 0, kNtpMode7HeaderLen + items * kNtpMonlistItemLen, Payload::kNtpMonlist);
+    b.t += flood_gap(b, c);
+  }
+}
+
+void build_ssdp_amplification(FlowBuilder& b, Campaign& c) {
+  reflected(b, c, 1900);
+  const uint64_t n = 1 + b.rng.geometric(1.0 / 4);
+  for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+    b.send(kToResponder, 0, c.size + static_cast<uint32_t>(b.rng.below(40)), Payload::kSsdpResponse);
+    b.t += flood_gap(b, c);
+  }
+}
+
+// Scans: one flow per probed port; ports in a campaign-specific order.
+uint16_t next_scan_port(Campaign& c) {
+  const uint64_t i = c.probes++;
+  return static_cast<uint16_t>(1 + (c.port_start + i * c.port_step) % 65535);
+}
+
+// The attacker rotates to a fresh address after a full sweep, so no 5-tuple repeats.
+IpAddr scanner_address(const Campaign& c) {
+  return ipv4(ipv4_value(c.attacker) + static_cast<uint32_t>((c.probes - 1) / 65535));
+}
+
+void tcp_probe(FlowBuilder& b, Campaign& c, uint8_t probe_flags, bool connect) {
+  const uint16_t port = next_scan_port(c);
+  b.set_endpoints(scanner_address(c), connect ? b.ephemeral_port() : c.attacker_port, c.victim,
+                  port, kProtoTcp);
+  b.rtt = static_cast<int64_t>(b.rng.uniform(200, 2000));  // the victim is near the sensor
+  const bool open = b.rng.chance(c.open_share);
+  const bool answered = b.rng.chance(c.reply_share);
+  b.send(kToResponder, probe_flags, 0, Payload::kOpaque);
+  if (!answered) return;  // filtered
+  b.t += b.rtt;
+  if (probe_flags == kSyn) {
+    if (!open) {
+      b.send(kToInitiator, kRst | kAck, 0, Payload::kOpaque);
+      return;
+    }
+    b.send(kToInitiator, kSyn | kAck, 0, Payload::kOpaque);
+    b.t += b.host_delay;
+    if (connect) {  // connect(): the kernel completes the handshake, nmap then resets
+      b.send(kToResponder, kAck, 0, Payload::kOpaque);
+      b.t += b.host_delay;
+      b.send(kToResponder, kRst | kAck, 0, Payload::kOpaque);
+    } else {  // half-open: the scanner's kernel resets the unexpected SYN-ACK
+      b.send(kToResponder, kRst, 0, Payload::kOpaque);
+    }
+    return;
+  }
+  // FIN/XMAS: a closed port answers RST (RFC 9293 §3.10.7.1); an open one stays silent.
+  if (!open) b.send(kToInitiator, kRst | kAck, 0, Payload::kOpaque);
+}
+
+void build_port_scan_syn(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kSyn, false); }
+void build_port_scan_connect(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kSyn, true); }
+void build_port_scan_fin(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kFin, false); }
+void build_port_scan_xmas(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kFin | kPsh | kUrg, false); }
+
+void build_port_scan_udp(FlowBuilder& b, Campaign& c) {
+  const uint16_t port = next_scan_port(c);
+  b.set_endpoints(scanner_address(c), c.attacker_port, c.victim, port, kProtoUdp);
+  b.send(kToResponder, 0, static_cast<uint32_t>(b.rng.below(2)) * c.size, Payload::kOpaque);
+  b.t += static_cast<int64_t>(b.rng.uniform(200, 2000));
+  if (b.rng.chance(c.open_share)) {
+    if (b.rng.chance(0.5)) b.send(kToInitiator, 0, static_cast<uint32_t>(b.rng.between(8, 120)), Payload::kOpaque);
+  } else if (b.rng.chance(c.reply_share)) {
+    // Closed: ICMP port unreachable, which hosts rate-limit (RFC 1812 §4.3.2.8).
+    b.send(kToInitiator, 0, 0, Payload::kIcmpPortUnreachable);
+  }
+}
+
+void build_ssh_bruteforce(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, 22, kProtoTcp);
+  b.tcp_handshake();
+  // A tool's sessions are near-identical: fixed banner and KEXINIT, the
+  // server's MaxAuthTries worth of password attempts, then the server hangs up.
+  ssh_setup(b, 24, c.size, static_cast<uint32_t>(b.rng.between(3, 6)), 84);
+  b.t += b.rtt;
+  b.tcp_fin_close(kToInitiator);
+}
+
+void build_http_bruteforce(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, 80, kProtoTcp);
+  b.tcp_handshake();
+  const uint32_t attempts = static_cast<uint32_t>(b.rng.between(1, 3));
+  for (uint32_t i = 0; i < attempts; ++i) {
+    b.t += b.host_delay + static_cast<int64_t>(b.rng.exponential(1.0e6 / c.rate_pps));
+    const uint32_t body = c.size + static_cast<uint32_t>(b.rng.below(6));
+    b.send(kToResponder, kPsh | kAck, http_post_head_len(body) + body, Payload::kHttpPost, body);
+    b.t += b.rtt + static_cast<int64_t>(b.rng.uniform(2000, 8000));
+    const uint32_t page = 280 + static_cast<uint32_t>(b.rng.below(8));
+    b.send(kToInitiator, kPsh | kAck, http_response_head_len(page) + page, Payload::kHttpResponse, page);
+  }
+  b.t += b.host_delay;
+  b.tcp_fin_close(kToResponder);
+}
+
+void build_slowloris(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, 80, kProtoTcp);
+  b.tcp_handshake();
+  b.t += b.host_delay;
+  b.send(kToResponder, kPsh | kAck, clamp_u32(b.rng.uniform(60, 220), kHttpPartialHeadMinLen, 400),
+         Payload::kHttpPartialHead);
+  b.send_at(b.t + b.rtt, kToInitiator, kAck, 0, Payload::kOpaque);
+  // One header line every period keeps the server waiting for the request's end.
+  while (!b.past_horizon()) {
+    b.wait_seconds(b.rng.jitter(c.period_s, c.jitter));
+    b.send(kToResponder, kPsh | kAck, static_cast<uint32_t>(b.rng.between(6, 24)), Payload::kHttpHeaderLine);
+    b.send_at(b.t + b.rtt, kToInitiator, kAck, 0, Payload::kOpaque);
+    if (b.t > 3600LL * 1000000) break;
+  }
+}
+
+void build_c2_beacon(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, c.victim_port, kProtoTcp);
+  b.tcp_handshake();
+  tls_handshake(b);
+  const int64_t beacons = b.rng.between(3, 40);
+  for (int64_t i = 0; i < beacons && !b.past_horizon(); ++i) {
+    b.wait_seconds(b.rng.jitter(c.period_s, c.jitter));
+    const uint64_t task = b.rng.chance(0.05) ? static_cast<uint64_t>(b.rng.uniform(2000, 40000))
+                                             : 40 + b.rng.below(40);
+    tls_exchange(b, c.size + b.rng.below(16), task, 20e6);
+  }
+  b.tcp_end();
+}
+
+void build_exfiltration(FlowBuilder& b, Campaign& c) {
+  b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, c.victim_port, kProtoTcp);
+  b.tcp_handshake();
+  tls_handshake(b);
+  // Steady, rate-limited upload in chunks to stay under the radar.
+  const double total = std::min(b.rng.lognormal(80e6, 0.8), 600e6);
+  double sent = 0;
+  while (sent < total && !b.past_horizon()) {
+    const double chunk = b.rng.jitter(c.size * 1000.0, 0.2);
+    b.tcp_message(kToResponder, static_cast<uint64_t>(chunk), Payload::kTlsData, 0,
+                  Payload::kTlsData, c.rate_pps * 8 * 1400);
+    b.t += b.rtt;
+    b.send(kToInitiator, kPsh | kAck, 40 + static_cast<uint32_t>(b.rng.below(20)), Payload::kTlsData);
+    sent += chunk;
+    b.wait_seconds(b.rng.exponential(c.period_s));
+  }
+  b.tcp_end();
+}
+
+constexpr std::array kClasses = {
+    //          name, attack, build, bench weight, train weight
+    TrafficClass{"web_http", false, build_web_http, 0.10, 0.20},
+    TrafficClass{"web_tls", false, build_web_tls, 0.24, 0.30},
+    TrafficClass{"dns", false, build_dns, 0.44, 0.25},
+    TrafficClass{"video", false, build_video, 0.0006, 0.03},
+    TrafficClass{"ssh", false, build_ssh, 0.0008, 0.03},
+    TrafficClass{"ntp", false, build_ntp, 0.12, 0.06},
+    TrafficClass{"voip", false, build_voip, 0.002, 0.03},
+    TrafficClass{"upload", false, build_upload, 0.002, 0.03},
+    TrafficClass{"ping", false, build_ping, 0.02, 0.0},
+    TrafficClass{"syn_flood", true, build_syn_flood, 0, 1},
+    TrafficClass{"udp_flood", true, build_udp_flood, 0, 1},
+    TrafficClass{"icmp_flood", true, build_icmp_flood, 0, 1},
+    TrafficClass{"dns_amplification", true, build_dns_amplification, 0, 1},
+    TrafficClass{"ntp_amplification", true, build_ntp_amplification, 0, 1},
+    TrafficClass{"ssdp_amplification", true, build_ssdp_amplification, 0, 1},
+    TrafficClass{"port_scan_syn", true, build_port_scan_syn, 0, 1},
+    TrafficClass{"port_scan_connect", true, build_port_scan_connect, 0, 1},
+    TrafficClass{"port_scan_fin", true, build_port_scan_fin, 0, 1},
+    TrafficClass{"port_scan_xmas", true, build_port_scan_xmas, 0, 1},
+    TrafficClass{"port_scan_udp", true, build_port_scan_udp, 0, 1},
+    TrafficClass{"ssh_bruteforce", true, build_ssh_bruteforce, 0, 1},
+    TrafficClass{"http_bruteforce", true, build_http_bruteforce, 0, 1},
+    TrafficClass{"slowloris", true, build_slowloris, 0, 1},
+    TrafficClass{"c2_beacon", true, build_c2_beacon, 0, 1},
+    TrafficClass{"exfiltration", true, build_exfiltration, 0, 1},
+};
+
+}  // namespace
+
+std::span<const TrafficClass> traffic_classes() { return kClasses; }
+
+int find_class(std::string_view name) {
+  for (size_t i = 0; i < kClasses.size(); ++i)
+    if (kClasses[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
+  std::vector<Campaign> campaigns(kClasses.size());
+  static constexpr uint16_t kVictimPorts[] = {80, 443, 22, 25, 53, 3389, 8080};
+  static constexpr uint16_t kOddPorts[] = {4444, 8443, 2222, 9001, 1337, 6667, 8888, 31337, 5222};
+  for (size_t i = 0; i < kClasses.size(); ++i) {
+    Campaign& c = campaigns[i];
+    const std::string_view name = kClasses[i].name;
+    Rng r = rng.fork(i);
+    c.victim = sc.client_v4(r);
+    c.victim_port = kVictimPorts[r.below(std::size(kVictimPorts))];
+    c.attacker = Scenario::random_public_v4(r);
+    c.attacker_port = static_cast<uint16_t>(r.between(33000, 65000));
+    c.port_start = static_cast<uint32_t>(r.below(65535));
+    // A step coprime to 65535 = 3*5*17*257 visits every port once per sweep.
+    do c.port_step = static_cast<uint32_t>(r.between(1, 65534));
+    while (c.port_step % 3 == 0 || c.port_step % 5 == 0 || c.port_step % 17 == 0 ||
+           c.port_step % 257 == 0);
+    c.rate_pps = r.lognormal(2000, 1.0);
+    c.size = static_cast<uint32_t>(r.between(0, 1400));
+    c.period_s = r.uniform(5, 15);
+    c.jitter = r.uniform(0.05, 0.3);
+    c.open_share = r.uniform(0.01, 0.08);
+    c.reply_share = r.uniform(0.5, 1.0);
+    if (name == "icmp_flood") c.size = static_cast<uint32_t>(r.between(8, 1400));
+    if (name == "dns_amplification") c.size = static_cast<uint32_t>(r.between(1100, 1430));
+    if (name == "ssdp_amplification") c.size = static_cast<uint32_t>(r.between(280, 340));
+    if (name == "port_scan_udp") c.size = static_cast<uint32_t>(r.between(0, 48));
+    if (name == "ssh_bruteforce") c.size = static_cast<uint32_t>(r.between(1200, 1560)) & ~7u;
+    if (name == "http_bruteforce") {
+      c.size = static_cast<uint32_t>(r.between(24, 80));
+      c.rate_pps = r.uniform(2, 50);  // attempts per second
+    }
+    if (name == "c2_beacon" || name == "exfiltration") {
+      // An internal host talks out to an external server on an odd port.
+      c.attacker = sc.client_v4(r);
+      c.victim = Scenario::random_public_v4(r);
+      c.victim_port = r.chance(0.4) ? 443 : kOddPorts[r.below(std::size(kOddPorts))];
+    }
+    if (name == "c2_beacon") {
+      c.period_s = r.uniform(5, 60);
+      c.size = static_cast<uint32_t>(r.between(90, 300));
+    }
+    if (name == "exfiltration") {
+      c.size = static_cast<uint32_t>(r.between(200, 4000));  // KB per chunk
+      c.rate_pps = r.uniform(200, 3000);
+      c.period_s = r.uniform(0.5, 10);
+    }
+  }
+  return campaigns;
+}
+
+}  // namespace flowscore::gen
