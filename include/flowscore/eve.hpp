@@ -84,9 +84,6 @@ class EveFormatter {
               fmt::memory_buffer& out) const;
 
  private:
-  void append_flowscore(const FlowRecord& record, std::span<const float> features,
-                        bool with_features, fmt::memory_buffer& out) const;
-
   uint16_t seed_;
   bool include_features_;
   std::string host_member_;                  // `"host":"...",` or empty
@@ -95,6 +92,7 @@ class EveFormatter {
   std::vector<std::string> class_labels_;    // `"name"`, one per class id
   std::vector<std::string> class_keys_;      // `"name":`
   std::vector<std::string> alert_members_;   // `"alert":{...},` per class id
+  size_t max_line_bytes_ = 0;                // upper bound on one formatted line
 };
 
 }  // namespace flowscore

@@ -1,8 +1,11 @@
 // One EVE JSON line per flow record; field meanings are in docs/OUTPUT.md.
 #include <fmt/compile.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "flowscore/community_id.hpp"
 #include "flowscore/eve.hpp"
@@ -14,37 +17,55 @@ namespace {
 constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmpv6 = 58,
                   kProtoSctp = 132;
 
-void put(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+// Upper bounds on the text of one value.
+constexpr size_t kMaxUint = 20, kMaxFloat = 16, kMaxTimestamp = kEveTimestampLength + 2,
+                 kMaxIp = kIpTextMax + 2;
 
-void put_uint(fmt::memory_buffer& out, uint64_t v) {
-  const fmt::format_int text(v);
-  out.append(text.data(), text.data() + text.size());
-}
+// Writes into memory reserved up front (EveFormatter::bound), so appending
+// is a bare store: no capacity check or call per field.
+class Writer {
+ public:
+  explicit Writer(char* p) : p_(p) {}
+  char* end() const { return p_; }
 
-// Shortest text that reads back as the same float; JSON has no NaN or
-// infinity, so those become null.
-void put_float(fmt::memory_buffer& out, float v) {
-  if (!std::isfinite(v)) {
-    put(out, "null");
-    return;
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
   }
-  fmt::format_to(fmt::appender(out), FMT_COMPILE("{}"), v);
-}
+  void str(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void ch(char c) { *p_++ = c; }
+  void uint(uint64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+  // Shortest text that reads back as the same float; JSON has no NaN or
+  // infinity, so those become null.
+  void number(float v) {
+    if (!std::isfinite(v)) {
+      lit("null");
+      return;
+    }
+    p_ = fmt::format_to(p_, FMT_COMPILE("{}"), v);
+  }
+  void ip(const IpAddress& addr, uint8_t ip_version) {
+    ch('"');
+    p_ += format_ip(addr, ip_version, p_);
+    ch('"');
+  }
+  void timestamp(uint64_t ts_ns) {
+    ch('"');
+    format_eve_timestamp(ts_ns, p_);
+    p_ += kEveTimestampLength;
+    ch('"');
+  }
+  // The text the previous timestamp() wrote, quotes included (for
+  // flow.start, which repeats the top-level timestamp).
+  std::string_view last_timestamp() const { return {p_ - kMaxTimestamp, kMaxTimestamp}; }
 
-void put_ip(fmt::memory_buffer& out, const IpAddress& addr, uint8_t ip_version) {
-  char text[kIpTextMax];
-  out.push_back('"');
-  out.append(text, text + format_ip(addr, ip_version, text));
-  out.push_back('"');
-}
-
-void put_timestamp(fmt::memory_buffer& out, uint64_t ts_ns) {
-  char text[kEveTimestampLength];
-  format_eve_timestamp(ts_ns, text);
-  out.push_back('"');
-  out.append(text, text + kEveTimestampLength);
-  out.push_back('"');
-}
+ private:
+  char* p_;
+};
 
 std::string json_string(std::string_view s) {
   fmt::memory_buffer buf;
@@ -80,6 +101,25 @@ EveFormatter::EveFormatter(const EveOptions& options)
         "\"signature\":{},\"category\":{},\"severity\":{}}},",
         id, json_string("flowscore: " + info.name), json_string(info.category), info.severity));
   }
+
+  // The longest line format() can write, so it reserves once and then
+  // stores without checks. Fixed member names and punctuation stay well
+  // under 512 bytes; every variable part is counted at its maximum.
+  const auto longest = [](const std::vector<std::string>& v) {
+    size_t n = 0;
+    for (const std::string& s : v) n = std::max(n, s.size());
+    return n;
+  };
+  const auto total = [](const std::vector<std::string>& v) {
+    size_t n = 0;
+    for (const std::string& s : v) n += s.size() + 1;
+    return n;
+  };
+  max_line_bytes_ = 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
+                    host_member_.size() + longest(alert_members_) + model_member_.size() +
+                    longest(class_labels_) + total(class_keys_) +
+                    Verdict::kMaxClasses * kMaxFloat + total(feature_keys_) +
+                    feature_keys_.size() * kMaxFloat;
 }
 
 bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
@@ -87,109 +127,120 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   const bool features_fit = features.size() == feature_keys_.size();
   const bool with_features = include_features_ && features_fit;
   const FlowFeatures& s = r.stats;
-  const uint8_t label = r.verdict.label < Verdict::kMaxClasses ? r.verdict.label : 0;
-  const bool alert = r.verdict.scored && r.verdict.alert;
+  const Verdict& v = r.verdict;
+  const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
+  const bool alert = v.scored && v.alert;
 
-  put(out, "{\"timestamp\":");
-  put_timestamp(out, s.first_ts_ns);
-  put(out, ",\"flow_id\":");
-  put_uint(out, r.flow_id);
-  put(out, ",");
-  put(out, host_member_);
-  put(out, alert ? "\"event_type\":\"alert\",\"src_ip\":" : "\"event_type\":\"flow\",\"src_ip\":");
-  put_ip(out, r.src.addr, r.ip_version);
-  if (has_ports(r.proto)) {
-    put(out, ",\"src_port\":");
-    put_uint(out, r.src.port);
-  }
-  put(out, ",\"dest_ip\":");
-  put_ip(out, r.dst.addr, r.ip_version);
-  if (has_ports(r.proto)) {
-    put(out, ",\"dest_port\":");
-    put_uint(out, r.dst.port);
-  }
-  put(out, ",\"proto\":\"");
-  if (const std::string_view name = eve_proto_name(r.proto); !name.empty()) {
-    put(out, name);
+  const size_t start = out.size();
+  out.reserve(start + max_line_bytes_);
+  Writer w(out.data() + start);
+
+  w.lit("{\"timestamp\":");
+  w.timestamp(s.first_ts_ns);
+  const std::string_view start_text = w.last_timestamp();
+  w.lit(",\"flow_id\":");
+  w.uint(r.flow_id);
+  w.ch(',');
+  w.str(host_member_);
+  if (alert) {
+    w.lit("\"event_type\":\"alert\",\"src_ip\":");
   } else {
-    put_uint(out, r.proto);
+    w.lit("\"event_type\":\"flow\",\"src_ip\":");
   }
-  put(out, "\",");
+  w.ip(r.src.addr, r.ip_version);
+  if (has_ports(r.proto)) {
+    w.lit(",\"src_port\":");
+    w.uint(r.src.port);
+  }
+  w.lit(",\"dest_ip\":");
+  w.ip(r.dst.addr, r.ip_version);
+  if (has_ports(r.proto)) {
+    w.lit(",\"dest_port\":");
+    w.uint(r.dst.port);
+  }
+  w.lit(",\"proto\":\"");
+  if (const std::string_view name = eve_proto_name(r.proto); !name.empty()) {
+    w.str(name);
+  } else {
+    w.uint(r.proto);
+  }
+  w.lit("\",");
   if (r.proto == kProtoIcmp || r.proto == kProtoIcmpv6) {
-    put(out, "\"icmp_type\":");
-    put_uint(out, r.icmp_type);
-    put(out, ",\"icmp_code\":");
-    put_uint(out, r.icmp_code);
-    put(out, ",");
+    w.lit("\"icmp_type\":");
+    w.uint(r.icmp_type);
+    w.lit(",\"icmp_code\":");
+    w.uint(r.icmp_code);
+    w.ch(',');
   }
   std::array<char, kCommunityIdLength> cid;
   if (community_id_v1(r, seed_, CommunityIdBuffer(cid))) {
-    put(out, "\"community_id\":\"");
-    out.append(cid.data(), cid.data() + cid.size());
-    put(out, "\",");
+    w.lit("\"community_id\":\"");
+    w.str(std::string_view(cid.data(), cid.size()));
+    w.lit("\",");
   }
-  if (alert) put(out, alert_members_[label]);
+  if (alert) w.str(alert_members_[label]);
 
-  put(out, "\"flow\":{\"pkts_toserver\":");
-  put_uint(out, s.pkts_fwd);
-  put(out, ",\"pkts_toclient\":");
-  put_uint(out, s.pkts_bwd);
-  put(out, ",\"bytes_toserver\":");
-  put_uint(out, s.wire_bytes_fwd);
-  put(out, ",\"bytes_toclient\":");
-  put_uint(out, s.wire_bytes_bwd);
-  put(out, ",\"start\":");
-  put_timestamp(out, s.first_ts_ns);
-  put(out, ",\"end\":");
-  put_timestamp(out, s.last_ts_ns);
+  w.lit("\"flow\":{\"pkts_toserver\":");
+  w.uint(s.pkts_fwd);
+  w.lit(",\"pkts_toclient\":");
+  w.uint(s.pkts_bwd);
+  w.lit(",\"bytes_toserver\":");
+  w.uint(s.wire_bytes_fwd);
+  w.lit(",\"bytes_toclient\":");
+  w.uint(s.wire_bytes_bwd);
+  w.lit(",\"start\":");
+  w.str(start_text);
+  w.lit(",\"end\":");
+  w.timestamp(s.last_ts_ns);
   // Suricata's age: difference of the whole-second parts of end and start.
   const uint64_t start_s = s.first_ts_ns / 1'000'000'000, end_s = s.last_ts_ns / 1'000'000'000;
-  put(out, ",\"age\":");
-  put_uint(out, end_s > start_s ? end_s - start_s : 0);
-  put(out, ",\"state\":\"");
-  put(out, flow_state_name(r.state));
-  put(out, "\",\"reason\":\"");
-  put(out, end_reason_name(r.reason));
-  put(out, alert ? "\",\"alerted\":true}" : "\",\"alerted\":false}");
+  w.lit(",\"age\":");
+  w.uint(end_s > start_s ? end_s - start_s : 0);
+  w.lit(",\"state\":\"");
+  w.str(flow_state_name(r.state));
+  w.lit("\",\"reason\":\"");
+  w.str(end_reason_name(r.reason));
+  if (alert) {
+    w.lit("\",\"alerted\":true}");
+  } else {
+    w.lit("\",\"alerted\":false}");
+  }
 
-  if (r.verdict.scored || with_features) append_flowscore(r, features, with_features, out);
-  put(out, "}\n");
-  return features_fit || !include_features_;
-}
-
-void EveFormatter::append_flowscore(const FlowRecord& r, std::span<const float> features,
-                                    bool with_features, fmt::memory_buffer& out) const {
-  const Verdict& v = r.verdict;
-  put(out, ",\"flowscore\":{");
-  if (v.scored) {
-    const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
-    put(out, "\"label\":");
-    put(out, class_labels_[label]);
-    put(out, ",\"score\":");
-    put_float(out, v.score);
-    if (v.num_classes > 2) {
-      put(out, ",\"probabilities\":{");
-      const int n = v.num_classes < Verdict::kMaxClasses ? v.num_classes : Verdict::kMaxClasses;
-      for (int c = 0; c < n; ++c) {
-        if (c) out.push_back(',');
-        put(out, class_keys_[c]);
-        put_float(out, v.proba[c]);
+  if (v.scored || with_features) {
+    w.lit(",\"flowscore\":{");
+    if (v.scored) {
+      w.lit("\"label\":");
+      w.str(class_labels_[label]);
+      w.lit(",\"score\":");
+      w.number(v.score);
+      if (v.num_classes > 2) {
+        w.lit(",\"probabilities\":{");
+        const int n = std::min<int>(v.num_classes, Verdict::kMaxClasses);
+        for (int c = 0; c < n; ++c) {
+          if (c) w.ch(',');
+          w.str(class_keys_[c]);
+          w.number(v.proba[c]);
+        }
+        w.ch('}');
       }
-      out.push_back('}');
+      w.ch(',');
+      w.str(model_member_);
+      if (with_features) w.ch(',');
     }
-    out.push_back(',');
-    put(out, model_member_);
-  }
-  if (with_features) {
-    put(out, v.scored ? ",\"features\":{" : "\"features\":{");
-    for (size_t i = 0; i < features.size(); ++i) {
-      if (i) out.push_back(',');
-      put(out, feature_keys_[i]);
-      put_float(out, features[i]);
+    if (with_features) {
+      w.lit("\"features\":{");
+      for (size_t i = 0; i < features.size(); ++i) {
+        if (i) w.ch(',');
+        w.str(feature_keys_[i]);
+        w.number(features[i]);
+      }
+      w.ch('}');
     }
-    out.push_back('}');
+    w.ch('}');
   }
-  out.push_back('}');
+  w.lit("}\n");
+  out.resize(static_cast<size_t>(w.end() - out.data()));
+  return features_fit || !include_features_;
 }
 
 }  // namespace flowscore
