@@ -68,4 +68,57 @@ class FileSink final : public OutputSink {
   size_t used_ = 0;
 };
 
+// Newline-delimited JSON to a TCP collector (Logstash/Vector/Fluent Bit tcp
+// inputs). Never blocks: lines queue in a bounded buffer and go out with
+// non-blocking sends on write() and flush(); when the buffer is full a
+// write is dropped whole and counted. A refused or lost connection is
+// retried with exponential backoff. A line cut by a lost connection is not
+// resent; the new connection starts at the next whole line.
+class TcpSink final : public OutputSink {
+ public:
+  struct Options {
+    std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address
+    uint16_t port = 0;
+    size_t buffer_bytes = 4 << 20;
+    uint32_t backoff_min_ms = 100;      // first retry delay, doubled per failure
+    uint32_t backoff_max_ms = 30'000;
+  };
+
+  // Nullptr and `error` set when the address is not a numeric IP address.
+  static std::unique_ptr<TcpSink> create(const Options& options, std::string& error);
+  ~TcpSink() override;
+  TcpSink(const TcpSink&) = delete;
+  TcpSink& operator=(const TcpSink&) = delete;
+
+  bool write(std::string_view data) override;
+  // Sends what the socket takes now; true when nothing is left queued.
+  bool flush() override;
+  std::string describe() const override;
+
+  bool connected() const { return state_ == State::kConnected; }
+  uint64_t connects() const { return connects_; }
+  size_t queued_bytes() const { return tail_ - head_; }
+
+ private:
+  enum class State { kDisconnected, kConnecting, kConnected };
+  explicit TcpSink(const Options& options);
+  void pump();             // advance connection state, then send
+  void start_connect();
+  void finish_connect();
+  void send_queued();
+  void lose_connection(int errnum, std::string_view what);
+
+  Options options_;
+  std::vector<char> buffer_;
+  size_t head_ = 0, tail_ = 0;  // queued bytes are buffer_[head_, tail_)
+  bool mid_line_ = false;       // bytes of the line at head_ already went out
+  int fd_ = -1;
+  State state_ = State::kDisconnected;
+  int64_t retry_at_ms_ = 0;
+  uint32_t backoff_ms_ = 0;
+  uint64_t connects_ = 0;
+  int family_ = 0;
+  unsigned char addr_[16] = {};
+};
+
 }  // namespace flowscore

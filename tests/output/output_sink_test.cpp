@@ -1,7 +1,14 @@
 // FileSink: bytes arrive intact and in order, failures are reported with
 // errno's text and counted, never thrown.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -89,6 +96,109 @@ TEST(FileSink, StdoutIsDash) {
   auto sink = FileSink::open("-", false, error);
   ASSERT_TRUE(sink) << error;
   EXPECT_EQ(sink->describe(), "stdout");
+}
+
+}  // namespace
+}  // namespace flowscore
+
+// ---- TcpSink, against a collector on 127.0.0.1 ----------------------------
+
+namespace flowscore {
+namespace {
+
+class Collector {
+ public:
+  explicit Collector(uint16_t port = 0) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    EXPECT_EQ(::listen(fd_, 4), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Collector() {
+    if (conn_ >= 0) ::close(conn_);
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  // Accepts (if needed) and reads whatever arrived within `ms`.
+  std::string read_for(TcpSink& sink, int ms) {
+    std::string got;
+    for (int i = 0; i < ms; ++i) {
+      sink.flush();
+      if (conn_ < 0) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 1) > 0) conn_ = ::accept(fd_, nullptr, nullptr);
+        continue;
+      }
+      pollfd p{conn_, POLLIN, 0};
+      if (::poll(&p, 1, 1) > 0) {
+        char buf[65536];
+        const ssize_t n = ::recv(conn_, buf, sizeof buf, 0);
+        if (n > 0) got.append(buf, static_cast<size_t>(n));
+      }
+    }
+    return got;
+  }
+  void drop_connection() {
+    ::close(conn_);
+    conn_ = -1;
+  }
+
+ private:
+  int fd_ = -1, conn_ = -1;
+  uint16_t port_ = 0;
+};
+
+std::string numbered_lines(int from, int to) {
+  std::string s;
+  for (int i = from; i < to; ++i) s += "{\"n\":" + std::to_string(i) + "}\n";
+  return s;
+}
+
+TEST(TcpSink, DeliversLinesInOrder) {
+  Collector collector;
+  std::string error;
+  auto sink = TcpSink::create({"127.0.0.1", collector.port(), 1 << 20, 1, 10}, error);
+  ASSERT_TRUE(sink) << error;
+  EXPECT_EQ(sink->describe(), "tcp 127.0.0.1:" + std::to_string(collector.port()));
+  const std::string lines = numbered_lines(0, 5000);
+  for (size_t pos = 0; pos < lines.size();) {
+    const size_t nl = lines.find('\n', pos) + 1;
+    ASSERT_TRUE(sink->write(std::string_view(lines).substr(pos, nl - pos)));
+    pos = nl;
+  }
+  EXPECT_EQ(collector.read_for(*sink, 500), lines);
+  EXPECT_TRUE(sink->flush());
+  EXPECT_EQ(sink->connects(), 1u);
+}
+
+TEST(TcpSink, BoundedWhileCollectorIsDownThenReconnects) {
+  uint16_t port;
+  { Collector probe; port = probe.port(); }  // a port with nobody listening
+  std::string error;
+  auto sink = TcpSink::create({"127.0.0.1", port, 64, 1, 4}, error);
+  ASSERT_TRUE(sink) << error;
+  EXPECT_TRUE(sink->write("{\"a\":1}\n"));
+  EXPECT_FALSE(sink->write(std::string(100, 'x') + "\n")) << "bigger than the buffer: dropped";
+  EXPECT_EQ(sink->dropped_bytes(), 101u);
+  EXPECT_FALSE(sink->connected());
+  EXPECT_NE(sink->last_error().find("Connection refused"), std::string::npos) << sink->last_error();
+  Collector collector(port);
+  EXPECT_EQ(collector.read_for(*sink, 500), "{\"a\":1}\n");
+  EXPECT_TRUE(sink->connected());
+}
+
+TEST(TcpSink, InvalidAddressIsRefusedUpFront) {
+  std::string error;
+  EXPECT_EQ(TcpSink::create({"collector.example", 9000}, error), nullptr);
+  EXPECT_NE(error.find("collector.example"), std::string::npos);
 }
 
 }  // namespace

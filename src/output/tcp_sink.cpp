@@ -1,0 +1,164 @@
+// TCP collector sink; see include/flowscore/output_sink.hpp.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "flowscore/output_sink.hpp"
+
+namespace flowscore {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::unique_ptr<TcpSink> TcpSink::create(const Options& options, std::string& error) {
+  std::unique_ptr<TcpSink> sink(new TcpSink(options));
+  if (inet_pton(AF_INET, options.address.c_str(), sink->addr_) == 1) {
+    sink->family_ = AF_INET;
+  } else if (inet_pton(AF_INET6, options.address.c_str(), sink->addr_) == 1) {
+    sink->family_ = AF_INET6;
+  } else {
+    error = "collector address '" + options.address + "' is not a numeric IPv4/IPv6 address";
+    return nullptr;
+  }
+  sink->pump();
+  return sink;
+}
+
+TcpSink::TcpSink(const Options& options)
+    : options_(options),
+      buffer_(std::max<size_t>(options.buffer_bytes, 1)),
+      backoff_ms_(options.backoff_min_ms) {}
+
+TcpSink::~TcpSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool TcpSink::write(std::string_view data) {
+  if (buffer_.size() - tail_ < data.size() && head_ > 0) {  // compact: queued bytes to the front
+    std::memmove(buffer_.data(), buffer_.data() + head_, tail_ - head_);
+    tail_ -= head_;
+    head_ = 0;
+  }
+  const bool fits = buffer_.size() - tail_ >= data.size();
+  if (fits) {
+    std::memcpy(buffer_.data() + tail_, data.data(), data.size());
+    tail_ += data.size();
+  } else {
+    dropped_bytes_ += data.size();
+  }
+  pump();
+  return fits;
+}
+
+bool TcpSink::flush() {
+  pump();
+  return head_ == tail_;
+}
+
+std::string TcpSink::describe() const {
+  return "tcp " + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
+         std::to_string(options_.port);
+}
+
+void TcpSink::pump() {
+  if (state_ == State::kDisconnected && now_ms() >= retry_at_ms_) start_connect();
+  if (state_ == State::kConnecting) finish_connect();
+  if (state_ == State::kConnected) send_queued();
+}
+
+void TcpSink::start_connect() {
+  fd_ = ::socket(family_, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    lose_connection(errno, "socket");
+    return;
+  }
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family_ == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(options_.port);
+    std::memcpy(&sin->sin_addr, addr_, 4);
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(options_.port);
+    std::memcpy(&sin6->sin6_addr, addr_, 16);
+    len = sizeof(sockaddr_in6);
+  }
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    state_ = State::kConnected;
+    ++connects_;
+    backoff_ms_ = options_.backoff_min_ms;
+  } else if (errno == EINPROGRESS) {
+    state_ = State::kConnecting;
+  } else {
+    lose_connection(errno, "connect to " + describe());
+  }
+}
+
+void TcpSink::finish_connect() {
+  pollfd p{fd_, POLLOUT, 0};
+  if (::poll(&p, 1, 0) <= 0) return;  // still in progress
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    lose_connection(err, "connect to " + describe());
+    return;
+  }
+  state_ = State::kConnected;
+  ++connects_;
+  backoff_ms_ = options_.backoff_min_ms;
+}
+
+void TcpSink::send_queued() {
+  while (head_ < tail_) {
+    const ssize_t n = ::send(fd_, buffer_.data() + head_, tail_ - head_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      lose_connection(errno, "send to " + describe());
+      return;
+    }
+    head_ += static_cast<size_t>(n);
+    mid_line_ = head_ > 0 && buffer_[head_ - 1] != '\n';
+  }
+  head_ = tail_ = 0;
+}
+
+void TcpSink::lose_connection(int errnum, std::string_view what) {
+  set_error(errnum, what);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  state_ = State::kDisconnected;
+  retry_at_ms_ = now_ms() + backoff_ms_;
+  backoff_ms_ = std::min(backoff_ms_ * 2, options_.backoff_max_ms);
+  // The collector got part of the line at head_; sending the rest on a new
+  // connection would glue it to nothing. Drop it and resume at a line start.
+  if (mid_line_) {
+    const char* nl = static_cast<const char*>(
+        std::memchr(buffer_.data() + head_, '\n', tail_ - head_));
+    const size_t rest = nl ? static_cast<size_t>(nl - (buffer_.data() + head_)) + 1 : tail_ - head_;
+    dropped_bytes_ += rest;
+    head_ += rest;
+    mid_line_ = false;
+  }
+}
+
+}  // namespace flowscore
