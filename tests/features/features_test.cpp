@@ -362,8 +362,8 @@ TEST(FeaturesVsTwin, OnePacketFlowHasNoInterArrivalStatistics) {
   EXPECT_TRUE(std::isnan(at("first_len_1")));
 }
 
-// A worked example small enough to check by hand against the document.
-TEST(FeaturesByHand, ThreePacketsWithOneIdleGap) {
+// FEATURES.md §10, worked by hand from the document.
+TEST(FeaturesByHand, WorkedExampleOfFeaturesMd) {
   std::mt19937_64 rng(2);
   FeatureConfig cfg;  // activity gap 5 s
   cfg.first_packets = 4;
