@@ -10,8 +10,11 @@ namespace flowscore {
 
 // Link types flowscore understands. Values are the pcap LINKTYPE_* numbers
 // (https://www.tcpdump.org/linktypes.html) so a pcap header maps directly.
+// Ethernet and Linux cooked captures follow 802.1Q/802.1ad/0x9100 tags,
+// Cisco VN-Tag and FabricPath, IEEE 802.1BR E-Tag, PPPoE sessions and MPLS
+// label stacks (IP guessed from the first nibble after bottom of stack).
 enum class LinkType : uint16_t {
-  kNull = 0,        // BSD loopback: 4-byte host-order address family
+  kNull = 0,        // BSD loopback: 4-byte host-order address family (either order accepted)
   kEthernet = 1,
   kRaw = 101,       // raw IPv4/IPv6, version from the first nibble
   kLoop = 108,      // OpenBSD loopback: 4-byte network-order address family
@@ -28,14 +31,17 @@ std::string_view link_type_name(LinkType t);
 // Why a frame was not flowed. kOk frames carry a valid ParsedPacket.
 enum class ParseStatus : uint8_t {
   kOk = 0,
-  kNotIp,              // ARP, LLDP, STP, ...: counted, not flowed
-  kTruncatedL2,        // captured length ends inside the link/VLAN/MPLS headers
+  kNotIp,              // ARP, LLDP, STP, PPP control, MPLS pseudowires, ...: counted, not flowed
+  kTruncatedL2,        // captured length ends inside the link/VLAN/PPPoE/MPLS headers
   kTruncatedL3,        // ... inside the IPv4/IPv6 header or an extension header
-  kTruncatedL4,        // ... inside the TCP/UDP/SCTP/ICMP header (first fragment)
-  kBadIpVersion,       // version nibble disagrees with the link layer
-  kBadIpHeaderLength,  // IPv4 IHL < 5, or IP total length < header length
-  kBadL4Header,        // e.g. TCP data offset < 5
-  kTooManyHeaders,     // VLAN/MPLS/extension-header chain longer than we follow
+  kTruncatedL4,        // ... before the L4 fields read: TCP through the window,
+                       //     UDP/SCTP ports, ICMP type/code (not for later fragments)
+  kBadIpVersion,       // version nibble disagrees with the link layer, or is not 4/6
+  kBadIpHeaderLength,  // IPv4 IHL < 5, IP total length < header length, or an
+                       // IPv6 extension header running past the payload length
+  kBadL4Header,        // TCP data offset < 5, or the L4 header does not fit in
+                       // the IP length (incl. RFC 1858 tiny first fragments)
+  kTooManyHeaders,     // L2 tag/MPLS/extension-header chain longer than we follow
   kCount
 };
 std::string_view parse_status_name(ParseStatus s);
@@ -82,6 +88,13 @@ inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,
 }
 
 // Parses one frame. `captured` is the number of bytes present at `frame`.
+// Lengths come from the IP header, not from `captured`: a snaplen-cut frame
+// whose needed headers are present is kOk with its true ip_len/payload_len.
+// Two zero length fields mean "the captured bytes": IPv4 total length 0
+// (segmentation offload on the capturing host) and IPv6 payload length 0
+// (jumbogram, RFC 2675, or offload) unless the next header is No Next Header.
+// Bytes past the IP length (Ethernet padding) are never read as headers.
+// On any status but kOk, `out` holds no meaning.
 ParseStatus parse_frame(const uint8_t* frame, uint32_t captured, LinkType link, ParsedPacket& out);
 
 // Frame length on the wire. The pcap PMD hands over only the captured bytes,

@@ -11,18 +11,16 @@
 namespace flowscore {
 namespace {
 
-// Chain bounds. Real traffic stays far below them (QinQ = 2 tags, MPLS L3VPN
-// = 2-3 labels, RFC 8200 §4.1 allows each extension header once, Destination
-// Options twice); a longer chain is hostile or broken and is not followed.
-constexpr int kMaxVlanTags = 4;
+// Chain bounds. Real traffic stays far below them (QinQ = 2 tags, plus a
+// VN-Tag or E-Tag from a fabric extender; MPLS L3VPN = 2-3 labels; RFC 8200
+// §4.1 allows each extension header once, Destination Options twice); a
+// longer chain is hostile or broken and is not followed.
+constexpr int kMaxL2Tags = 4;
 constexpr int kMaxMplsLabels = 8;
 constexpr int kMaxIpv6ExtHeaders = 8;
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
-constexpr uint16_t kEtherTypeVlan = 0x8100;      // IEEE 802.1Q C-tag
-constexpr uint16_t kEtherTypeQinQ = 0x88A8;      // IEEE 802.1ad S-tag
-constexpr uint16_t kEtherTypeQinQOld = 0x9100;   // pre-802.1ad vendor S-tag
 constexpr uint16_t kEtherTypeMplsUnicast = 0x8847;    // RFC 3032 §5
 constexpr uint16_t kEtherTypeMplsMulticast = 0x8848;
 constexpr uint16_t kEtherTypePppoeSession = 0x8864;   // RFC 2516 §4
@@ -50,6 +48,25 @@ constexpr uint32_t kIcmpHeaderLen = 8;
 // everywhere; AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS).
 constexpr uint32_t kAfInet = 2;
 constexpr bool is_af_inet6(uint32_t af) { return af == 24 || af == 28 || af == 30; }
+
+// Tags between the MAC header and the payload that end in the next
+// EtherType: their length after the EtherType that announces them, else 0.
+constexpr uint32_t l2_tag_len(uint16_t ethertype) {
+  switch (ethertype) {
+    case 0x8100:  // IEEE 802.1Q C-tag: TCI, EtherType
+    case 0x88A8:  // IEEE 802.1ad S-tag
+    case 0x9100:  // pre-802.1ad vendor S-tag
+      return 4;
+    case 0x8926:  // Cisco VN-Tag (fabric extenders): 4-byte tag, EtherType
+      return 6;
+    case 0x893F:  // IEEE 802.1BR E-Tag: 6-byte E-TCI, EtherType
+      return 8;
+    case 0x8903:  // Cisco FabricPath: FTag/TTL, then the inner MAC header
+      return 16;
+    default:
+      return 0;
+  }
+}
 
 inline uint16_t load_be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 inline uint32_t load_be32(const uint8_t* p) {
@@ -83,18 +100,19 @@ ParseStatus l3_from_ethertype(uint16_t ethertype, L3Start& l3) {
   return ParseStatus::kNotIp;
 }
 
-// Walks VLAN tags, then a PPPoE session header or an MPLS label stack, from
+// Walks L2 tags, then a PPPoE session header or an MPLS label stack, from
 // the EtherType `ethertype` whose payload starts at `off`.
 // Shared by Ethernet and Linux cooked captures, whose protocol field is an
 // EtherType and may itself announce a tag libpcap put back.
 ParseStatus walk_ethertype_chain(const uint8_t* f, uint32_t captured, uint16_t ethertype,
                                  uint32_t off, L3Start& l3) {
-  for (int tags = 0; ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
-                     ethertype == kEtherTypeQinQOld; ++tags) {
-    if (tags == kMaxVlanTags) return ParseStatus::kTooManyHeaders;
-    if (!has(captured, off, 4)) return ParseStatus::kTruncatedL2;
-    ethertype = load_be16(f + off + 2);  // 2-byte TCI, then the next EtherType
-    off += 4;
+  for (int tags = 0;; ++tags) {
+    const uint32_t tag_len = l2_tag_len(ethertype);
+    if (tag_len == 0) break;
+    if (tags == kMaxL2Tags) return ParseStatus::kTooManyHeaders;
+    if (!has(captured, off, tag_len)) return ParseStatus::kTruncatedL2;
+    ethertype = load_be16(f + off + tag_len - 2);
+    off += tag_len;
   }
   l3.offset = off;
   if (ethertype == kEtherTypePppoeSession) {
@@ -177,15 +195,22 @@ ParseStatus find_l3(const uint8_t* f, uint32_t captured, LinkType link, L3Start&
   return ParseStatus::kNotIp;
 }
 
-// Length of the fixed L4 header flowscore reads; 0 for protocols it does not parse.
-constexpr uint32_t l4_fixed_header_len(uint8_t proto) {
+// Per L4 protocol: the fixed header length, which must fit in the IP length
+// and is what payload_len excludes, and how many of its bytes must be
+// captured: through the last field ParsedPacket takes, so a short snaplen
+// costs nothing it does not have to.
+struct L4Layout {
+  uint32_t header_len = 0;  // 0: a protocol flowscore does not look into
+  uint32_t needed = 0;
+};
+constexpr L4Layout l4_layout(uint8_t proto) {
   switch (proto) {
-    case kProtoTcp: return kTcpMinHeaderLen;
-    case kProtoUdp: return kUdpHeaderLen;
-    case kProtoSctp: return kSctpCommonHeaderLen;
+    case kProtoTcp: return {kTcpMinHeaderLen, 16};  // through the window
+    case kProtoUdp: return {kUdpHeaderLen, 4};      // ports
+    case kProtoSctp: return {kSctpCommonHeaderLen, 4};
     case kProtoIcmp:
-    case kProtoIcmpv6: return kIcmpHeaderLen;
-    default: return 0;
+    case kProtoIcmpv6: return {kIcmpHeaderLen, 2};  // type, code
+    default: return {};
   }
 }
 
@@ -194,18 +219,18 @@ constexpr uint32_t l4_fixed_header_len(uint8_t proto) {
 // IP length are link padding, not packet), while only `captured` bounds reads.
 ParseStatus parse_l4(const uint8_t* f, uint32_t captured, uint32_t off, uint32_t l4_ip_len,
                      ParsedPacket& out) {
-  const uint32_t fixed_len = l4_fixed_header_len(out.proto);
-  if (fixed_len == 0) {  // GRE, IP-in-IP, ESP, ...: flowed on the IP header, no ports
+  const L4Layout layout = l4_layout(out.proto);
+  if (layout.header_len == 0) {  // GRE, IP-in-IP, ESP, ...: flowed on the IP header, no ports
     out.payload_len = l4_ip_len;
     return ParseStatus::kOk;
   }
   // Also rejects RFC 1858 tiny first fragments that split the TCP header.
-  if (l4_ip_len < fixed_len) return ParseStatus::kBadL4Header;
-  if (!has(captured, off, fixed_len)) return ParseStatus::kTruncatedL4;
+  if (l4_ip_len < layout.header_len) return ParseStatus::kBadL4Header;
+  if (!has(captured, off, layout.needed)) return ParseStatus::kTruncatedL4;
   const uint8_t* l4 = f + off;
-  uint32_t header_len = fixed_len;
+  uint32_t header_len = layout.header_len;
   if (out.proto == kProtoTcp) {
-    // RFC 9293 §3.1. Options need not be captured: ports, flags and window are.
+    // RFC 9293 §3.1. Options need not be captured.
     header_len = uint32_t(l4[12] >> 4) * 4;
     if (header_len < kTcpMinHeaderLen || header_len > l4_ip_len) return ParseStatus::kBadL4Header;
     out.tcp_header_len = uint8_t(header_len);

@@ -51,6 +51,13 @@ inline Bytes vlan_tag(uint16_t vid, uint16_t next_ethertype) {
   put16(b, next_ethertype);
   return b;
 }
+// A VN-Tag / E-Tag / FabricPath shim after its EtherType: `body` zero bytes
+// (tag fields, or FabricPath's FTag/TTL plus inner MACs), then the next EtherType.
+inline Bytes l2_shim(size_t body, uint16_t next_ethertype) {
+  Bytes b(body, 0);
+  put16(b, next_ethertype);
+  return b;
+}
 // RFC 3032 §2.1 label stack entry: label(20) TC(3) S(1) TTL(8).
 inline Bytes mpls_label(uint32_t label, bool bottom) {
   Bytes b;

@@ -137,7 +137,7 @@ TEST(ParseFrame, Ipv4OptionsMoveTheL4Header) {
   EXPECT_EQ(p.payload_len, 0u);
 }
 
-TEST(ParseFrame, VlanTagsAreSkipped) {
+TEST(ParseFrame, L2TagsAreSkipped) {
   const Bytes l4 = udp(1000, 2000, 0);
   const Bytes ip = cat({ipv4(17, l4.size()), l4});
   struct Case {
@@ -151,6 +151,9 @@ TEST(ParseFrame, VlanTagsAreSkipped) {
       {cat({ethernet(0x8100), vlan_tag(1, 0x8100), vlan_tag(2, 0x8100), vlan_tag(3, 0x8100),
             vlan_tag(4, 0x0800)}),
        30},  // four tags: the most we follow
+      {cat({ethernet(0x8926), l2_shim(4, 0x8100), vlan_tag(20, 0x0800)}), 24},  // VN-Tag
+      {cat({ethernet(0x893F), l2_shim(6, 0x0800)}), 22},                         // 802.1BR E-Tag
+      {cat({ethernet(0x8903), l2_shim(14, 0x8100), vlan_tag(30, 0x0800)}), 34},  // FabricPath
   };
   for (const Case& c : cases) {
     ParsedPacket p;
@@ -596,7 +599,7 @@ struct Layout {
   Bytes frame;
   uint32_t l3_start;   // below: kTruncatedL2
   uint32_t l4_start;   // below: kTruncatedL3
-  uint32_t l4_needed;  // fixed L4 header bytes; below l4_start + this: kTruncatedL4
+  uint32_t l4_needed;  // L4 bytes through the last field read; below l4_start + this: kTruncatedL4
 };
 
 std::vector<Layout> truncation_layouts() {
@@ -606,7 +609,7 @@ std::vector<Layout> truncation_layouts() {
     Ipv4Options o;
     o.options = {1, 1, 1, 0};
     out.push_back({"eth/ipv4+opts/tcp", LinkType::kEthernet,
-                   cat({ethernet(0x0800), ipv4(6, l4.size(), o), l4}), 14, 14 + 24, 20});
+                   cat({ethernet(0x0800), ipv4(6, l4.size(), o), l4}), 14, 14 + 24, 16});
   }
   {
     const Bytes l4 = cat({tcp(443, 1234, tcp_flag::kAck, 100), filler(20)});
@@ -614,26 +617,26 @@ std::vector<Layout> truncation_layouts() {
     out.push_back({"qinq/ipv6/hbh+frag+dst/tcp", LinkType::kEthernet,
                    cat({ethernet(0x88A8), vlan_tag(1, 0x8100), vlan_tag(2, 0x86DD),
                         ipv6(0, uint16_t(chain.size() + l4.size())), chain, l4}),
-                   22, 22 + 40 + 16 + 8 + 8, 20});
+                   22, 22 + 40 + 16 + 8 + 8, 16});
   }
   {
     const Bytes l4 = cat({udp(53, 53, 10), filler(10)});
     out.push_back({"vlan/mpls/ipv4/udp", LinkType::kEthernet,
                    cat({ethernet(0x8100), vlan_tag(3, 0x8847), mpls_label(1, false),
                         mpls_label(2, true), ipv4(17, l4.size()), l4}),
-                   26, 26 + 20, 8});
+                   26, 26 + 20, 4});
   }
   {
     const Bytes l4 = cat({icmp(128, 0), filler(8)});
     const Bytes ah = ipv6_ah(58, 4);
     out.push_back({"sll2/ipv6/ah/icmpv6", LinkType::kLinuxSll2,
                    cat({sll2(0x86DD), ipv6(51, uint16_t(ah.size() + l4.size())), ah, l4}), 20,
-                   20 + 40 + 24, 8});
+                   20 + 40 + 24, 2});
   }
   {
     const Bytes l4 = sctp(1, 2);
     out.push_back({"null/ipv4/sctp", LinkType::kNull, cat({u32_le(2), ipv4(132, l4.size()), l4}),
-                   4, 4 + 20, 12});
+                   4, 4 + 20, 4});
   }
   return out;
 }
@@ -660,6 +663,8 @@ TEST(ParseFrame, TruncatedAtEveryByte) {
       EXPECT_EQ(p.src_port, whole.src_port);
       EXPECT_EQ(p.dst_port, whole.dst_port);
       EXPECT_EQ(p.tcp_flags, whole.tcp_flags);
+      EXPECT_EQ(p.tcp_window, whole.tcp_window);
+      EXPECT_EQ(p.icmp_code, whole.icmp_code);
       EXPECT_EQ(p.icmp_type, whole.icmp_type);
       EXPECT_EQ(p.ip_len, whole.ip_len);
       EXPECT_EQ(p.payload_len, whole.payload_len);

@@ -19,16 +19,18 @@ enum Field {
   kProtocols, kIpSrc, kIpDst, kIpProto, kIpFragOffset, kIpMoreFragments,
   kIpv6Src, kIpv6Dst, kIpv6Next, kHopNext, kRoutingNext, kFragNext, kFragOffset, kFragMore,
   kDstOptsNext, kAhNext,
-  kTcpSrc, kTcpDst, kTcpFlags, kUdpSrc, kUdpDst, kSctpSrc, kSctpDst,
-  kIcmpType, kIcmpCode, kIcmpv6Type, kIcmpv6Code, kFieldCount
+  kTcpSrc, kTcpDst, kTcpFlags, kTcpWindow, kUdpSrc, kUdpDst, kSctpSrc, kSctpDst,
+  kIcmpType, kIcmpCode, kIcmpv6Type, kIcmpv6Code, kExpertSeverity, kFieldCount
 };
 constexpr std::array<const char*, kFieldCount> kFieldNames = {
     "frame.protocols", "ip.src", "ip.dst", "ip.proto", "ip.frag_offset", "ip.flags.mf",
     "ipv6.src", "ipv6.dst", "ipv6.nxt", "ipv6.hopopts.nxt", "ipv6.routing.nxt",
     "ipv6.fraghdr.nxt", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.dstopts.nxt",
     "ah.next_header",
-    "tcp.srcport", "tcp.dstport", "tcp.flags", "udp.srcport", "udp.dstport", "sctp.srcport",
-    "sctp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"};
+    "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.window_size_value", "udp.srcport", "udp.dstport", "sctp.srcport",
+    "sctp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "_ws.expert.severity"};
+// epan/proto.h PI_ERROR: malformed packets and bogus header lengths.
+constexpr uint32_t kExpertError = 0x00800000;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -91,6 +93,9 @@ void walk_ipv6_chain(const std::vector<Occurrences>& f, TsharkFrame& out) {
 TsharkFrame frame_from_fields(const std::vector<Occurrences>& f) {
   TsharkFrame out;
   out.protocols = f[kProtocols].empty() ? "" : f[kProtocols][0];
+  for (size_t i = 0; i < f[kExpertSeverity].size(); ++i) {
+    if (number_at(f[kExpertSeverity], i).value_or(0) >= kExpertError) out.error = true;
+  }
   for (const std::string& layer : split(out.protocols, ':')) {
     if (layer == "ip") out.ip_version = 4;
     if (layer == "ipv6") out.ip_version = 6;
@@ -125,6 +130,7 @@ TsharkFrame frame_from_fields(const std::vector<Occurrences>& f) {
     case 6:
       ports(kTcpSrc, kTcpDst);
       if (auto v = number_at(f[kTcpFlags], 0)) out.tcp_flags = uint8_t(*v);  // low 8 of 12 bits
+      if (auto v = number_at(f[kTcpWindow], 0)) out.tcp_window = uint16_t(*v);
       break;
     case 17: ports(kUdpSrc, kUdpDst); break;
     case 132: ports(kSctpSrc, kSctpDst); break;
@@ -144,6 +150,20 @@ std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// tshark decoded every field parse_frame reads for this frame's protocol.
+bool has_every_needed_field(const TsharkFrame& t) {
+  if (t.ip_version == 0 || !t.proto) return false;
+  if (t.fragment == Fragment::kLater) return true;
+  switch (*t.proto) {
+    case 6: return t.src_port && t.dst_port && t.tcp_flags && t.tcp_window;
+    case 17:
+    case 132: return t.src_port && t.dst_port;
+    case 1:
+    case 58: return t.icmp_type && t.icmp_code;
+    default: return true;
+  }
 }
 
 std::string short_protocols(const std::string& protocols) {
@@ -191,14 +211,23 @@ std::vector<TsharkFrame> tshark_frames(const std::string& path, std::string& err
 std::string compare_with_tshark(ParseStatus status, const ParsedPacket& ours,
                                 const TsharkFrame& ref) {
   const std::string where = " [" + short_protocols(ref.protocols) + "]";
+  const bool truncated = status == ParseStatus::kTruncatedL2 ||
+                         status == ParseStatus::kTruncatedL3 ||
+                         status == ParseStatus::kTruncatedL4;
+  // Cut short inside the headers: tshark decodes what is there, which still
+  // leaves out something parse_frame needs.
+  if (truncated && !has_every_needed_field(ref)) return "agree: truncated";
   if (ref.ip_version == 0) {
     return status == ParseStatus::kOk ? "ours ip, tshark none" + where : "match";
   }
+  if (status == ParseStatus::kBadL4Header && ref.ip_version != 0 &&
+      (ref.error || (!ref.src_port && !ref.icmp_type))) {
+    // tshark flags it malformed (often after printing the ports it could
+    // read), or decodes no L4 layer at all; neither yields a usable header.
+    return "agree: malformed L4";
+  }
   if (status != ParseStatus::kOk) {
-    // Both agree the L4 header is missing: tshark saw IP but no ports.
-    const bool l4_cut = status == ParseStatus::kTruncatedL4 && !ref.src_port && !ref.icmp_type;
-    if (!l4_cut) return "tshark ip, ours " + std::string(parse_status_name(status)) + where;
-    return ours.src == ref.src && ours.dst == ref.dst ? "match" : "address" + where;
+    return "tshark ip, ours " + std::string(parse_status_name(status)) + where;
   }
   if (ours.ip_version != ref.ip_version) return "ip version" + where;
   if (ours.src != ref.src || ours.dst != ref.dst) return "address" + where;
@@ -209,6 +238,7 @@ std::string compare_with_tshark(ParseStatus status, const ParsedPacket& ours,
   if (ref.src_port && (ours.src_port != *ref.src_port || ours.dst_port != *ref.dst_port))
     return "ports" + where;
   if (ref.tcp_flags && ours.tcp_flags != *ref.tcp_flags) return "tcp flags" + where;
+  if (ref.tcp_window && ours.tcp_window != *ref.tcp_window) return "tcp window" + where;
   if (ref.icmp_type && (ours.icmp_type != *ref.icmp_type || ours.icmp_code != ref.icmp_code))
     return "icmp type/code" + where;
   return "match";
@@ -242,6 +272,9 @@ bool compare_capture(const std::string& path, Tally& tally, std::string& error) 
     ++index;
     if (verdict == "match") {
       ++tally.matched;
+      if (status == ParseStatus::kOk) ++tally.matched_ip;
+    } else if (verdict.rfind("agree:", 0) == 0) {
+      ++tally.agreed_unusable;
     } else {
       auto& [count, first_frame] = tally.mismatches[verdict];
       if (count++ == 0) first_frame = index;

@@ -19,8 +19,10 @@ struct TsharkFrame {
   std::optional<uint8_t> proto;  // upper-layer protocol after the outer IPv6 chain
   std::optional<uint16_t> src_port, dst_port;
   std::optional<uint8_t> tcp_flags;
+  std::optional<uint16_t> tcp_window;
   std::optional<uint8_t> icmp_type, icmp_code;
   std::optional<Fragment> fragment;
+  bool error = false;  // tshark raised an error-severity expert item (malformed, bogus length)
 };
 
 // True when tshark is on PATH.
@@ -30,8 +32,9 @@ bool tshark_available();
 // Empty on failure, with `error` set.
 std::vector<TsharkFrame> tshark_frames(const std::string& path, std::string& error);
 
-// One frame's verdict: "match" or a short mismatch class naming which field
-// or status disagrees.
+// One frame's verdict: "match"; "agree: ..." when both sides find the frame
+// unusable (malformed or cut short); otherwise a short mismatch class naming the
+// field or status that disagrees.
 std::string compare_with_tshark(ParseStatus status, const ParsedPacket& ours,
                                 const TsharkFrame& ref);
 
@@ -40,6 +43,10 @@ std::string compare_with_tshark(ParseStatus status, const ParsedPacket& ours,
 struct Tally {
   uint64_t frames = 0;
   uint64_t matched = 0;
+  uint64_t matched_ip = 0;  // of `matched`: both parsed IP and every field agreed
+  // Frames both sides find unusable: kBadL4Header where tshark also finds no
+  // usable L4 header, kTruncated* where tshark also lacks a field we need.
+  uint64_t agreed_unusable = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> mismatches;  // class -> (count, first frame)
 };
 
