@@ -78,7 +78,7 @@ void FlowBuilder::tcp_message(Dir d, uint64_t bytes, Payload first, uint32_t aux
          i == 0 ? aux : 0);
     if (i % 2 == 1 || last) {
       last_ack = t + ack_delay;
-      send_at(last_ack, back, tcp::kAck, 0, Payload::kOpaque);
+      send_acking(last_ack, back, tcp::kAck, 0, Payload::kOpaque, 0, seq_used_[d]);
     }
     if (++in_window == window) {
       // Wait for the window's ACKs before the next window (slow start).
@@ -108,6 +108,9 @@ void FlowBuilder::tcp_end() {
   const double u = rng.uniform();
   if (u < sc.keepalive_open_share) return;  // still open when the capture ends
   t += host_delay;
+  // HTTP keep-alive: the idle connection is closed only when a timer fires.
+  if (rng.chance(sc.keepalive_idle_share))
+    t += static_cast<int64_t>(std::min(rng.exponential(sc.keepalive_idle_mean_s), 120.0) * 1e6);
   if (u < sc.keepalive_open_share + sc.rst_close_share) {
     tcp_rst(rng.chance(0.7) ? kToResponder : kToInitiator);
   } else {

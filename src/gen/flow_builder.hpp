@@ -44,15 +44,23 @@ class FlowBuilder {
   void send(Dir d, uint8_t flags, uint32_t len, Payload p, uint32_t aux = 0) {
     send_at(t, d, flags, len, p, aux);
   }
+  // Sends at `when`, acknowledging everything the peer has sent so far.
   // Payloads are capped so every frame fits a 1500-byte IP MTU: the
   // generator never writes IP fragments or jumbo frames.
   void send_at(int64_t when, Dir d, uint8_t flags, uint32_t len, Payload p, uint32_t aux = 0) {
+    send_acking(when, d, flags, len, p, aux, seq_used_[d ^ 1]);
+  }
+  void send_acking(int64_t when, Dir d, uint8_t flags, uint32_t len, Payload p, uint32_t aux,
+                   uint32_t ack_rel) {
     const uint32_t cap = max_payload();
-    script.push_back(PacketSpec{when, aux, static_cast<uint16_t>(len < cap ? len : cap), d, flags, p});
+    const uint16_t n = static_cast<uint16_t>(len < cap ? len : cap);
+    script.push_back(PacketSpec{when, aux, seq_used_[d], ack_rel, n, d, flags, p});
+    // SYN and FIN each take one sequence number (RFC 9293 §3.4).
+    seq_used_[d] += n + ((flags & tcp::kSyn) ? 1u : 0u) + ((flags & tcp::kFin) ? 1u : 0u);
   }
   uint32_t max_payload() const {
     const uint32_t l3 = addr.ipv6 ? 40 : 20;
-    const uint32_t l4 = addr.proto == kProtoTcp ? 32 : 8;  // TCP with SYN options
+    const uint32_t l4 = addr.proto == kProtoTcp ? 20 : 8;  // options ride only on SYNs, which carry no data
     return 1500 - l3 - l4;
   }
   // Delay until the other side's answer to a packet sent in `d` is seen.
@@ -76,6 +84,7 @@ class FlowBuilder {
 
  private:
   uint32_t mss() const { return addr.mss; }
+  uint32_t seq_used_[2] = {0, 0};  // sequence space each side has consumed
 };
 
 }  // namespace flowscore::gen

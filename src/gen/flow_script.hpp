@@ -52,6 +52,11 @@ enum class Payload : uint8_t {
 struct PacketSpec {
   int64_t t_us;          // offset from the flow's start
   uint32_t aux;          // payload-specific, see Payload
+  // TCP: sequence number and acknowledgement relative to each side's initial
+  // sequence number, fixed when the packet is planned, so an ACK sent an RTT
+  // after the data acknowledges exactly what had arrived by then.
+  uint32_t seq_rel;
+  uint32_t ack_rel;
   uint16_t payload_len;  // L4 payload bytes
   Dir dir;
   uint8_t tcp_flags;

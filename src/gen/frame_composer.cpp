@@ -49,7 +49,7 @@ void FrameComposer::reset(const FlowAddressing& addressing, uint64_t token) {
   token_ = static_cast<uint32_t>(token);
   uint64_t s = token;
   for (int d = 0; d < 2; ++d) {
-    next_seq_[d] = static_cast<uint32_t>(splitmix64(s));
+    isn_[d] = static_cast<uint32_t>(splitmix64(s));
     ip_id_[d] = static_cast<uint16_t>(splitmix64(s));
     flow_label_[d] = static_cast<uint32_t>(splitmix64(s)) & 0xfffff;
     rtp_seq_[d] = static_cast<uint16_t>(splitmix64(s));
@@ -218,14 +218,11 @@ uint32_t FrameComposer::compose(const PacketSpec& pkt, int64_t ts_us, uint8_t* o
     ip_total = write_icmp_error(ip, pkt);
   } else {
     if (a_.proto == kProtoIcmp && dir == kToResponder) ++icmp_seq_;  // a reply echoes it
-    const uint32_t seq = next_seq_[dir];
-    const uint32_t ack = next_seq_[dir ^ 1];
+    const uint32_t seq = isn_[dir] + pkt.seq_rel;
+    const uint32_t ack = isn_[dir ^ 1] + pkt.ack_rel;
     const uint16_t ip_id = ip_id_[dir]++;
     ip_total = write_ip_packet(ip, pkt, ts_us, ip_id, seq, ack);
-    if (a_.proto == kProtoTcp) {
-      next_seq_[dir] += pkt.payload_len + ((pkt.tcp_flags & tcp::kSyn) ? 1 : 0) +
-                        ((pkt.tcp_flags & tcp::kFin) ? 1 : 0);
-    } else if (pkt.payload == Payload::kRtp) {
+    if (pkt.payload == Payload::kRtp) {
       ++rtp_seq_[dir];
       rtp_ts_[dir] += pkt.payload_len - kRtpHeaderLen;  // 8 kHz PCMU: one sample per byte
     }

@@ -43,7 +43,7 @@ class FrameComposer {
 
   // Writes the frame for `pkt`, sent at `ts_us`, into `out` (room for
   // PcapWriter::kMaxFrame bytes) and returns its length. Advances the flow's
-  // TCP sequence numbers, IP ids and RTP/ICMP counters.
+  // IP ids and RTP/ICMP counters; TCP numbers come from the PacketSpec.
   uint32_t compose(const PacketSpec& pkt, int64_t ts_us, uint8_t* out);
 
   const FlowAddressing& addressing() const { return a_; }
@@ -69,7 +69,7 @@ class FrameComposer {
   uint32_t token_ = 0;
   uint32_t l2_len_ = 14;
   std::array<std::array<uint8_t, 18>, 2> l2_{};  // Ethernet (+ 802.1Q) header per Dir
-  std::array<uint32_t, 2> next_seq_{};
+  std::array<uint32_t, 2> isn_{};  // initial sequence numbers
   std::array<uint16_t, 2> ip_id_{};
   std::array<uint32_t, 2> flow_label_{};
   std::array<uint16_t, 2> rtp_seq_{};

@@ -17,7 +17,7 @@
 namespace flowscore::gen {
 
 double default_duration(Profile p) { return p == Profile::kBench ? 60.0 : 300.0; }
-double default_attack_rate(Profile p) { return p == Profile::kBench ? 0.0 : 0.2; }
+double default_attack_rate(Profile p) { return p == Profile::kBench ? 0.03 : 0.2; }
 
 namespace {
 

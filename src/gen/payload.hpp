@@ -29,7 +29,7 @@ void write_opaque(uint8_t* out, size_t len, uint64_t offset_seed);
 uint32_t http_response_head_len(uint32_t content_length);
 uint32_t http_post_head_len(uint32_t content_length);
 inline constexpr uint32_t kHttpGetMinLen = 120;
-inline constexpr uint32_t kHttpPartialHeadMinLen = 60;
+inline constexpr uint32_t kHttpPartialHeadMinLen = 80;
 inline constexpr uint32_t kHttpHeaderLineMinLen = 8;
 inline constexpr uint32_t kTlsClientHelloMinLen = 103;
 inline constexpr uint32_t kTlsServerHelloMinLen = 99;

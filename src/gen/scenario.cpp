@@ -122,6 +122,19 @@ Scenario draw_scenario(Profile profile, Rng& rng) {
   s.ntp_poll_s = static_cast<double>(1u << rng.between(4, 6));
   s.keepalive_open_share = rng.uniform(0.05, 0.2);
   s.rst_close_share = rng.uniform(0.05, 0.2);
+  // Browsers hold idle connections open for a minute or more; servers close
+  // them when their keep-alive timer fires (nginx's default: 75 s).
+  s.keepalive_idle_share = rng.uniform(0.6, 0.9);
+  s.keepalive_idle_mean_s = rng.uniform(30, 70);
+  if (bench) {
+    // Benchmark traffic is dominated by small objects, so that the flow count
+    // per packet matches the target (5M packets ~ 730k flows).
+    s.object_median = rng.lognormal(1200, 0.3);
+    s.object_sigma = rng.uniform(0.8, 1.2);
+    s.object_tail_share = rng.uniform(0.004, 0.012);
+    s.object_tail_min = rng.uniform(30e3, 80e3);
+    s.object_tail_alpha = rng.uniform(1.3, 1.7);
+  }
   return s;
 }
 

@@ -65,6 +65,8 @@ struct Scenario {
   double ssh_key_gap_ms = 180;
   double ntp_poll_s = 64;
   double keepalive_open_share = 0.1;  // connections still open at capture end
+  double keepalive_idle_share = 0.6;  // connections that idle before closing
+  double keepalive_idle_mean_s = 20;  // ... for this long on average (server keep-alive timeout)
   double rst_close_share = 0.1;
 
 

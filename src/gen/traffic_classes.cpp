@@ -138,9 +138,9 @@ void build_video(FlowBuilder& b, Campaign&) {
   tls_handshake(b);
   // Adaptive streaming: one segment request every few seconds, each answered
   // by a burst at the path rate.
-  const double bitrate = b.rng.lognormal(4e6, 0.6);
+  const double bitrate = b.rng.lognormal(2.5e6, 0.6);
   const double segment_s = b.rng.uniform(2, 6);
-  const double seconds = std::min(b.rng.lognormal(bench(b) ? 8 : 90, 0.8), bench(b) ? 30.0 : 900.0);
+  const double seconds = std::min(b.rng.lognormal(bench(b) ? 8 : 30, 0.8), bench(b) ? 30.0 : 600.0);
   const double burst_bps = std::max(bitrate * 3, link_rate_bps(b) * 3);
   const int64_t start = b.t;
   while (b.t - start < static_cast<int64_t>(seconds * 1e6) && !b.past_horizon()) {
@@ -156,7 +156,7 @@ void build_upload(FlowBuilder& b, Campaign&) {
   b.client_to_server(pick(b.rng, b.sc.upload_servers), 443, kProtoTcp, true);
   b.tcp_handshake();
   tls_handshake(b);
-  const double size = std::min(b.rng.lognormal(bench(b) ? 300e3 : 8e6, 1.0), bench(b) ? 3e6 : 300e6);
+  const double size = std::min(b.rng.lognormal(bench(b) ? 300e3 : 3e6, 1.0), bench(b) ? 3e6 : 100e6);
   b.tcp_message(kToResponder, static_cast<uint64_t>(size), Payload::kTlsData, 0, Payload::kTlsData,
                 link_rate_bps(b));
   b.t += b.rtt;
@@ -210,8 +210,11 @@ void build_ssh(FlowBuilder& b, Campaign&) {
     b.send(kToResponder, kPsh | kAck, 36, Payload::kOpaque);
     b.t += b.rtt;
     if (b.rng.chance(0.08)) {  // a command's output
-      b.tcp_message(kToInitiator, static_cast<uint64_t>(b.rng.lognormal(2000, 1.2)) + 36,
-                    Payload::kOpaque, 0, Payload::kOpaque, link_rate_bps(b));
+      // Whole SSH packets: no segment shorter than one (a dissector reads
+      // the 4-byte length of each).
+      uint64_t output = static_cast<uint64_t>(b.rng.lognormal(2000, 1.2)) + 36;
+      if (output % b.addr.mss < 36) output += 36;
+      b.tcp_message(kToInitiator, output, Payload::kOpaque, 0, Payload::kOpaque, link_rate_bps(b));
     } else {
       b.send(kToInitiator, kPsh | kAck, 36, Payload::kOpaque);
       b.t += b.host_delay;
@@ -225,7 +228,7 @@ void build_ssh(FlowBuilder& b, Campaign&) {
 void build_ntp(FlowBuilder& b, Campaign&) {
   b.client_to_server(pick(b.rng, b.sc.ntp_servers), 123, kProtoUdp, true);
   if (b.rng.chance(0.3)) b.addr.initiator_port = 123;  // ntpd's symmetric source port
-  const uint32_t polls = bench(b) ? 1 : static_cast<uint32_t>(b.rng.between(1, 4));
+  const uint32_t polls = static_cast<uint32_t>(b.rng.between(1, bench(b) ? 2 : 4));
   for (uint32_t i = 0; i < polls && !b.past_horizon(); ++i) {
     if (i > 0) b.wait_seconds(b.rng.jitter(b.sc.ntp_poll_s, 0.05));
     b.send(kToResponder, 0, kNtpLen, Payload::kNtp);
@@ -396,11 +399,11 @@ void build_port_scan_xmas(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kFin | 
 void build_port_scan_udp(FlowBuilder& b, Campaign& c) {
   const uint16_t port = next_scan_port(c);
   b.set_endpoints(scanner_address(c), c.attacker_port, c.victim, port, kProtoUdp);
-  b.send(kToResponder, 0, static_cast<uint32_t>(b.rng.below(2)) * c.size, Payload::kOpaque);
+  // Empty probes, as nmap sends to ports it has no protocol payload for; an
+  // open port does not answer them, so only closed ports are seen to reply.
+  b.send(kToResponder, 0, 0, Payload::kOpaque);
   b.t += static_cast<int64_t>(b.rng.uniform(200, 2000));
-  if (b.rng.chance(c.open_share)) {
-    if (b.rng.chance(0.5)) b.send(kToInitiator, 0, static_cast<uint32_t>(b.rng.between(8, 120)), Payload::kOpaque);
-  } else if (b.rng.chance(c.reply_share)) {
+  if (!b.rng.chance(c.open_share) && b.rng.chance(c.reply_share)) {
     // Closed: ICMP port unreachable, which hosts rate-limit (RFC 1812 §4.3.2.8).
     b.send(kToInitiator, 0, 0, Payload::kIcmpPortUnreachable);
   }
@@ -436,7 +439,7 @@ void build_slowloris(FlowBuilder& b, Campaign& c) {
   b.set_endpoints(c.attacker, b.ephemeral_port(), c.victim, 80, kProtoTcp);
   b.tcp_handshake();
   b.t += b.host_delay;
-  b.send(kToResponder, kPsh | kAck, clamp_u32(b.rng.uniform(60, 220), kHttpPartialHeadMinLen, 400),
+  b.send(kToResponder, kPsh | kAck, clamp_u32(b.rng.uniform(80, 240), kHttpPartialHeadMinLen, 400),
          Payload::kHttpPartialHead);
   b.send_at(b.t + b.rtt, kToInitiator, kAck, 0, Payload::kOpaque);
   // One header line every period keeps the server waiting for the request's end.
@@ -467,7 +470,7 @@ void build_exfiltration(FlowBuilder& b, Campaign& c) {
   b.tcp_handshake();
   tls_handshake(b);
   // Steady, rate-limited upload in chunks to stay under the radar.
-  const double total = std::min(b.rng.lognormal(80e6, 0.8), 600e6);
+  const double total = std::min(b.rng.lognormal(8e6, 0.8), 200e6);
   double sent = 0;
   while (sent < total && !b.past_horizon()) {
     const double chunk = b.rng.jitter(c.size * 1000.0, 0.2);
@@ -483,22 +486,24 @@ void build_exfiltration(FlowBuilder& b, Campaign& c) {
 
 constexpr std::array kClasses = {
     //          name, attack, build, bench weight, train weight
-    TrafficClass{"web_http", false, build_web_http, 0.10, 0.20},
-    TrafficClass{"web_tls", false, build_web_tls, 0.24, 0.30},
-    TrafficClass{"dns", false, build_dns, 0.44, 0.25},
-    TrafficClass{"video", false, build_video, 0.0006, 0.03},
-    TrafficClass{"ssh", false, build_ssh, 0.0008, 0.03},
-    TrafficClass{"ntp", false, build_ntp, 0.12, 0.06},
-    TrafficClass{"voip", false, build_voip, 0.002, 0.03},
-    TrafficClass{"upload", false, build_upload, 0.002, 0.03},
-    TrafficClass{"ping", false, build_ping, 0.02, 0.0},
+    TrafficClass{"web_http", false, build_web_http, 0.14, 0.20},
+    TrafficClass{"web_tls", false, build_web_tls, 0.18, 0.30},
+    TrafficClass{"dns", false, build_dns, 0.56, 0.25},
+    TrafficClass{"video", false, build_video, 0.00005, 0.03},
+    TrafficClass{"ssh", false, build_ssh, 0.0005, 0.03},
+    TrafficClass{"ntp", false, build_ntp, 0.07, 0.06},
+    TrafficClass{"voip", false, build_voip, 0.0005, 0.03},
+    TrafficClass{"upload", false, build_upload, 0.0002, 0.03},
+    TrafficClass{"ping", false, build_ping, 0.01, 0.0},
+    // The bench profile's only "attack": Internet background scanning, which
+    // every real capture point sees. Its share is set by --attack-rate.
     TrafficClass{"syn_flood", true, build_syn_flood, 0, 1},
     TrafficClass{"udp_flood", true, build_udp_flood, 0, 1},
     TrafficClass{"icmp_flood", true, build_icmp_flood, 0, 1},
     TrafficClass{"dns_amplification", true, build_dns_amplification, 0, 1},
     TrafficClass{"ntp_amplification", true, build_ntp_amplification, 0, 1},
     TrafficClass{"ssdp_amplification", true, build_ssdp_amplification, 0, 1},
-    TrafficClass{"port_scan_syn", true, build_port_scan_syn, 0, 1},
+    TrafficClass{"port_scan_syn", true, build_port_scan_syn, 1, 1},
     TrafficClass{"port_scan_connect", true, build_port_scan_connect, 0, 1},
     TrafficClass{"port_scan_fin", true, build_port_scan_fin, 0, 1},
     TrafficClass{"port_scan_xmas", true, build_port_scan_xmas, 0, 1},
@@ -546,7 +551,6 @@ std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
     if (name == "icmp_flood") c.size = static_cast<uint32_t>(r.between(8, 1400));
     if (name == "dns_amplification") c.size = static_cast<uint32_t>(r.between(1100, 1430));
     if (name == "ssdp_amplification") c.size = static_cast<uint32_t>(r.between(280, 340));
-    if (name == "port_scan_udp") c.size = static_cast<uint32_t>(r.between(0, 48));
     if (name == "ssh_bruteforce") c.size = static_cast<uint32_t>(r.between(1200, 1560)) & ~7u;
     if (name == "http_bruteforce") {
       c.size = static_cast<uint32_t>(r.between(24, 80));
@@ -563,9 +567,9 @@ std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
       c.size = static_cast<uint32_t>(r.between(90, 300));
     }
     if (name == "exfiltration") {
-      c.size = static_cast<uint32_t>(r.between(200, 4000));  // KB per chunk
-      c.rate_pps = r.uniform(200, 3000);
-      c.period_s = r.uniform(0.5, 10);
+      c.size = static_cast<uint32_t>(r.between(100, 1000));  // KB per chunk
+      c.rate_pps = r.uniform(100, 1500);
+      c.period_s = r.uniform(1, 20);
     }
   }
   return campaigns;
