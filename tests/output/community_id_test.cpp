@@ -1,7 +1,7 @@
 // Community ID v1 against two independent references:
 //  1. the spec's published test vectors (tests/data/output/community_id_baseline.json);
 //  2. tshark's own communityid post-dissector, run at test time on real
-//     captures (tests/data/output/*.pcap*), every packet, seeds 0, 1, 4660.
+//     captures (tests/data/output/*.pcap*), every packet, seeds 0 and 1.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
@@ -235,7 +235,7 @@ TEST(CommunityId, MatchesTsharkOnEveryPacket) {
   ASSERT_GE(captures.size(), 10u);
 
   OracleCounts total;
-  for (const uint16_t seed : {uint16_t{0}, uint16_t{1}, uint16_t{4660}}) {
+  for (const uint16_t seed : {uint16_t{0}, uint16_t{1}}) {
     for (const auto& capture : captures) {
       std::string cmd = "tshark -n -r '" + capture.string() + "' -o communityid.seed:" +
                         std::to_string(seed) +
@@ -266,7 +266,7 @@ TEST(CommunityId, MatchesTsharkOnEveryPacket) {
   // The corpus must exercise every protocol family and the one-way rule.
   for (const int proto : {1, 6, 17, 58, 103, 132}) EXPECT_GT(total.per_proto[proto], 0) << proto;
   EXPECT_GT(total.one_way_reversed, 0);
-  std::printf("tshark oracle: %d/%d packet IDs match over 3 seeds (%d packets tshark gave no ID)\n",
+  std::printf("tshark oracle: %d/%d packet IDs match over seeds 0 and 1 (%d packets tshark gave no ID)\n",
               total.matched, total.compared, total.no_id);
   for (auto [proto, n] : total.per_proto) std::printf("  proto %d: %d\n", proto, n);
 }
