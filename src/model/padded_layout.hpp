@@ -18,6 +18,7 @@ namespace flowscore::model {
 inline constexpr uint32_t kMaxPaddedDepth = 12;
 inline constexpr uint32_t kPaddedFeatureMask = 0x7fffffffu;
 inline constexpr uint32_t kPaddedDefaultLeftBit = 0x80000000u;
+inline constexpr size_t kLevelLoadSlack = 8;
 
 struct PaddedTree {
   uint32_t node_offset;  // into thresholds / feature_and_default (2^D - 1 nodes)

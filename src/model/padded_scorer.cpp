@@ -83,8 +83,10 @@ bool PaddedForest::build(const Forest& f) {
     leaf_count += size_t{1} << depth;
     if (leaf_count > kMaxNodes) return false;  // padding must not blow memory up
   }
-  thresholds.assign(nodes, 0.0f);
-  feature_and_default.assign(nodes, 0);
+  // kLevelLoadSlack spare entries: the AVX2 engine loads a whole level of 8
+  // nodes at once, which for a shallow last tree reaches past its end.
+  thresholds.assign(nodes + kLevelLoadSlack, 0.0f);
+  feature_and_default.assign(nodes + kLevelLoadSlack, 0);
   leaves.assign(leaf_count, 0.0f);
   for (size_t i = 0; i < order.size(); ++i) {
     const TreeNode* root = &f.nodes[f.tree_begin[order[i]]];

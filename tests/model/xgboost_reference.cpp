@@ -1,8 +1,8 @@
 #include "xgboost_reference.hpp"
 
-#include <gtest/gtest.h>
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
