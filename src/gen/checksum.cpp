@@ -8,7 +8,15 @@ uint64_t checksum_partial(const uint8_t* data, size_t len, uint64_t sum) {
   // Adding 32-bit big-endian words into a 64-bit accumulator and folding at
   // the end gives the same one's-complement sum as adding 16-bit words
   // (RFC 1071 §2(B): the sum is independent of word size), four times faster.
+  // Two 32-bit words per 8-byte load; the 64-bit accumulator cannot
+  // overflow below 2^32 words, far beyond any frame.
   size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    word = __builtin_bswap64(word);
+    sum += (word >> 32) + (word & 0xffffffffu);
+  }
   for (; i + 4 <= len; i += 4) {
     uint32_t word;
     std::memcpy(&word, data + i, 4);

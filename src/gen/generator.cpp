@@ -131,6 +131,10 @@ class Run {
                     (pilot_packets_per_flow(window_us) * static_cast<double>(window_us));
     }
     PcapWriter pcap(opt_.pcap_path);
+    const double expected_flows =
+        flows_mode ? static_cast<double>(opt_.flows) : rate_per_us * static_cast<double>(window_us);
+    used_identities_.reserve(static_cast<size_t>(std::min(expected_flows * 1.2, 5e7)));
+    rows_.reserve(static_cast<size_t>(std::min(expected_flows * 1.2, 5e7)));
     Rng arrivals = master_.fork(3);
     Rng flow_seeds = master_.fork(4);
     std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;
@@ -158,6 +162,8 @@ class Run {
       const HeapEntry e = heap.top();
       if (e.t_us >= end_us) break;
       heap.pop();
+      // The next flow to emit is a cache miss away; start fetching it now.
+      if (!heap.empty()) __builtin_prefetch(&slots_[heap.top().slot]);
       ActiveFlow& f = slots_[e.slot];
       emit(f, pcap);
       if (f.cursor < f.script.size()) {

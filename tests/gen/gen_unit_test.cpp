@@ -1,0 +1,325 @@
+// Unit tests for flowscore-gen's building blocks, each against an independent
+// reference: RFC 1071's worked example and a 16-bit-at-a-time twin for the
+// checksum, hand-written parsers for the payload shapes, the pcap-savefile
+// layout for the writer.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "checksum.hpp"
+#include "flow_script.hpp"
+#include "frame_composer.hpp"
+#include "label_file.hpp"
+#include "payload.hpp"
+#include "pcap_writer.hpp"
+#include "rng.hpp"
+
+namespace fg = flowscore::gen;
+
+namespace {
+
+// The obvious RFC 1071 §1 definition: 16-bit big-endian words, end-around carry.
+uint16_t slow_checksum(const std::vector<uint8_t>& d) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < d.size(); i += 2) {
+    const uint32_t word = (d[i] << 8) | (i + 1 < d.size() ? d[i + 1] : 0);
+    sum += word;
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+uint32_t be16(const uint8_t* p) { return (p[0] << 8) | p[1]; }
+uint32_t be32(const uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
+
+std::vector<uint8_t> payload(fg::Payload kind, uint32_t len, uint32_t aux = 0, fg::Dir dir = fg::kToResponder) {
+  std::vector<uint8_t> out(len + 16, 0xee);
+  fg::PacketSpec p{0, aux, 0, 0, static_cast<uint16_t>(len), dir, 0, kind};
+  fg::write_payload(out.data(), p, fg::PayloadContext{0x12345678, 1700000000123456, 7, 1600});
+  for (size_t i = len; i < out.size(); ++i) EXPECT_EQ(out[i], 0xee) << "wrote past the payload";
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
+
+TEST(Checksum, Rfc1071WorkedExample) {
+  // RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to 0xddf2.
+  const uint8_t data[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  EXPECT_EQ(fg::checksum_finish(fg::checksum_partial(data, sizeof data)), static_cast<uint16_t>(~0xddf2));
+}
+
+TEST(Checksum, MatchesSixteenBitTwinOnRandomBuffers) {
+  fg::Rng rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<uint8_t> d(rng.below(1600));
+    for (auto& b : d) b = static_cast<uint8_t>(rng.next());
+    ASSERT_EQ(fg::checksum_finish(fg::checksum_partial(d.data(), d.size())), slow_checksum(d))
+        << "length " << d.size();
+  }
+}
+
+TEST(Rng, SameSeedSameStreamOtherSeedOther) {
+  fg::Rng a(42), b(42), c(43);
+  int differ = 0;
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t x = a.next();
+    EXPECT_EQ(x, b.next());
+    differ += x != c.next();
+  }
+  EXPECT_GT(differ, 95);
+}
+
+TEST(Rng, BoundedDrawsStayInRange) {
+  fg::Rng rng(1);
+  for (int i = 0; i < 100000; ++i) {
+    const double u = rng.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    ASSERT_LT(rng.below(7), 7u);
+    const int64_t v = rng.between(-3, 3);
+    ASSERT_GE(v, -3);
+    ASSERT_LE(v, 3);
+    ASSERT_GE(rng.pareto(100, 1.2), 100.0);
+  }
+}
+
+TEST(Rng, DistributionMeansAreRight) {
+  fg::Rng rng(3);
+  const int n = 400000;
+  double exp_sum = 0, normal_sum = 0, normal_sq = 0, geo_sum = 0;
+  for (int i = 0; i < n; ++i) {
+    exp_sum += rng.exponential(5.0);
+    const double z = rng.normal();
+    normal_sum += z;
+    normal_sq += z * z;
+    geo_sum += static_cast<double>(rng.geometric(0.25));
+  }
+  EXPECT_NEAR(exp_sum / n, 5.0, 0.05);
+  EXPECT_NEAR(normal_sum / n, 0.0, 0.01);
+  EXPECT_NEAR(normal_sq / n, 1.0, 0.01);
+  EXPECT_NEAR(geo_sum / n, 3.0, 0.05);  // (1-p)/p
+}
+
+TEST(Payload, HttpGetIsACompleteRequestOfExactSize) {
+  for (uint32_t len : {fg::kHttpGetMinLen, 300u, 1400u}) {
+    const auto p = payload(fg::Payload::kHttpGet, len);
+    const std::string s(p.begin(), p.end());
+    EXPECT_EQ(s.rfind("GET /", 0), 0u) << len;
+    EXPECT_EQ(s.find("\r\n\r\n"), s.size() - 4) << "one head, ending exactly at the end";
+  }
+}
+
+TEST(Payload, HttpResponseHeadDeclaresItsBody) {
+  const uint32_t body = 5000;
+  const uint32_t head = fg::http_response_head_len(body);
+  const auto p = payload(fg::Payload::kHttpResponse, 1400, body, fg::kToInitiator);
+  const std::string s(p.begin(), p.end());
+  EXPECT_EQ(s.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_NE(s.find("Content-Length: 5000\r\n"), std::string::npos);
+  EXPECT_EQ(s.find("\r\n\r\n") + 4, head);
+}
+
+TEST(Payload, TlsClientHelloLengthsAreConsistent) {
+  for (uint32_t len : {fg::kTlsClientHelloMinLen, 517u, 1200u}) {
+    const auto p = payload(fg::Payload::kTlsClientHello, len);
+    EXPECT_EQ(p[0], 22);                 // handshake record
+    EXPECT_EQ(be16(&p[3]), len - 5);     // record length
+    EXPECT_EQ(p[5], 1);                  // client_hello
+    EXPECT_EQ((p[6] << 16) | be16(&p[7]), static_cast<int>(len - 9));
+    // Walk the body to the extensions and check they end exactly at the end.
+    size_t off = 9 + 2 + 32;
+    off += 1 + p[off];                   // session id
+    off += 2 + be16(&p[off]);            // cipher suites
+    off += 1 + p[off];                   // compression methods
+    const size_t ext_end = off + 2 + be16(&p[off]);
+    EXPECT_EQ(ext_end, len);
+    size_t e = off + 2;
+    while (e < ext_end) e += 4 + be16(&p[e + 2]);
+    EXPECT_EQ(e, ext_end) << "extensions tile the block";
+  }
+}
+
+TEST(Payload, TlsServerFlightIsThreeRecordsFillingTheSegment) {
+  const uint32_t len = 1400;
+  const auto p = payload(fg::Payload::kTlsServerHello, len, 0, fg::kToInitiator);
+  size_t off = 0;
+  std::vector<int> types;
+  while (off < len) {
+    types.push_back(p[off]);
+    off += 5 + be16(&p[off + 3]);
+  }
+  EXPECT_EQ(off, len);
+  EXPECT_EQ(types, (std::vector<int>{22, 20, 23}));
+}
+
+TEST(Payload, DnsResponseCountsMatchItsRecords) {
+  const uint32_t name = 20;
+  for (uint32_t answers : {1u, 4u}) {
+    const uint32_t len = fg::kDnsHeaderLen + name + fg::kDnsQuestionTail + answers * fg::kDnsARecordLen;
+    const auto p = payload(fg::Payload::kDnsResponse, len, name, fg::kToInitiator);
+    EXPECT_EQ(be16(&p[2]) & 0x8000, 0x8000u);  // QR
+    EXPECT_EQ(be16(&p[4]), 1u);
+    EXPECT_EQ(be16(&p[6]), answers);
+    size_t off = fg::kDnsHeaderLen;
+    while (p[off] != 0) off += 1 + p[off];
+    EXPECT_EQ(off + 1, fg::kDnsHeaderLen + name) << "name has the planned wire length";
+    off += 1 + 4;
+    for (uint32_t i = 0; i < answers; ++i) off += 12 + be16(&p[off + 10]);
+    EXPECT_EQ(off, len);
+  }
+  // A size that is not a whole number of A records becomes one TXT answer.
+  const uint32_t len = 1301;  // 1301 - 36 = 1265 is not a multiple of 16
+  const auto p = payload(fg::Payload::kDnsResponse, len, name, fg::kToInitiator);
+  EXPECT_EQ(be16(&p[6]), 1u);
+  const size_t rr = fg::kDnsHeaderLen + name + fg::kDnsQuestionTail;
+  EXPECT_EQ(be16(&p[rr + 2]), 16u);  // TXT
+  size_t off = rr + 12, end = rr + 12 + be16(&p[rr + 10]);
+  while (off < end) off += 1 + p[off];
+  EXPECT_EQ(off, end);
+  EXPECT_EQ(end, len);
+}
+
+TEST(Payload, SshPacketsFrameThemselves) {
+  for (fg::Payload kind : {fg::Payload::kSshKexInit, fg::Payload::kSshEcdhInit,
+                           fg::Payload::kSshEcdhReply, fg::Payload::kSshNewKeys}) {
+    const uint32_t len = kind == fg::Payload::kSshKexInit ? 1504
+                         : kind == fg::Payload::kSshEcdhInit ? fg::kSshEcdhInitLen
+                         : kind == fg::Payload::kSshEcdhReply ? fg::kSshEcdhReplyLen
+                                                               : fg::kSshNewKeysLen;
+    const auto p = payload(kind, len);
+    size_t off = 0;
+    while (off < len) {
+      const uint32_t packet_len = be32(&p[off]);
+      EXPECT_GE(p[off + 4], 4) << "padding of at least 4 bytes (RFC 4253 §6)";
+      off += 4 + packet_len;
+    }
+    EXPECT_EQ(off, len);
+  }
+}
+
+TEST(Payload, NtpCarriesModeAndTime) {
+  const auto client = payload(fg::Payload::kNtp, fg::kNtpLen);
+  const auto server = payload(fg::Payload::kNtp, fg::kNtpLen, 0, fg::kToInitiator);
+  EXPECT_EQ(client[0] & 7, 3);
+  EXPECT_EQ(server[0] & 7, 4);
+  EXPECT_EQ(be32(&client[40]), 1700000000u + 2208988800u);  // seconds since 1900
+}
+
+TEST(FrameComposer, TcpFrameChecksumsVerifyAndShortFramesArePadded) {
+  fg::FlowAddressing a;
+  a.initiator = fg::IpAddr{{10, 0, 0, 1}};
+  a.responder = fg::IpAddr{{93, 184, 216, 34}};
+  a.initiator_port = 40000;
+  a.responder_port = 443;
+  a.proto = fg::kProtoTcp;
+  fg::FrameComposer c;
+  c.reset(a, 99);
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const fg::PacketSpec syn{0, 0, 0, 0, 0, fg::kToResponder, fg::tcp::kSyn, fg::Payload::kOpaque};
+  uint32_t len = c.compose(syn, 0, frame.data());
+  EXPECT_EQ(len, 14u + 20 + 32);  // MSS/WS/SACK-permitted options
+  const fg::PacketSpec ack{0, 0, 1, 1, 0, fg::kToResponder, fg::tcp::kAck, fg::Payload::kOpaque};
+  len = c.compose(ack, 0, frame.data());
+  EXPECT_EQ(len, 60u) << "Ethernet minimum without FCS";
+  const fg::PacketSpec data{0, 0, 1, 1, 700, fg::kToInitiator, fg::tcp::kAck, fg::Payload::kTlsData};
+  len = c.compose(data, 0, frame.data());
+  ASSERT_EQ(len, 14u + 20 + 20 + 700);
+  const uint8_t* ip = frame.data() + 14;
+  EXPECT_EQ(be16(frame.data() + 12), 0x0800u);
+  EXPECT_EQ(slow_checksum(std::vector<uint8_t>(ip, ip + 20)), 0) << "IPv4 header checksum";
+  // TCP: pseudo-header + segment sums to 0xffff when the checksum is right.
+  std::vector<uint8_t> pseudo(ip + 12, ip + 20);
+  pseudo.insert(pseudo.end(), {0, 6, static_cast<uint8_t>((720) >> 8), static_cast<uint8_t>(720 & 0xff)});
+  pseudo.insert(pseudo.end(), ip + 20, ip + 20 + 720);
+  EXPECT_EQ(slow_checksum(pseudo), 0);
+  EXPECT_EQ(ip[12], 93) << "responder -> initiator";
+}
+
+TEST(FrameComposer, VlanTaggedIpv6UdpChecksumVerifies) {
+  fg::FlowAddressing a;
+  a.ipv6 = true;
+  a.vlan = 42;
+  a.initiator.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  a.responder.bytes = {0x2a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  a.initiator_port = 50000;
+  a.responder_port = 53;
+  a.proto = fg::kProtoUdp;
+  fg::FrameComposer c;
+  c.reset(a, 5);
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const uint32_t qlen = fg::kDnsHeaderLen + 20 + fg::kDnsQuestionTail;
+  const fg::PacketSpec q{0, 20, 0, 0, static_cast<uint16_t>(qlen), fg::kToResponder, 0, fg::Payload::kDnsQuery};
+  const uint32_t len = c.compose(q, 0, frame.data());
+  ASSERT_EQ(len, 18u + 40 + 8 + qlen);
+  EXPECT_EQ(be16(frame.data() + 12), 0x8100u);
+  EXPECT_EQ(be16(frame.data() + 14) & 0x0fff, 42u);
+  EXPECT_EQ(be16(frame.data() + 16), 0x86ddu);
+  const uint8_t* ip = frame.data() + 18;
+  const uint32_t l4 = 8 + qlen;
+  std::vector<uint8_t> pseudo(ip + 8, ip + 40);
+  pseudo.insert(pseudo.end(), {0, 0, static_cast<uint8_t>(l4 >> 8), static_cast<uint8_t>(l4), 0, 0, 0, 17});
+  pseudo.insert(pseudo.end(), ip + 40, ip + 40 + l4);
+  EXPECT_EQ(slow_checksum(pseudo), 0);
+}
+
+TEST(LabelFile, FormatsBothFamiliesAndMicroseconds) {
+  fg::LabelRow r;
+  r.src = fg::IpAddr{{192, 168, 1, 7}};
+  r.dst = fg::IpAddr{{8, 8, 8, 8}};
+  r.src_port = 51000;
+  r.dst_port = 53;
+  r.proto = 17;
+  r.start_us = 1700000000000042;
+  r.end_us = 1700000001500000;
+  std::string out;
+  fg::append_label_line(out, r, "benign", "dns");
+  EXPECT_EQ(out, "benign,dns,17,192.168.1.7,51000,8.8.8.8,53,1700000000.000042,1700000001.500000\n");
+  r.ipv6 = true;
+  r.src.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  r.dst.bytes = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x22};
+  out.clear();
+  fg::append_label_line(out, r, "benign", "dns");
+  EXPECT_EQ(out.substr(0, 40), "benign,dns,17,2001:db8::1,51000,fe80::22");
+}
+
+TEST(PcapWriter, WritesTheSavefileLayout) {
+  const std::string path = ::testing::TempDir() + "/gen_writer_test.pcap";
+  {
+    fg::PcapWriter w(path, 1 << 16);
+    for (int i = 0; i < 3000; ++i) {  // more than one buffer's worth
+      uint8_t* f = w.frame_slot();
+      std::memset(f, i & 0xff, 60);
+      w.commit(1700000000000000LL + i, 60);
+    }
+    w.close();
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> d((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(d.size(), 24u + 3000 * (16 + 60));
+  auto le32 = [&](size_t o) { return d[o] | d[o + 1] << 8 | d[o + 2] << 16 | static_cast<uint32_t>(d[o + 3]) << 24; };
+  EXPECT_EQ(le32(0), 0xa1b2c3d4u);
+  EXPECT_EQ(le32(20), 1u);  // LINKTYPE_ETHERNET
+  const size_t last = 24 + 2999 * 76;
+  EXPECT_EQ(le32(last), 1700000000u);
+  EXPECT_EQ(le32(last + 4), 2999u);
+  EXPECT_EQ(le32(last + 8), 60u);
+  EXPECT_EQ(d[last + 16], 2999 & 0xff);
+  std::remove(path.c_str());
+}
+
+TEST(PcapWriter, UnwritablePathIsAClearError) {
+  try {
+    fg::PcapWriter w("/nonexistent-dir/x.pcap");
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x.pcap"), std::string::npos);
+  }
+}
