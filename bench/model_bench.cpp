@@ -128,6 +128,7 @@ BENCHMARK(BM_xgboost)->Apply(cases);
 BENCHMARK(BM_flowscore<ScoringEngine::kSparseInterleaved>)->Apply(cases);
 BENCHMARK(BM_flowscore<ScoringEngine::kPaddedScalar>)->Apply(cases);
 BENCHMARK(BM_flowscore<ScoringEngine::kPaddedAvx2>)->Apply(cases);
+BENCHMARK(BM_flowscore<ScoringEngine::kPaddedAvx512>)->Apply(cases);
 
 }  // namespace
 

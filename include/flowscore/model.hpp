@@ -24,6 +24,7 @@ enum class ScoringEngine {
   kSparseInterleaved,  // flat node arrays, 8 rows walked together (scalar)
   kPaddedScalar,       // trees padded to perfect depth, branch-free descent (scalar)
   kPaddedAvx2,         // same layout, 8 rows per AVX2 vector with gathers
+  kPaddedAvx512,       // same layout, 16 rows per AVX-512 vector
 };
 
 struct CompileOptions {

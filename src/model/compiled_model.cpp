@@ -34,16 +34,18 @@ std::unique_ptr<model::Scorer> make_scorer(const Forest& forest, ScoringEngine e
     case ScoringEngine::kSparseInterleaved:
       return model::make_sparse_scorer(forest);
     case ScoringEngine::kPaddedScalar:
-      return model::make_padded_scorer(forest, false);
+      return model::make_padded_scorer(forest, model::PaddedIsa::kScalar);
     case ScoringEngine::kPaddedAvx2:
-      return model::make_padded_scorer(forest, true);
+      return model::make_padded_scorer(forest, model::PaddedIsa::kAvx2);
+    case ScoringEngine::kPaddedAvx512:
+      return model::make_padded_scorer(forest, model::PaddedIsa::kAvx512);
     case ScoringEngine::kFastest:
       break;
   }
-  // Measured order (docs/BENCHMARKS.md): padded AVX2, then padded scalar;
+  // Measured order (docs/BENCHMARKS.md): padded AVX-512, AVX2, scalar;
   // trees too deep to pad go to the sparse engine.
-  if (auto s = model::make_padded_scorer(forest, true)) return s;
-  if (auto s = model::make_padded_scorer(forest, false)) return s;
+  for (auto isa : {model::PaddedIsa::kAvx512, model::PaddedIsa::kAvx2, model::PaddedIsa::kScalar})
+    if (auto s = model::make_padded_scorer(forest, isa)) return s;
   return model::make_sparse_scorer(forest);
 }
 

@@ -18,7 +18,7 @@ namespace flowscore::model {
 inline constexpr uint32_t kMaxPaddedDepth = 12;
 inline constexpr uint32_t kPaddedFeatureMask = 0x7fffffffu;
 inline constexpr uint32_t kPaddedDefaultLeftBit = 0x80000000u;
-inline constexpr size_t kLevelLoadSlack = 8;
+inline constexpr size_t kLevelLoadSlack = 16;
 
 struct PaddedTree {
   uint32_t node_offset;  // into thresholds / feature_and_default (2^D - 1 nodes)
@@ -44,5 +44,7 @@ struct PaddedForest {
 void padded_predict_scalar(const PaddedForest& pf, const float* rows, size_t n, float* out);
 // AVX2 kernel; defined in padded_scorer_avx2.cpp. Call only if the CPU has AVX2.
 void padded_predict_avx2(const PaddedForest& pf, const float* rows, size_t n, float* out);
+// AVX-512F kernel; padded_scorer_avx512.cpp. Call only if the CPU has AVX-512F.
+void padded_predict_avx512(const PaddedForest& pf, const float* rows, size_t n, float* out);
 
 }  // namespace flowscore::model

@@ -52,18 +52,26 @@ void score_block(const PaddedForest& pf, const float* rows, float* out) {
 
 class PaddedScorer final : public Scorer {
  public:
-  PaddedScorer(PaddedForest pf, bool avx2) : pf_(std::move(pf)), avx2_(avx2) {}
+  PaddedScorer(PaddedForest pf, PaddedIsa isa) : pf_(std::move(pf)), isa_(isa) {}
   void predict_margin(const float* rows, size_t n, float* out) const override {
-    if (avx2_)
-      padded_predict_avx2(pf_, rows, n, out);
-    else
-      padded_predict_scalar(pf_, rows, n, out);
+    switch (isa_) {
+      case PaddedIsa::kScalar: return padded_predict_scalar(pf_, rows, n, out);
+      case PaddedIsa::kAvx2: return padded_predict_avx2(pf_, rows, n, out);
+      case PaddedIsa::kAvx512: return padded_predict_avx512(pf_, rows, n, out);
+    }
   }
-  const char* name() const override { return avx2_ ? "padded-avx2" : "padded-scalar"; }
+  const char* name() const override {
+    switch (isa_) {
+      case PaddedIsa::kScalar: return "padded-scalar";
+      case PaddedIsa::kAvx2: return "padded-avx2";
+      case PaddedIsa::kAvx512: return "padded-avx512";
+    }
+    return "padded";
+  }
 
  private:
   PaddedForest pf_;
-  bool avx2_;
+  PaddedIsa isa_;
 };
 
 }  // namespace
@@ -83,8 +91,8 @@ bool PaddedForest::build(const Forest& f) {
     leaf_count += size_t{1} << depth;
     if (leaf_count > kMaxNodes) return false;  // padding must not blow memory up
   }
-  // kLevelLoadSlack spare entries: the AVX2 engine loads a whole level of 8
-  // nodes at once, which for a shallow last tree reaches past its end.
+  // kLevelLoadSlack spare entries: the SIMD engines load a whole level of up
+  // to 16 nodes at once, which for a shallow last tree reaches past its end.
   thresholds.assign(nodes + kLevelLoadSlack, 0.0f);
   feature_and_default.assign(nodes + kLevelLoadSlack, 0);
   leaves.assign(leaf_count, 0.0f);
@@ -102,11 +110,13 @@ void padded_predict_scalar(const PaddedForest& pf, const float* rows, size_t n, 
   for (; r < n; ++r) score_block<1>(pf, rows + r * pf.num_features, out + r * pf.num_groups);
 }
 
-std::unique_ptr<Scorer> make_padded_scorer(const Forest& forest, bool avx2) {
-  if (avx2 && !__builtin_cpu_supports("avx2")) return nullptr;
+std::unique_ptr<Scorer> make_padded_scorer(const Forest& forest, PaddedIsa isa) {
+  if (isa == PaddedIsa::kAvx2 && !__builtin_cpu_supports("avx2")) return nullptr;
+  if (isa == PaddedIsa::kAvx512 && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")))
+    return nullptr;
   PaddedForest pf;
   if (!pf.build(forest)) return nullptr;
-  return std::make_unique<PaddedScorer>(std::move(pf), avx2);
+  return std::make_unique<PaddedScorer>(std::move(pf), isa);
 }
 
 }  // namespace flowscore::model

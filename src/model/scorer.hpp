@@ -23,9 +23,10 @@ class Scorer {
 
 std::unique_ptr<Scorer> make_reference_scorer(const Forest& forest);
 std::unique_ptr<Scorer> make_sparse_scorer(const Forest& forest);
-// nullptr when a tree is too deep to pad (see padded_layout.hpp) or, for
-// avx2, when the CPU lacks AVX2.
-std::unique_ptr<Scorer> make_padded_scorer(const Forest& forest, bool avx2);
+enum class PaddedIsa { kScalar, kAvx2, kAvx512 };
+// nullptr when a tree is too deep to pad (see padded_layout.hpp) or the CPU
+// lacks the instruction set.
+std::unique_ptr<Scorer> make_padded_scorer(const Forest& forest, PaddedIsa isa);
 
 // Trees of each output in model order: the visiting order all engines use.
 std::vector<uint32_t> trees_by_group(const Forest& forest, std::vector<uint32_t>& group_begin);

@@ -120,7 +120,7 @@ const Case kCases[] = {
 // (the transform after the margins is shared by all engines).
 constexpr ScoringEngine kEngines[] = {ScoringEngine::kReference, ScoringEngine::kSparseInterleaved,
                                       ScoringEngine::kPaddedScalar, ScoringEngine::kPaddedAvx2,
-                                      ScoringEngine::kFastest};
+                                      ScoringEngine::kPaddedAvx512, ScoringEngine::kFastest};
 
 // Calls predict in uneven chunks so every block size and tail path runs.
 template <typename Predict>
@@ -165,7 +165,9 @@ TEST_P(Exactness, MarginsAndProbabilitiesBitIdenticalToXgboost) {
   for (ScoringEngine engine : kEngines) {
     std::string error;
     const auto model = CompiledModel::from_xgboost_json(path, error, {.engine = engine});
-    if (!model && engine == ScoringEngine::kPaddedAvx2 && !__builtin_cpu_supports("avx2")) continue;
+    if (!model && ((engine == ScoringEngine::kPaddedAvx2 && !__builtin_cpu_supports("avx2")) ||
+                   (engine == ScoringEngine::kPaddedAvx512 && !__builtin_cpu_supports("avx512f"))))
+      continue;  // this CPU cannot run that engine
     ASSERT_TRUE(model) << error;
     SCOPED_TRACE(model->engine_name());
     const size_t k = model->num_outputs();
