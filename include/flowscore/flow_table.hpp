@@ -81,13 +81,18 @@ class FlowTable {
 
  private:
   struct Entry;
+  enum class Ending : uint8_t { kNotYet, kTcpClose, kIdleTimeout, kActiveTimeout, kForget };
   FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features);
 
   uint64_t due(const Entry& e) const;
+  Ending ending_at(const Entry& e, uint64_t now_ns) const;
+  static bool saturated(const FlowFeatures& f);
+  static EndReason reason_for(Ending ending);
+  void checkpoint(uint32_t idx, RecordSink& sink);
   uint32_t slot_for(uint64_t due_ns) const;
   void wheel_link(uint32_t idx, uint64_t due_ns);
   void wheel_unlink(uint32_t idx);
-  void emit(uint32_t idx, EndReason reason, RecordSink& sink);
+  void emit(uint32_t idx, EndReason reason, RecordSink& sink);  // also counts the ending
   void remove(uint32_t idx);
   bool evict_one(RecordSink& sink);
   int32_t insert(const FlowKey& key, RecordSink& sink);

@@ -114,7 +114,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
           fmt::print(stderr, "flowscore: --set wants KEY=VALUE, got '{}'\n", optarg);
           return 2;
         }
-        overrides.emplace_back(std::string(optarg, eq), std::string(eq + 1));
+        overrides.emplace_back(std::string(static_cast<const char*>(optarg), eq), std::string(eq + 1));
         break;
       }
       case kWorkers: req.workers = static_cast<unsigned>(std::strtoul(optarg, nullptr, 10)); break;

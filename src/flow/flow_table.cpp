@@ -4,6 +4,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +29,17 @@ enum EntryFlag : uint8_t {
 };
 
 std::atomic<uint32_t> g_table_serial{0};  // rte_hash names must be unique per process
+
+void* map_lazily(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
+
+void unmap(void* p, size_t bytes) {
+  if (p != nullptr) munmap(p, bytes);
+}
 }  // namespace
 
 // One tracked flow. The key lives in rte_hash's key store (same position), so
@@ -48,8 +60,8 @@ FlowTable::FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features)
 
 FlowTable::~FlowTable() {
   rte_hash_free(index_);
-  rte_free(entries_);
-  rte_free(first_);
+  unmap(entries_, sizeof(Entry) * size_t{cfg_.capacity});
+  unmap(first_, sizeof(FirstPacketSlot) * size_t{cfg_.capacity} * std::max(1u, feature_cfg_.first_packets));
 }
 
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
@@ -83,12 +95,15 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
     error = fmt::format("cannot create flow index for {} flows: {}", cfg.capacity, rte_strerror(rte_errno));
     return nullptr;
   }
-  t->entries_ = static_cast<Entry*>(
-      rte_zmalloc_socket("flow_entries", sizeof(Entry) * size_t{cfg.capacity}, RTE_CACHE_LINE_SIZE, cfg.socket_id));
+  // The two big arrays come from the kernel, not DPDK's heap: pages are
+  // faulted in by the worker that first touches them (so they land on its
+  // NUMA node), untouched capacity costs nothing at start-up, and
+  // transparent huge pages keep TLB misses down without hugetlbfs.
   const size_t first_bytes = sizeof(FirstPacketSlot) * size_t{cfg.capacity} * std::max(1u, features.first_packets);
-  t->first_ = static_cast<FirstPacketSlot*>(rte_zmalloc_socket("flow_first", first_bytes, RTE_CACHE_LINE_SIZE, cfg.socket_id));
+  t->entries_ = static_cast<Entry*>(map_lazily(sizeof(Entry) * size_t{cfg.capacity}));
+  t->first_ = static_cast<FirstPacketSlot*>(map_lazily(first_bytes));
   if (t->entries_ == nullptr || t->first_ == nullptr) {
-    error = fmt::format("cannot allocate {} MiB for {} flows (raise DPDK memory with -m, or lower flow.table_size)",
+    error = fmt::format("cannot map {} MiB for {} flows (lower flow.table_size)",
                         (sizeof(Entry) * size_t{cfg.capacity} + first_bytes) >> 20, cfg.capacity);
     return nullptr;
   }
@@ -152,6 +167,13 @@ void FlowTable::wheel_unlink(uint32_t idx) {
 
 void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
   const Entry& e = entries_[idx];
+  switch (reason) {
+    case EndReason::kIdleTimeout: ++counters_.expired_idle; break;
+    case EndReason::kActiveTimeout: ++counters_.expired_active; break;
+    case EndReason::kTcpClose: ++counters_.expired_tcp_close; break;
+    case EndReason::kPressure: ++counters_.evicted_pressure; break;
+    case EndReason::kShutdown: ++counters_.flushed; break;
+  }
   FlowRecord* r = sink.reserve();
   if (r == nullptr) {
     ++counters_.records_dropped;
@@ -199,9 +221,12 @@ bool FlowTable::evict_one(RecordSink& sink) {
     const uint32_t slot = static_cast<uint32_t>((wheel_tick_ + i) & (cfg_.wheel_slots - 1));
     const uint32_t idx = wheel_[slot];
     if (idx == kNil) continue;
-    if (!(entries_[idx].flags & kEmpty)) emit(idx, EndReason::kPressure, sink);
+    if (entries_[idx].flags & kEmpty) {
+      ++counters_.evicted_pressure;  // a checkpointed flow with nothing to report
+    } else {
+      emit(idx, EndReason::kPressure, sink);
+    }
     remove(idx);
-    ++counters_.evicted_pressure;
     return true;
   }
   return false;
@@ -238,6 +263,50 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, 
   wheel_link(idx, due(e));
 }
 
+// ---- ending flows --------------------------------------------------------------
+// The one place that decides whether, and why, a flow ends at `now`. The
+// wheel and the per-packet check both ask it, so they cannot disagree.
+
+FlowTable::Ending FlowTable::ending_at(const Entry& e, uint64_t now_ns) const {
+  // A flow ends at the first tick boundary after its deadline (the expiry
+  // resolution), never earlier.
+  if (due(e) / cfg_.wheel_tick_ns >= now_ns / cfg_.wheel_tick_ns) return Ending::kNotYet;
+  if (e.flags & kClosed) return Ending::kTcpClose;
+  if (e.flags & kEmpty) return Ending::kForget;
+  // Whichever deadline came first decides, not when the check ran.
+  const bool idle_first = e.stats.last_ts_ns + cfg_.idle_timeout_ns <= e.stats.first_ts_ns + cfg_.active_timeout_ns;
+  return idle_first ? Ending::kIdleTimeout : Ending::kActiveTimeout;
+}
+
+// 32-bit packet counters (FlowFeatures) end a record before they wrap: a
+// single-tuple flood at line rate would otherwise get there within the
+// active timeout.
+bool FlowTable::saturated(const FlowFeatures& f) {
+  constexpr uint32_t kLimit = UINT32_MAX - 1;
+  return f.pkts_fwd >= kLimit || f.pkts_bwd >= kLimit;
+}
+
+EndReason FlowTable::reason_for(Ending ending) {
+  switch (ending) {
+    case Ending::kIdleTimeout: return EndReason::kIdleTimeout;
+    case Ending::kActiveTimeout: return EndReason::kActiveTimeout;
+    default: return EndReason::kTcpClose;  // kTcpClose, and kNotYet for port reuse
+  }
+}
+
+// Active timeout: report what the flow did so far and keep tracking it; its
+// next packet starts the next record with the same orientation.
+void FlowTable::checkpoint(uint32_t idx, RecordSink& sink) {
+  Entry& e = entries_[idx];
+  emit(idx, EndReason::kActiveTimeout, sink);
+  const uint64_t last = e.stats.last_ts_ns;
+  std::memset(&e.stats, 0, sizeof e.stats);
+  e.stats.first_ts_ns = e.stats.last_ts_ns = last;
+  e.flags |= kEmpty;
+  wheel_unlink(idx);
+  wheel_link(idx, due(e));
+}
+
 // ---- per packet -------------------------------------------------------------
 
 void FlowTable::account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns, uint32_t input_index,
@@ -259,15 +328,22 @@ void FlowTable::account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns
   const bool is_tcp = p.proto == kProtoTcp && p.has_l4;
   const uint8_t flags = is_tcp ? p.tcp_flags : 0;
 
-  if ((e->flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn) {
-    // A new connection on a 5-tuple still lingering after close (port
-    // reuse): finish the old flow now rather than merge the two.
-    emit(idx, EndReason::kTcpClose, sink);
-    ++counters_.expired_tcp_close;
-    ++counters_.tcp_port_reuse;
+  // The wheel runs once per burst, so this flow may be past its deadline
+  // already: end it here, so a packet never joins a flow that timed out
+  // (offline, one burst can span minutes of capture time).
+  const Ending ending = ending_at(*e, ts_ns);
+  const bool port_reuse = (e->flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+  if (ending == Ending::kActiveTimeout || saturated(e->stats)) {
+    checkpoint(idx, sink);  // the flow continues below, in a new record
+  } else if (ending != Ending::kNotYet || port_reuse) {
+    // Timed out, or closed and lingering when a new connection reuses the
+    // 5-tuple: report the old flow, start a new one in the same entry.
+    if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);
+    counters_.tcp_port_reuse += ending == Ending::kNotYet;
     wheel_unlink(idx);
     start_flow(idx, p, src_is_lo, input_index, ts_ns);
-  } else if (e->flags & kEmpty) {
+  }
+  if (e->flags & kEmpty) {
     e->flags &= static_cast<uint8_t>(~kEmpty);
     e->stats.reset(ts_ns);
   }
@@ -316,31 +392,14 @@ void FlowTable::expire(uint64_t now_ns, RecordSink& sink) {
       const uint32_t next = e.wheel_next;
       e.wheel_slot = kNoSlot;
       e.wheel_prev = e.wheel_next = kNil;
-      // Expire by tick, not by nanosecond: a flow filed in an earlier slot
-      // whose deadline moved into the current, unfinished tick waits for
-      // that tick like every other flow due in it.
-      const uint64_t d = due(e);
-      if (d / cfg_.wheel_tick_ns > target) {
-        wheel_link(idx, d);
-      } else if (e.flags & kClosed) {
-        emit(idx, EndReason::kTcpClose, sink);
-        ++counters_.expired_tcp_close;
-        remove(idx);
-      } else if (e.flags & kEmpty) {
-        remove(idx);  // checkpointed flow that never spoke again: nothing to report
-      } else if (now_ns >= e.stats.last_ts_ns + cfg_.idle_timeout_ns) {
-        emit(idx, EndReason::kIdleTimeout, sink);
-        ++counters_.expired_idle;
-        remove(idx);
-      } else {
-        // Active timeout: report what the flow did so far, keep tracking it.
-        emit(idx, EndReason::kActiveTimeout, sink);
-        ++counters_.expired_active;
-        const uint64_t last = e.stats.last_ts_ns;
-        std::memset(&e.stats, 0, sizeof e.stats);
-        e.stats.first_ts_ns = e.stats.last_ts_ns = last;
-        e.flags |= kEmpty;
+      const Ending ending = ending_at(e, now_ns);
+      if (ending == Ending::kNotYet) {
         wheel_link(idx, due(e));
+      } else if (ending == Ending::kActiveTimeout) {
+        checkpoint(idx, sink);
+      } else {
+        if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);  // a checkpointed flow that never spoke again has nothing to report
+        remove(idx);
       }
       idx = next;
     }
@@ -351,10 +410,7 @@ void FlowTable::flush(EndReason reason, RecordSink& sink) {
   for (uint32_t slot = 0; slot < cfg_.wheel_slots; ++slot) {
     while (wheel_[slot] != kNil) {
       const uint32_t idx = wheel_[slot];
-      if (!(entries_[idx].flags & kEmpty)) {
-        emit(idx, reason, sink);
-        ++counters_.flushed;
-      }
+      if (!(entries_[idx].flags & kEmpty)) emit(idx, reason, sink);
       remove(idx);
     }
   }

@@ -150,6 +150,12 @@ bool apply_tree(const json& node, const std::string& prefix, Config& cfg, std::s
 }  // namespace
 
 bool validate_config(const Config& cfg, std::string& error) {
+  // Feature times are 32-bit µs offsets within a record (FEATURES.md §3):
+  // a record must end well before 2^32 µs (71 min).
+  if (cfg.flow.active_timeout_ns > 4000'000'000'000) {
+    error = "flow.active_timeout: must be at most 4000 seconds (feature times are 32-bit microseconds)";
+    return false;
+  }
   if (cfg.flow.wheel_tick_ns > cfg.flow.idle_timeout_ns) {
     error = "flow.expiry_resolution: must not exceed flow.idle_timeout";
     return false;

@@ -43,10 +43,12 @@ void log_line(bool quiet, const std::string& s) {
   if (!quiet) fmt::print(stderr, "flowscore: {}\n", s);
 }
 
-// Memory one worker needs, so an offline --no-huge run can size -m.
+// DPDK memory one worker needs, so an offline --no-huge run can size -m
+// (which EAL pre-faults). The flow entries themselves are mapped lazily by
+// the flow table; what lives in DPDK memory is rte_hash's key store, buckets
+// and free-slot rings (about 128 B per flow) and the record pool.
 size_t worker_memory_bytes(const Config& cfg) {
-  const size_t per_flow = 256 + 8 * size_t{cfg.features.first_packets} + 96;  // entry + first-N + rte_hash share
-  return size_t{cfg.flow.capacity} * per_flow + size_t{cfg.output.queue_records} * sizeof(FlowRecord);
+  return size_t{cfg.flow.capacity} * 128 + size_t{cfg.output.queue_records} * sizeof(FlowRecord);
 }
 
 bool setup_port(uint16_t port, rte_mempool* pool, std::string& error) {
