@@ -65,6 +65,11 @@ def flows_of_capture(path, timeouts):
     return table.finished, table.counters
 
 
+def epoch_seconds(ns):
+    """Exact decimal seconds, as docs/LABELS.md writes times."""
+    return "%d.%09d" % divmod(ns, 1_000_000_000)
+
+
 def format_value(v):
     """float32 printed with 9 significant digits: enough to round-trip (§6)."""
     return "%.9g" % float(v)
@@ -89,7 +94,7 @@ def main(argv):
             vec = features.compute(rec.packets, args.first_packets, args.activity_gap)
             meta = ["", path, ipaddress.ip_address(rec.src), rec.sport,
                     ipaddress.ip_address(rec.dst), rec.dport, rec.proto,
-                    rec.first_ts, rec.last_ts, ""]
+                    epoch_seconds(rec.first_ts), epoch_seconds(rec.last_ts), ""]
             writer.writerow(meta + [format_value(v) for v in vec])
         if not args.quiet:
             pkts = sum(len(r.packets) for r in records)

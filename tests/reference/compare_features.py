@@ -39,16 +39,9 @@ def parse_proto(text):
 
 
 def parse_time_us(text):
-    """Integer microseconds since the epoch from ns/us integers, decimal
-    seconds, or an EVE/ISO-8601 timestamp."""
+    """Integer microseconds since the epoch from decimal seconds (what both
+    tools write) or an EVE/ISO-8601 timestamp."""
     text = text.strip()
-    if text.isdigit():
-        value = int(text)
-        if value >= 10**17:
-            return value // 1000          # nanoseconds
-        if value >= 10**14:
-            return value                  # microseconds
-        return value * 10**6              # seconds
     try:
         return int(Decimal(text) * 10**6 // 1)
     except ArithmeticError:
