@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <queue>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "flow_builder.hpp"
 #include "frame_composer.hpp"
+#include "event_heap.hpp"
 #include "label_file.hpp"
 #include "pcap_writer.hpp"
 #include "traffic_classes.hpp"
@@ -93,15 +93,6 @@ struct ActiveFlow {
   uint16_t class_id = 0;
 };
 
-struct HeapEntry {
-  int64_t t_us;
-  uint32_t ordinal;  // start order: breaks ties so the output is deterministic
-  uint32_t slot;
-  bool operator>(const HeapEntry& o) const {
-    return t_us != o.t_us ? t_us > o.t_us : ordinal > o.ordinal;
-  }
-};
-
 class Run {
  public:
   Run(const GeneratorOptions& o)
@@ -137,7 +128,7 @@ class Run {
     rows_.reserve(static_cast<size_t>(std::min(expected_flows * 1.2, 5e7)));
     Rng arrivals = master_.fork(3);
     Rng flow_seeds = master_.fork(4);
-    std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap;
+    EventHeap heap;
     uint64_t started = 0;
     double next_arrival = flows_mode ? next_order_statistic(arrivals, 0, window_us, opt_.flows)
                                      : 0.0;
@@ -159,18 +150,18 @@ class Run {
         continue;
       }
       if (heap.empty()) break;
-      const HeapEntry e = heap.top();
+      const FlowEvent e = heap.top();
       if (e.t_us >= end_us) break;
-      heap.pop();
-      // The next flow to emit is a cache miss away; start fetching it now.
-      if (!heap.empty()) __builtin_prefetch(&slots_[heap.top().slot]);
       ActiveFlow& f = slots_[e.slot];
       emit(f, pcap);
       if (f.cursor < f.script.size()) {
-        heap.push({f.start_us + f.script[f.cursor].t_us, e.ordinal, e.slot});
+        heap.replace_top({f.start_us + f.script[f.cursor].t_us, e.ordinal, e.slot});
       } else {
+        heap.pop();
         free_slots_.push_back(e.slot);
       }
+      // The next flow to emit is a cache miss away; start fetching it now.
+      if (!heap.empty()) __builtin_prefetch(&slots_[heap.top().slot]);
     }
     pcap.close();
     stats_.packets = pcap.frames();

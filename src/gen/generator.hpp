@@ -20,7 +20,7 @@ struct GeneratorOptions {
   double attack_rate = -1;   // share of flows that are attacks; < 0 picks the default
   std::vector<int> classes;  // indices into traffic_classes(); empty: the profile's mix
   std::string pcap_path;
-  std::string labels_path;   // empty: no label file
+  std::string labels_path;   // empty: no label file (the CLI always names one)
 };
 
 struct ClassStats {

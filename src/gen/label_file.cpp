@@ -2,15 +2,17 @@
 
 #include <arpa/inet.h>
 
-#include <cstdio>
+#include <charconv>
 
 namespace flowscore::gen {
 
 void append_timestamp(std::string& out, int64_t us) {
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(us / 1000000),
-                              static_cast<long long>(us % 1000000));
-  out.append(buf, static_cast<size_t>(n));
+  char* end = std::to_chars(buf, buf + 20, us / 1000000).ptr;
+  *end++ = '.';
+  int64_t frac = us % 1000000;
+  for (int i = 5; i >= 0; --i, frac /= 10) end[i] = static_cast<char>('0' + frac % 10);
+  out.append(buf, static_cast<size_t>(end + 6 - buf));
 }
 
 namespace {

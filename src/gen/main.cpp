@@ -22,10 +22,11 @@ constexpr const char* kUsage =
     "usage: flowscore-gen --out FILE.pcap [options]\n"
     "\n"
     "Writes seeded synthetic traffic as a classic pcap (Ethernet, microsecond\n"
-    "timestamps) and, with --labels, one CSV row per flow.\n"
+    "timestamps) and a label file with one CSV row per flow.\n"
     "\n"
     "  --out FILE.pcap       capture to write (required)\n"
-    "  --labels FILE.csv     label file to write (columns: docs/GENERATOR.md)\n"
+    "  --labels FILE.csv     label file (default: FILE.labels.csv next to the\n"
+    "                        pcap; columns: docs/GENERATOR.md)\n"
     "  --profile P           bench | train (default train)\n"
     "  --seed N              scenario and traffic seed (default 1)\n"
     "  --packets N           stop after exactly N packets (default 1000000)\n"
@@ -163,6 +164,12 @@ int main(int argc, char** argv) {
     }
   }
   if (o.pcap_path.empty()) usage_error("--out FILE.pcap is required");
+  if (o.labels_path.empty()) {
+    // Next to the capture: x.pcap -> x.labels.csv
+    std::string stem = o.pcap_path;
+    if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".pcap") == 0) stem.resize(stem.size() - 5);
+    o.labels_path = stem + ".labels.csv";
+  }
   if (o.packets == 0 && o.flows == 0) o.packets = 1000000;
   if (o.packets > 0 && o.flows > 0) usage_error("give --packets or --flows, not both");
   try {

@@ -134,6 +134,10 @@ Scenario draw_scenario(Profile profile, Rng& rng) {
     s.object_tail_share = rng.uniform(0.004, 0.012);
     s.object_tail_min = rng.uniform(30e3, 80e3);
     s.object_tail_alpha = rng.uniform(1.3, 1.7);
+    // ... and by browsers' idle keep-alive connections, which is what keeps
+    // ~100k flows open at once in a 5M-packet capture.
+    s.keepalive_idle_share = rng.uniform(0.85, 0.95);
+    s.keepalive_idle_mean_s = rng.uniform(50, 90);
   }
   return s;
 }
