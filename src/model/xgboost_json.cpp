@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "objective.hpp"
 
@@ -196,11 +198,18 @@ bool parse_document(const Json& doc, Forest& forest, std::string& error) {
   Reader in(error);
   const Json* version = in.array(doc, "version", "model");
   if (!version) return false;
+  // Built by hand, not with dump(): dump() recurses, and a hostile
+  // "version" may be nested a million levels deep.
+  std::string saved_by;
+  for (size_t i = 0; i < std::min<size_t>(version->size(), 4); ++i) {
+    const Json& part = (*version)[i];
+    saved_by += (i ? "," : "") + (part.is_number_integer() ? std::to_string(part.get<int64_t>()) : "?");
+  }
   if (version->size() != 3 || !(*version)[0].is_number_integer() || !(*version)[1].is_number_integer() ||
       (*version)[0].get<int64_t>() != 1 || (*version)[1].get<int64_t>() != 7)
-    return in.fail(fmt::format("model was saved by XGBoost version {}; flowscore reads XGBoost 1.7 models "
+    return in.fail(fmt::format("model was saved by XGBoost version [{}]; flowscore reads XGBoost 1.7 models "
                                "(re-save it with XGBoost 1.7)",
-                               version->dump()));
+                               saved_by));
   const Json* learner = in.member(doc, "learner", "model");
   if (!learner) return false;
   const Json* param = in.member(*learner, "learner_model_param", "learner");

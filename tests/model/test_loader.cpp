@@ -2,6 +2,8 @@
 // that names it, and thousands of random mutations never crash it.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -87,6 +89,13 @@ TEST(Loader, TruncatedJsonIsRefusedAtEveryLength) {
   }
 }
 
+TEST(Loader, DeeplyNestedJsonIsRefusedWithoutExhaustingTheStack) {
+  std::string error;
+  EXPECT_FALSE(load(std::string(1'000'000, '['), error));
+  EXPECT_FALSE(load("{\"version\": " + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}", error));
+  EXPECT_FALSE(error.empty());
+}
+
 TEST(Loader, NamesEachKindOfDamage) {
   expect_refused([](json& d) { d["version"] = {2, 0, 0}; }, "version");
   expect_refused([](json& d) { d["version"] = {1, 5, 1}; }, "XGBoost 1.7");
@@ -144,12 +153,25 @@ TEST(Loader, PublicLoaderNamesTheFileAndRefusesMissingFiles) {
   EXPECT_NE(error.find("garbage.json"), std::string::npos);
 }
 
-// Any model the loader accepts must also be safe to score: run it.
-void score_a_few_rows(const model::Forest& forest) {
-  const auto scorer = model::make_sparse_scorer(forest);
-  std::vector<float> rows = testing::make_rows(16, forest.num_features, 5, 0.2);
-  std::vector<float> out(16 * forest.num_groups);
-  scorer->predict_margin(rows.data(), 16, out.data());
+// Any model the loader accepts must be safe to score, and every engine must
+// agree bit for bit with the reference twin on it, however odd its trees
+// (mutated thresholds, default directions, shapes).
+void score_with_every_engine(const model::Forest& forest) {
+  constexpr size_t kRows = 40;  // covers the 32-row SIMD blocks and the tails
+  std::vector<float> rows = testing::make_rows(kRows, forest.num_features, 5, 0.2);
+  rows[3] = INFINITY;
+  rows[4] = -INFINITY;
+  std::vector<float> want(kRows * forest.num_groups), got(want.size());
+  model::make_reference_scorer(forest)->predict_margin(rows.data(), kRows, want.data());
+  std::vector<std::unique_ptr<model::Scorer>> engines;
+  engines.push_back(model::make_sparse_scorer(forest));
+  for (auto isa : {model::PaddedIsa::kScalar, model::PaddedIsa::kAvx2, model::PaddedIsa::kAvx512})
+    engines.push_back(model::make_padded_scorer(forest, isa));
+  for (const auto& engine : engines) {
+    if (!engine) continue;  // CPU without that ISA
+    engine->predict_margin(rows.data(), kRows, got.data());
+    ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << engine->name();
+  }
 }
 
 // Byte-level mutations of the JSON text (fixed seed): flips, deletions,
@@ -174,7 +196,7 @@ TEST(LoaderFuzz, ByteMutationsNeverCrash) {
     std::string error;
     if (model::parse_xgboost_json(text, forest, error) && model::validate_forest(forest, error)) {
       ++accepted;
-      score_a_few_rows(forest);
+      score_with_every_engine(forest);
     } else {
       EXPECT_FALSE(error.empty());
     }
@@ -207,7 +229,7 @@ TEST(LoaderFuzz, TreeArrayMutationsNeverCrash) {
     std::string error;
     if (model::parse_xgboost_json(doc.dump(), forest, error) && model::validate_forest(forest, error)) {
       ++accepted;
-      score_a_few_rows(forest);
+      score_with_every_engine(forest);
     } else {
       EXPECT_FALSE(error.empty());
     }

@@ -127,13 +127,21 @@ std::vector<float> XgbBooster::predict(const float* rows, size_t n, size_t nf, i
 }
 
 std::string temp_dir() {
-  static const std::string dir = [] {
-    char pattern[] = "/tmp/flowscore-model-test-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    if (!made) throw std::runtime_error("mkdtemp failed");
-    return std::string(made);
-  }();
-  return dir;
+  // Created on first use, removed with everything in it at process exit.
+  struct TempDir {
+    std::string path;
+    TempDir() {
+      char pattern[] = "/tmp/flowscore-model-test-XXXXXX";
+      if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+      path = pattern;
+    }
+    ~TempDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const TempDir dir;
+  return dir.path;
 }
 
 }  // namespace flowscore::testing
