@@ -334,6 +334,42 @@ TEST(LabelRulesErrors, OverlongLineIsRefused) {
   EXPECT_NE(error.find("labels.csv:2: line longer than"), std::string::npos) << error;
 }
 
+// Mutated label files: every outcome is a loaded table or an error that
+// names the source, never a crash (run under ASan/UBSan in CI).
+TEST(LabelRulesErrors, MutatedFilesLoadOrFailCleanly) {
+  const std::string seeds[] = {
+      std::string(kGenHeader) + "syn,attack,6,10.0.0.1,1,10.0.0.2,80,1700000000.5,1700000001\n"
+                                "p6,benign,58,2001:db8::1,128,2001:db8::2,0,1,2\n",
+      "label,file,src,dst,src_port,dst_port,proto,start,end,bidirectional\n"
+      "a,a.pcap,10.0.0.0/8,::/0,1-2,*,tcp,1,2,1\n",
+  };
+  const std::string alphabet = ",.:/-*#\r\n 0123456789abcdefx\t\xff";
+  std::mt19937_64 rng(99);
+  int loaded = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string text = seeds[i % 2];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng() % (text.size() + 1);
+      switch (rng() % 3) {
+        case 0: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+        case 1: if (at < text.size()) text.erase(at, 1); break;
+        default: if (at < text.size()) text[at] = alphabet[rng() % alphabet.size()]; break;
+      }
+    }
+    std::istringstream in(text);
+    std::string error;
+    auto rules = LabelRules::parse(in, "fuzz.csv", {"a.pcap"}, "benign", error);
+    if (rules) {
+      ++loaded;
+      (void)rules->label_for(tcp("10.0.0.1", 1, "10.0.0.2", 80), 0);
+    } else {
+      EXPECT_EQ(error.rfind("fuzz.csv", 0), 0u) << error;
+    }
+  }
+  EXPECT_GT(loaded, 100);  // the mutations do not only produce garbage
+}
+
 // ---------------------------------------------------------------- generator
 
 TEST(GeneratorLabels, ExactTupleEitherOrientationOverlappingTime) {
