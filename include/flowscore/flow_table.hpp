@@ -62,8 +62,19 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
-  // Accounts one packet to its flow (creating it if new). `input_index` names
-  // the capture file or port the packet came from.
+  // One packet of a burst, parsed.
+  struct PacketRef {
+    const ParsedPacket* packet;
+    uint32_t wire_len;
+    uint64_t ts_ns;
+  };
+  static constexpr unsigned kMaxBurst = 64;  // RTE_HASH_LOOKUP_BULK_MAX
+
+  // Accounts a burst of packets to their flows (creating new ones), looking
+  // the whole burst up at once so rte_hash can prefetch. `input_index` names
+  // the capture file or port the burst came from.
+  void account_burst(std::span<const PacketRef> burst, uint32_t input_index, RecordSink& sink);
+  // Same, for one packet.
   void account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns, uint32_t input_index,
                RecordSink& sink);
   // Emits every flow whose deadline has passed by `now_ns`. Call once per burst.
@@ -96,6 +107,8 @@ class FlowTable {
   void remove(uint32_t idx);
   bool evict_one(RecordSink& sink);
   int32_t insert(const FlowKey& key, RecordSink& sink);
+  void account_one(const PacketRef& ref, const FlowKey& key, bool src_is_lo, int32_t pos, uint32_t input_index,
+                   RecordSink& sink);
   void start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, uint32_t input_index, uint64_t ts_ns);
   std::span<FirstPacketSlot> first_slots(uint32_t idx);
 
@@ -108,6 +121,7 @@ class FlowTable {
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;
   size_t live_ = 0;
+  uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
   uint64_t next_flow_seq_ = 0;
   FlowTableCounters counters_;
 };

@@ -114,7 +114,7 @@ size_t FlowTable::bytes_per_flow() const {
   // rte_hash: one key-store slot (key + data pointer) per entry, plus its share
   // of buckets (8 signatures + 8 key indexes per bucket, about one bucket per
   // 8 keys after rounding up, doubled for the extendable buckets).
-  const size_t hash_share = sizeof(FlowKey) + sizeof(void*) + 2 * (8 * 2 + 8 * 4 + 8) / 8;
+  const size_t hash_share = sizeof(FlowKey) + sizeof(void*) + 2 * (8 * 2 + 8 * 4 + 8) / 8 + 2 * sizeof(uint32_t);
   return sizeof(Entry) + sizeof(FirstPacketSlot) * feature_cfg_.first_packets + hash_share;
 }
 
@@ -212,6 +212,7 @@ void FlowTable::remove(uint32_t idx) {
   std::memcpy(&key, stored_key, sizeof key);
   rte_hash_del_key(index_, &key);
   --live_;
+  ++removals_;
 }
 
 bool FlowTable::evict_one(RecordSink& sink) {
@@ -309,15 +310,43 @@ void FlowTable::checkpoint(uint32_t idx, RecordSink& sink) {
 
 // ---- per packet -------------------------------------------------------------
 
+void FlowTable::account_burst(std::span<const PacketRef> burst, uint32_t input_index, RecordSink& sink) {
+  FlowKey keys[kMaxBurst];
+  const void* key_ptrs[kMaxBurst];
+  bool src_is_lo[kMaxBurst];
+  int32_t positions[kMaxBurst];
+  for (size_t done = 0; done < burst.size(); done += kMaxBurst) {
+    const unsigned n = static_cast<unsigned>(std::min<size_t>(kMaxBurst, burst.size() - done));
+    for (unsigned i = 0; i < n; ++i) {
+      keys[i] = make_flow_key(*burst[done + i].packet, src_is_lo[i]);
+      key_ptrs[i] = &keys[i];
+    }
+    rte_hash_lookup_bulk(index_, key_ptrs, n, positions);
+    const uint64_t removals_before = removals_, created_before = counters_.flows_created;
+    for (unsigned i = 0; i < n; ++i) {
+      // Once this burst has added or removed a flow, the bulk answers may be
+      // stale (a miss now present, a position freed and reused): look up again.
+      const bool bulk_valid = removals_ == removals_before && counters_.flows_created == created_before;
+      const int32_t pos = bulk_valid ? positions[i] : rte_hash_lookup(index_, &keys[i]);
+      account_one(burst[done + i], keys[i], src_is_lo[i], pos, input_index, sink);
+    }
+  }
+}
+
 void FlowTable::account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns, uint32_t input_index,
                         RecordSink& sink) {
-  bool src_is_lo = false;
-  const FlowKey key = make_flow_key(p, src_is_lo);
+  const PacketRef ref{&p, wire_len, ts_ns};
+  account_burst({&ref, 1}, input_index, sink);
+}
+
+void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_is_lo, int32_t pos,
+                            uint32_t input_index, RecordSink& sink) {
+  const ParsedPacket& p = *ref.packet;
+  const uint64_t ts_ns = ref.ts_ns;
   if (!wheel_started_) {
     wheel_tick_ = ts_ns / cfg_.wheel_tick_ns - 1;
     wheel_started_ = true;
   }
-  int32_t pos = rte_hash_lookup(index_, &key);
   if (pos < 0) {
     pos = insert(key, sink);
     if (pos < 0) return;
@@ -351,7 +380,7 @@ void FlowTable::account(const ParsedPacket& p, uint32_t wire_len, uint64_t ts_ns
   const bool from_lo = src_is_lo;
   PacketObservation obs;
   obs.ts_ns = ts_ns;
-  obs.wire_len = wire_len;
+  obs.wire_len = ref.wire_len;
   obs.ip_len = p.ip_len;
   obs.payload_len = p.payload_len;
   obs.tcp_window = p.tcp_window;

@@ -113,7 +113,7 @@ const std::map<std::string, Setter>& setters() {
       {"model.benign_class", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.benign_class, w); }},
       {"model.default_threshold", [](const json& v, Config& c, std::string& w) { return as_probability(v, c.model.default_threshold, w); }},
       {"model.classes", [](const json& v, Config& c, std::string& w) { return as_classes(v, c.model.classes, w); }},
-      {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, 512, w); }},
+      {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, FlowTable::kMaxBurst, w); }},
       {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
       {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) {
          if (!as_string(v, c.dpdk.hugepages, w)) return false;

@@ -288,6 +288,7 @@ int run_pipeline(const RunRequest& req) {
   writer->header(text);
   uint64_t write_failures = 0, model_reloads = 0, model_refusals = 0;
   FlowRecord* recs[64];
+  unsigned idle_polls = 0;
   for (;;) {
     bool all_done = true;
     unsigned moved = 0;
@@ -315,7 +316,10 @@ int run_pipeline(const RunRequest& req) {
       }
     }
     if (all_done) break;
-    if (moved == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    // Poll while records flow; after a quiet spell, sleep briefly so an idle
+    // sensor does not burn the main core.
+    idle_polls = moved ? 0 : idle_polls + 1;
+    if (idle_polls > 1024) std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
   rte_eal_mp_wait_lcore();
   if (!sink->write({text.data(), text.size()}) || !sink->flush()) ++write_failures;

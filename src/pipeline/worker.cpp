@@ -13,7 +13,7 @@
 namespace flowscore {
 
 namespace {
-constexpr uint16_t kMaxBurst = 512;
+constexpr uint16_t kMaxBurst = FlowTable::kMaxBurst;
 constexpr unsigned kPrefetchAhead = 3;
 
 uint64_t wall_clock_ns() {
@@ -79,13 +79,18 @@ uint64_t Worker::packet_time_ns(const rte_mbuf* m) const {
 }
 
 void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, uint64_t live_now_ns) {
+  // Stage 1: parse the burst (prefetching frames ahead). Stage 2: account it
+  // to the flow table in one call, which looks all keys up at once.
+  ParsedPacket parsed[kMaxBurst];
+  FlowTable::PacketRef refs[kMaxBurst];
+  unsigned flowed = 0;
   for (uint16_t i = 0; i < std::min<uint16_t>(n, kPrefetchAhead); ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
     const rte_mbuf* m = pkts[i];
     const uint64_t ts = offline_ ? packet_time_ns(m) : live_now_ns;
+    ParsedPacket& p = parsed[flowed];
     // Headers are parsed from the first segment; the frame's length from all of them.
-    ParsedPacket p;
     const ParseStatus st = parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), in.link, p);
     ++counters_.packets;
     if (st != ParseStatus::kOk) {
@@ -100,9 +105,10 @@ void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, u
     }
     const uint32_t wire = wire_length(p, rte_pktmbuf_pkt_len(m));
     counters_.wire_bytes += wire;
-    table_->account(p, wire, ts, in.input_index, sink_);
+    refs[flowed++] = {&p, wire, ts};
     clock_ns_ = std::max(clock_ns_, ts);
   }
+  table_->account_burst({refs, flowed}, in.input_index, sink_);
 }
 
 // ---- the loop ----------------------------------------------------------------
