@@ -9,7 +9,6 @@
 #include <fstream>
 #include <istream>
 #include <limits>
-#include <unordered_map>
 
 #include "label_fields.hpp"
 
@@ -110,29 +109,63 @@ TupleKey make_key(const IpAddress& s, uint16_t sp, const IpAddress& d, uint16_t 
   return k;
 }
 
-struct TupleKeyHash {
-  size_t operator()(const TupleKey& k) const {
-    uint64_t words[5];
-    std::memcpy(words, &k, sizeof(words));
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (uint64_t w : words) {
-      h ^= w;
-      h *= 0xff51afd7ed558ccdull;  // murmur3 fmix64 constants
-      h ^= h >> 33;
-    }
-    return h;
+uint64_t hash_key(const TupleKey& k) {
+  uint64_t words[5];
+  std::memcpy(words, &k, sizeof(words));
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (uint64_t w : words) {
+    h ^= w;
+    h *= 0xff51afd7ed558ccdull;  // murmur3 fmix64 constants
+    h ^= h >> 33;
   }
-};
+  h *= 0xc4ceb9fe1a85ec53ull;  // final avalanche: the table masks the low bits
+  return h ^ (h >> 33);
+}
 
 // The time windows of one 5-tuple: sorted by start, with the running
 // maximum of `end` so a lookup can stop scanning backwards as soon as no
-// earlier window can reach the flow's start.
+// earlier window can reach the flow's start. 32 bytes.
 struct Window {
   uint64_t start_ns, end_ns, max_end_so_far;
   uint32_t row;
+  uint32_t label_id;
 };
-struct WindowRange {
-  uint32_t begin, count;
+
+// 5-tuple -> its run of windows. Open addressing with the key and the run
+// inline, so a lookup is usually one cache miss (a node-based map costs a
+// bucket and a node). Load factor <= 1/2, linear probing, built once.
+class TupleIndex {
+ public:
+  struct Run {
+    uint32_t begin = 0, count = 0;  // count 0: empty slot
+  };
+  void reserve(size_t tuples) {
+    size_t capacity = 16;
+    while (capacity < 2 * tuples) capacity <<= 1;
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+  }
+  // Each key is inserted once (the builder walks sorted, distinct keys).
+  void insert(const TupleKey& key, Run run) {
+    size_t i = hash_key(key) & mask_;
+    while (slots_[i].run.count != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, run};
+  }
+  Run find(const TupleKey& key) const {
+    if (slots_.empty()) return {};
+    for (size_t i = hash_key(key) & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.run.count == 0 || s.key == key) return s.run;
+    }
+  }
+
+ private:
+  struct Slot {
+    TupleKey key;
+    Run run;
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 };
 
 // Everything a loaded label file holds. LabelRules::Impl is this struct; it
@@ -144,7 +177,7 @@ struct LabelTable {
   std::vector<uint32_t> lines;      // per rule/row: its file line
   std::vector<uint32_t> label_ids;  // per rule/row
   std::vector<Rule> rules;          // kRules
-  std::unordered_map<TupleKey, WindowRange, TupleKeyHash> windows_by_tuple;  // kGenerator
+  TupleIndex windows_by_tuple;      // kGenerator
   std::vector<Window> windows;
   std::unique_ptr<std::atomic<uint64_t>[]> matches;  // per rule/row
   mutable std::atomic<uint64_t> flows{0}, unmatched{0}, ambiguous{0};
@@ -175,11 +208,10 @@ struct LabelTable {
   // Scans the windows of one 5-tuple that overlap [first, last]; keeps the
   // earliest row in file order and notes whether rows disagree on the label.
   void scan_windows(const TupleKey& key, uint64_t first, uint64_t last, int32_t& best,
-                    bool& disagree) const {
-    const auto it = windows_by_tuple.find(key);
-    if (it == windows_by_tuple.end()) return;
-    const Window* begin = windows.data() + it->second.begin;
-    const Window* end = begin + it->second.count;
+                    uint32_t& best_label, bool& disagree) const {
+    const TupleIndex::Run run = windows_by_tuple.find(key);
+    const Window* begin = windows.data() + run.begin;
+    const Window* end = begin + run.count;
     // Windows starting after the flow's last packet cannot overlap it.
     const Window* w = std::upper_bound(begin, end, last, [](uint64_t t, const Window& x) {
       return t < x.start_ns;
@@ -188,26 +220,30 @@ struct LabelTable {
       --w;
       if (w->end_ns < first) continue;
       const auto row = static_cast<int32_t>(w->row);
-      if (best != kNoMatch && label_ids[row] != label_ids[best]) disagree = true;
-      if (best == kNoMatch || row < best) best = row;
+      if (best != kNoMatch && w->label_id != best_label) disagree = true;
+      if (best == kNoMatch || row < best) {
+        best = row;
+        best_label = w->label_id;
+      }
     }
   }
 
   int32_t match_generator(const FlowRecord& r) const {
     const uint64_t first = r.stats.first_ts_ns, last = r.stats.last_ts_ns;
     int32_t best = kNoMatch;
+    uint32_t best_label = 0;
     bool disagree = false;
     const OrientedFlow fwd = initiator_view(r);
     const TupleKey k = make_key(*fwd.src, fwd.src_port, *fwd.dst, fwd.dst_port, r.proto,
                                 r.ip_version);
-    scan_windows(k, first, last, best, disagree);
+    scan_windows(k, first, last, best, best_label, disagree);
     // TCP/UDP: the canonical key is already orientation-free. ICMP keys
     // are oriented, so the responder's view is a second lookup.
     if (is_icmp(r.proto)) {
       const OrientedFlow rev = responder_view(r);
       const TupleKey kr = make_key(*rev.src, rev.src_port, *rev.dst, rev.dst_port, r.proto,
                                    r.ip_version);
-      if (!(kr == k)) scan_windows(kr, first, last, best, disagree);
+      if (!(kr == k)) scan_windows(kr, first, last, best, best_label, disagree);
     }
     if (disagree) ambiguous.fetch_add(1, std::memory_order_relaxed);
     return best;
@@ -407,6 +443,7 @@ bool parse_generator_body(LineReader& reader, LabelTable& impl) {
     }
     w.row = static_cast<uint32_t>(impl.lines.size());
     impl.add_row(reader.line_no(), cells[0]);
+    w.label_id = impl.label_ids.back();
     entries.push_back({make_key(src, src_port, dst, dst_port, proto, src_version), w});
   }
   if (!reader.error().empty()) return false;
@@ -417,18 +454,23 @@ bool parse_generator_body(LineReader& reader, LabelTable& impl) {
     if (a.window.start_ns != b.window.start_ns) return a.window.start_ns < b.window.start_ns;
     return a.window.row < b.window.row;
   });
+  size_t tuples = 0;
+  for (size_t i = 0; i < entries.size(); ++i)
+    tuples += i == 0 || !(entries[i].key == entries[i - 1].key);
   impl.windows.reserve(entries.size());
-  impl.windows_by_tuple.reserve(entries.size());
-  WindowRange* range = nullptr;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    Window w = entries[i].window;
-    const bool new_tuple = i == 0 || !(entries[i].key == entries[i - 1].key);
-    w.max_end_so_far = new_tuple ? w.end_ns : std::max(w.end_ns, impl.windows.back().max_end_so_far);
-    if (new_tuple)
-      range = &impl.windows_by_tuple.emplace(entries[i].key, WindowRange{static_cast<uint32_t>(i), 0})
-                   .first->second;
-    ++range->count;
-    impl.windows.push_back(w);
+  impl.windows_by_tuple.reserve(tuples);
+  for (size_t begin = 0; begin < entries.size();) {
+    size_t end = begin;
+    uint64_t max_end = 0;
+    for (; end < entries.size() && entries[end].key == entries[begin].key; ++end) {
+      Window w = entries[end].window;
+      max_end = std::max(max_end, w.end_ns);
+      w.max_end_so_far = max_end;
+      impl.windows.push_back(w);
+    }
+    impl.windows_by_tuple.insert(entries[begin].key, {static_cast<uint32_t>(begin),
+                                                      static_cast<uint32_t>(end - begin)});
+    begin = end;
   }
   return true;
 }
