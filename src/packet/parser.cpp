@@ -28,7 +28,7 @@ constexpr uint16_t kPppProtoIpv4 = 0x0021, kPppProtoIpv6 = 0x0057;  // RFC 1332,
 constexpr uint32_t kPppoeHeaderLen = 6;
 
 constexpr uint8_t kProtoHopByHop = 0, kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17,
-                  kProtoRouting = 43, kProtoFragment = 44, kProtoEsp = 50, kProtoAh = 51,
+                  kProtoRouting = 43, kProtoFragment = 44, kProtoAh = 51,
                   kProtoIcmpv6 = 58, kProtoNoNext = 59, kProtoDstOpts = 60, kProtoSctp = 132;
 
 constexpr uint32_t kEthernetHeaderLen = 14;
@@ -127,7 +127,7 @@ ParseStatus walk_ethertype_chain(const uint8_t* f, uint32_t captured, uint16_t e
   if (ethertype != kEtherTypeMplsUnicast && ethertype != kEtherTypeMplsMulticast)
     return l3_from_ethertype(ethertype, l3);
 
-  // RFC 3032 §2.1: 4-byte entries, bit 8 of the third byte is bottom-of-stack.
+  // RFC 3032 §2.1: 4-byte entries; the lowest bit of the third byte is S, bottom of stack.
   for (int labels = 0;; ++labels) {
     if (labels == kMaxMplsLabels) return ParseStatus::kTooManyHeaders;
     if (!has(captured, off, 4)) return ParseStatus::kTruncatedL2;
