@@ -72,6 +72,10 @@ def main(argv):
         if overlap:
             warn(f"the test set has inputs the model used for {role}: {', '.join(overlap)}; "
                  "these metrics are not held-out")
+    if booster.attr("attack_label"):
+        # A benign-vs-attack model: every attack label is its one attack class.
+        table.labels = np.where(table.labels == names[0], names[0],
+                                booster.attr("attack_label")).astype(object)
     index = {n: i for i, n in enumerate(names)}
     y_true = np.array([index.get(label, -1) for label in table.labels], dtype=np.int64)
     unknown = {}
@@ -95,10 +99,9 @@ def main(argv):
     report.write_report(args.out, "flowscore evaluation report (held-out tables)", metrics,
                         y_true, proba, 0, booster.get_score(importance_type="gain"), context)
     b = metrics["benign_vs_attack"]
-    macro = metrics["macro_f1"]
-    print(f"evaluate: {len(table)} flows; macro F1 "
-          f"{'n/a' if macro is None else f'{macro:.4f}'}; benign FPR {b['benign_fpr']}; "
-          f"attack detection {b['attack_detection_rate']} -> {args.out}")
+    print(f"evaluate: {len(table)} flows; macro F1 {report.fmt(metrics['macro_f1'])}; "
+          f"benign FPR {report.fmt(b['benign_fpr'])}; "
+          f"attack detection {report.fmt(b['attack_detection_rate'])} -> {args.out}")
     return 0
 
 

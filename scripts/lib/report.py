@@ -92,7 +92,7 @@ def plot_scores(y_true, proba, class_names, benign_index, out_dir):
     return _save(fig, out_dir, "score_distributions.png")
 
 
-def _fmt(v):
+def fmt(v):
     if v is None:
         return "n/a"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
@@ -112,10 +112,10 @@ def write_report(out_dir, title, metrics, y_true, proba, benign_index, gain, con
 
     esc = html.escape
     rows = "".join(
-        f"<tr><td>{esc(name)}</td><td>{_fmt(m['precision'])}</td><td>{_fmt(m['recall'])}</td>"
-        f"<td>{_fmt(m['f1'])}</td><td>{m['support']}</td></tr>"
+        f"<tr><td>{esc(name)}</td><td>{fmt(m['precision'])}</td><td>{fmt(m['recall'])}</td>"
+        f"<td>{fmt(m['f1'])}</td><td>{m['support']}</td></tr>"
         for name, m in metrics["per_class"].items())
-    binary = "".join(f"<tr><td>{esc(k)}</td><td>{_fmt(v)}</td></tr>"
+    binary = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(v)}</td></tr>"
                      for k, v in metrics["benign_vs_attack"].items())
     ctx = "".join(f"<tr><td>{esc(str(k))}</td><td>{esc(str(v))}</td></tr>"
                   for k, v in context.items())
@@ -127,8 +127,8 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 text-align:right}}td:first-child{{text-align:left}}figure{{display:inline-block;margin:.5em}}
 img{{max-width:520px}}</style></head><body>
 <h1>{esc(title)}</h1>
-<p>{metrics['flows']} flows; macro F1 {_fmt(metrics['macro_f1'])};
-weighted F1 {_fmt(metrics['weighted_f1'])}; accuracy {_fmt(metrics['accuracy'])}.</p>
+<p>{metrics['flows']} flows; macro F1 {fmt(metrics['macro_f1'])};
+weighted F1 {fmt(metrics['weighted_f1'])}; accuracy {fmt(metrics['accuracy'])}.</p>
 <h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>
 <th>support</th></tr>{rows}</table>
 <h2>Benign vs attack (attack score = 1 - P(benign))</h2><table>{binary}</table>

@@ -38,6 +38,9 @@ def parse_args(argv):
                    help="per-flow weight against class imbalance (default balanced: "
                         "n / (k * n_class))")
     p.add_argument("--benign-label", default="benign", help="the label that is class 0")
+    p.add_argument("--attack-label", metavar="NAME",
+                   help="train benign vs NAME: every other label becomes NAME "
+                        "(binary:logistic, one tree per round instead of one per class)")
     p.add_argument("--classes", metavar="A,B,...",
                    help="expected attack/benign labels; any without training flows is "
                         "reported and left out of the model")
@@ -92,6 +95,11 @@ def choose_classes(args, train, valid):
     return names
 
 
+def collapse_attacks(table, benign_label, attack_label):
+    table.labels = np.where(table.labels == benign_label, benign_label,
+                            attack_label).astype(object)
+
+
 def encode(table, names):
     index = {n: i for i, n in enumerate(names)}
     return np.array([index.get(label, -1) for label in table.labels], dtype=np.int64)
@@ -115,8 +123,12 @@ def load_tables(args):
     if bad_names:
         raise flowtable.TableError(f"feature names XGBoost cannot store: {', '.join(bad_names)}")
     notes = []
+    if args.attack_label:
+        collapse_attacks(table, args.benign_label, args.attack_label)
     if args.valid:
         train, valid = table, flowtable.read_tables(args.valid)
+        if args.attack_label:
+            collapse_attacks(valid, args.benign_label, args.attack_label)
         if valid.feature_names != train.feature_names:
             raise flowtable.TableError(
                 f"{args.valid[0]}: feature columns differ from the training tables: "
@@ -197,6 +209,8 @@ def main(argv):
                   "validation_inputs": json.dumps([] if valid is None else sorted(set(valid.inputs)))}
     if spec_version:
         attributes["feature_spec_version"] = spec_version
+    if args.attack_label:
+        attributes["attack_label"] = args.attack_label
     flowmodel.save(booster, model_path, names, attributes)
 
     # Metrics on the validation split only: held-out inputs. In-sample scores
@@ -236,7 +250,7 @@ def main(argv):
         b = summary["benign_vs_attack"]
         print(f"train: {len(train)} flows, {k} classes, {rounds} rounds -> {model_path}; "
               f"validation macro F1 {summary['macro_f1']:.4f}, benign FPR "
-              f"{b['benign_fpr'] if b['benign_fpr'] is not None else 'n/a'}")
+              f"{report.fmt(b['benign_fpr'])}")
     else:
         print(f"train: {len(train)} flows, {k} classes, {rounds} rounds -> {model_path}")
     return 0

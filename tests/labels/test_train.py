@@ -307,6 +307,22 @@ class BadInput(unittest.TestCase):
         with open(self.path("ok/model.classes.json")) as f:
             self.assertEqual(json.load(f), ["benign", "syn_flood"])
 
+    def test_attack_label_trains_benign_vs_attack(self):
+        csvs = self.good_csvs(counts={"benign": 50, "syn_flood": 20, "port_scan": 20})
+        r = run("train", "--train", *csvs, "--out", self.path("m"), "--n-estimators", "5",
+                "--attack-label", "attack", "--threads", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        model, names = flowmodel.load(self.path("m/model.json"))
+        self.assertEqual(names, ["benign", "attack"])
+        self.assertEqual(len(model.get_dump()), 5)  # binary:logistic: one tree per round
+        r = run("evaluate", "--model", self.path("m/model.json"), "--test", *csvs, "--out",
+                self.path("e"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path("e/metrics.json")) as f:
+            m = json.load(f)
+        self.assertEqual(m["per_class"]["attack"]["support"], 120)
+        self.assertEqual(m["unknown_labels"], {})
+
     def test_class_only_in_validation_is_dropped_and_named(self):
         a = write_csv(self.path("a.csv"), synthetic_rows(self.rng, "a.pcap",
                                                          {"benign": 50, "syn_flood": 20}))
