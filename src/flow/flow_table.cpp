@@ -369,6 +369,7 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     // 5-tuple: report the old flow, start a new one in the same entry.
     if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);
     counters_.tcp_port_reuse += ending == Ending::kNotYet;
+    ++counters_.flows_created;
     wheel_unlink(idx);
     start_flow(idx, p, src_is_lo, input_index, ts_ns);
   }

@@ -61,6 +61,9 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   plan = EalPlan{};
   plan.worker_lcores = workers;
   plan.args = {"flowscore", "--no-pci", "--no-telemetry", fmt::format("--log-level={}", log_level)};
+  // EAL warns about every hugepage size it finds no pages of; flowscore
+  // says what it chose itself (plan.note), once.
+  if (log_level == "warning" || log_level == "error") plan.args.push_back("--log-level=lib.eal:error");
   // lcore i runs on cpus[i]; with fewer CPUs than lcores they share (lcore@cpu).
   std::string lcores;
   for (unsigned l = 0; l <= workers; ++l)

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -92,6 +93,26 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
     info.classes.push_back(std::move(ci));
   }
   return info;
+}
+
+// libpcap stops at a cut-off last record without a word to the PMD. For a
+// classic pcap the file size says whether that happened: header, 16 bytes
+// per record and the captured bytes must add up to it.
+void warn_if_truncated(const std::string& path, uint16_t port) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return;
+  uint32_t magic = 0;
+  const bool classic = std::fread(&magic, 4, 1, f) == 1 &&
+                       (magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::fclose(f);
+  rte_eth_stats st{};
+  if (!classic || rte_eth_stats_get(port, &st) != 0) return;
+  const uint64_t expected = 24 + 16 * st.ipackets + st.ibytes;
+  if (size > 0 && uint64_t(size) > expected)
+    fmt::print(stderr, "flowscore: {}: truncated capture: {} bytes after the last complete record were ignored\n",
+               path, uint64_t(size) - expected);
 }
 
 struct Totals {
@@ -349,6 +370,8 @@ int run_pipeline(const RunRequest& req) {
                  ls.flows, 100 * ls.unmatched_fraction(), req.default_label, ls.rules_matching_nothing());
     }
   }
+  if (model_reloads || model_refusals)
+    fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", model_reloads, model_refusals);
   int status = 0;
   if (t.dropped_records) {
     fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);
@@ -358,6 +381,8 @@ int run_pipeline(const RunRequest& req) {
     fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink->describe(), sink->last_error());
     status = 1;
   }
+  if (offline)
+    for (const WorkerInput& in : all_inputs) warn_if_truncated(req.pcaps[in.input_index], in.port);
   for (const WorkerInput& in : all_inputs) rte_eth_dev_stop(in.port);
   workers.clear();
   rte_mempool_free(pool);

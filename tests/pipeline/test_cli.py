@@ -1,0 +1,225 @@
+"""End-to-end tests of the flowscore binary: run, extract, bad input, live
+mode with SIGHUP model reload and SIGINT shutdown.
+
+usage: /usr/bin/python3 test_cli.py SOURCE_DIR BUILD_DIR
+Prints "N passed, N failed" and exits non-zero on any failure.
+"""
+import csv
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SRC, BUILD = sys.argv[1], sys.argv[2]
+FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
+DATA = os.path.join(SRC, "tests/data")
+PING = os.path.join(DATA, "packet/zeek-icmp-ping.pcap")
+SMALL = sorted(os.path.join(DATA, "output", f) for f in os.listdir(os.path.join(DATA, "output")) if f.endswith(".pcap"))
+TMP = tempfile.mkdtemp(prefix="flowscore-cli-")
+REQUIRED = {"timestamp", "flow_id", "event_type", "src_ip", "dest_ip", "proto", "community_id", "flow"}
+
+
+def run(*args, expect=0, **kw):
+    p = subprocess.run([FLOWSCORE, *args], capture_output=True, text=True, timeout=300, **kw)
+    assert p.returncode == expect, f"exit {p.returncode} (wanted {expect}) for {args}:\n{p.stderr}"
+    return p
+
+
+def records(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def summary_numbers(stderr):
+    # "flowscore: P packets (B bytes), F flows -> R records in ..."
+    line = next(l for l in stderr.splitlines() if " packets (" in l)
+    words = line.split()
+    return int(words[1]), int(words[5]), int(words[8])
+
+
+def test_version_and_help():
+    assert run("--version").stdout.startswith("flowscore ")
+    assert "flowscore run --pcap" in run("--help").stdout
+    run("frobnicate", expect=2)
+
+
+def test_run_writes_one_valid_eve_line_per_flow():
+    out = os.path.join(TMP, "small.json")
+    args = ["run", "--model", "none", "--out", out]
+    for f in SMALL:
+        args += ["--pcap", f]
+    p = run(*args)
+    packets, flows, recs = summary_numbers(p.stderr)
+    lines = records(out)
+    # A flow yields one record, more when the active timeout checkpoints it.
+    assert len(lines) == recs >= flows > 0, (len(lines), recs, flows)
+    for r in lines:
+        assert REQUIRED <= r.keys(), r.keys()
+        assert r["event_type"] == "flow"
+        assert r["community_id"].startswith("1:")
+    # Every packet is either in exactly one record or counted as not flowed.
+    flowed = sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in lines)
+    not_flowed = 0
+    for l in p.stderr.splitlines():
+        if "packets not flowed:" in l:
+            not_flowed = sum(int(kv.split("=")[1]) for kv in l.split(":", 2)[2].split())
+    assert flowed + not_flowed == packets, (flowed, not_flowed, packets)
+    assert len({r["flow_id"] for r in lines}) == len(lines), "flow_id must be unique"
+
+
+def test_missing_and_non_capture_inputs_are_refused():
+    p = run("run", "--pcap", "/nonexistent.pcap", "--out", "-", expect=2)
+    assert "/nonexistent.pcap" in p.stderr
+    p = run("run", "--pcap", os.path.join(SRC, "README.md"), "--out", "-", expect=2)
+    assert "README.md" in p.stderr
+
+
+def test_unsupported_link_type_is_named():
+    path = os.path.join(TMP, "wifi.pcap")
+    with open(path, "wb") as f:  # LINKTYPE_IEEE802_11 (105), one 24-byte frame
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 105))
+        f.write(struct.pack("<IIII", 1, 0, 24, 24) + bytes(24))
+    p = run("run", "--pcap", path, "--out", "-", expect=2)
+    assert "802" in p.stderr or "105" in p.stderr, p.stderr
+
+
+def test_truncated_capture_keeps_its_complete_records():
+    data = open(PING, "rb").read()
+    path = os.path.join(TMP, "cut.pcap")
+    with open(path, "wb") as f:
+        f.write(data[: len(data) - 7])  # the last record loses its tail
+    out = os.path.join(TMP, "cut.json")
+    p = run("run", "--pcap", path, "--out", out, "--model", "none")
+    whole = os.path.join(TMP, "whole.json")
+    run("run", "--pcap", PING, "--out", whole, "--model", "none")
+    got = sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in records(out))
+    want = sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in records(whole))
+    assert got == want - 1, (got, want)
+    assert "truncated" in p.stderr, p.stderr
+
+
+def test_bad_config_names_the_key():
+    p = run("run", "--pcap", PING, "--out", "-", "--set", "flow.idel_timeout=5", expect=2)
+    assert "flow.idel_timeout" in p.stderr and "unknown key" in p.stderr
+    p = run("run", "--pcap", PING, "--out", "-", "--idle-timeout", "-3", expect=2)
+    assert "flow.idle_timeout" in p.stderr
+    bad = os.path.join(TMP, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"flow": {"table_size": "big"}}')
+    p = run("run", "--pcap", PING, "--out", "-", "--config", bad, expect=2)
+    assert "flow.table_size" in p.stderr
+    with open(bad, "w") as f:
+        f.write('{"flow": {')
+    p = run("run", "--pcap", PING, "--out", "-", "--config", bad, expect=2)
+    assert "not valid JSON" in p.stderr
+
+
+def test_corrupt_model_is_refused():
+    bad = os.path.join(TMP, "garbage.fsm")
+    with open(bad, "wb") as f:
+        f.write(os.urandom(4096))
+    p = run("run", "--pcap", PING, "--out", "-", "--model", bad, expect=2)
+    assert "garbage.fsm" in p.stderr
+
+
+def feature_names():
+    out = os.path.join(TMP, "names.csv")
+    run("extract", "--pcap", PING, "--out", out)
+    header = open(out).readline().strip().split(",")
+    return header[header.index("label") + 1:]
+
+
+def test_extract_writes_the_feature_table():
+    out = os.path.join(TMP, "table.csv")
+    run("extract", "--pcap", PING, "--pcap", SMALL[0], "--label", "benign", "--label", "attack", "--out", out)
+    rows = list(csv.DictReader(open(out)))
+    names = feature_names()
+    assert len(names) == len(set(names)) > 50
+    assert {r["label"] for r in rows} == {"benign", "attack"}
+    assert all(r["input"] in (os.path.basename(PING), os.path.basename(SMALL[0])) for r in rows)
+    run("extract", "--pcap", PING, "--label", "a", "--label", "b", "--out", out, expect=2)
+
+
+def make_model(path_json, names, seed):
+    """A small real XGBoost model over flowscore's own feature names."""
+    code = f"""
+import numpy as np, xgboost as xgb
+rng = np.random.default_rng({seed})
+X = rng.random((400, {len(names)}), dtype=np.float32) * 1000
+y = (X[:, 0] > 500).astype(int)
+d = xgb.DMatrix(X, label=y, feature_names={names!r})
+b = xgb.train({{"objective": "binary:logistic", "max_depth": 3, "seed": {seed}}}, d, 5)
+b.save_model({path_json!r})
+"""
+    subprocess.run(["/usr/bin/python3", "-c", code], check=True, timeout=300)
+
+
+def test_run_with_a_model_gives_verdicts():
+    names = feature_names()
+    mj, mf = os.path.join(TMP, "m.json"), os.path.join(TMP, "m.fsm")
+    make_model(mj, names, 1)
+    run("compile", mj, "-o", mf, "--class-names", "benign,attack")
+    out = os.path.join(TMP, "scored.json")
+    run("run", "--pcap", PING, "--out", out, "--model", mf)
+    recs = records(out)
+    assert recs and all("flowscore" in r and r["flowscore"]["label"] in ("benign", "attack") for r in recs)
+    assert all(r["event_type"] == ("alert" if "alert" in r else "flow") for r in recs)
+
+
+def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
+    names = feature_names()
+    good_json, good = os.path.join(TMP, "live.json"), os.path.join(TMP, "live.fsm")
+    make_model(good_json, names, 2)
+    run("compile", good_json, "-o", good, "--class-names", "benign,attack")
+    out = os.path.join(TMP, "live-out.json")
+    proc = subprocess.Popen(
+        [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--log-level=error",
+         f"--vdev=net_pcap0,rx_pcap={PING}", "--", "--out", out, "--model", good],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        # A bad model is refused and the running one kept; then a good one is taken.
+        with open(good, "rb") as f:
+            blob = f.read()
+        with open(good, "wb") as f:
+            f.write(blob[: len(blob) // 2])
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        with open(good, "wb") as f:
+            f.write(blob)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "model reload refused" in err and "model reloaded" in err, err
+    recs = records(out)
+    assert recs and all(r["flow"]["reason"] == "shutdown" for r in recs), err
+    assert sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in recs) > 0
+
+
+def main():
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    passed = failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            passed += 1
+            print(f"ok   {name}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

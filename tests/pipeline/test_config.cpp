@@ -1,0 +1,80 @@
+// Config loading: the shipped file loads; every error names its key.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "flowscore/config.hpp"
+
+using namespace flowscore;
+
+namespace {
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/flowscore-config-XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string load_error(const std::string& text) {
+  Config cfg;
+  std::string err;
+  const std::string path = write_temp(text);
+  EXPECT_FALSE(load_config(path, cfg, err)) << text;
+  std::remove(path.c_str());
+  return err;
+}
+}  // namespace
+
+TEST(Config, TheShippedConfigLoadsAndMatchesItsDocumentedDefaults) {
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(load_config(std::string(FLOWSCORE_SOURCE_DIR) + "/conf/flowscore.json", cfg, err)) << err;
+  EXPECT_EQ(cfg.flow.idle_timeout_ns, 60'000'000'000u);
+  EXPECT_EQ(cfg.flow.capacity, 1u << 20);
+  EXPECT_EQ(cfg.output.path, "-");
+  EXPECT_FALSE(cfg.output.include_features);
+}
+
+TEST(Config, ErrorsNameTheKeyAndTheProblem) {
+  EXPECT_NE(load_error(R"({"flow": {"idel_timeout": 5}})").find("flow.idel_timeout: unknown key"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"idle_timeout": -1}})").find("flow.idle_timeout: must be a positive"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"table_size": "big"}})").find("flow.table_size"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"active_timeout": 5000}})").find("flow.active_timeout"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"hugepages": "maybe"}})").find("dpdk.hugepages"), std::string::npos);
+  EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
+  EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": )").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"expiry_resolution": 100, "idle_timeout": 10}})").find("flow.expiry_resolution"),
+            std::string::npos);
+}
+
+TEST(Config, OverridesUseTheSameValidation) {
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(apply_override("flow.idle_timeout", "2.5", cfg, err)) << err;
+  EXPECT_EQ(cfg.flow.idle_timeout_ns, 2'500'000'000u);
+  ASSERT_TRUE(apply_override("output.path", "eve.json", cfg, err)) << err;  // a bare string
+  EXPECT_EQ(cfg.output.path, "eve.json");
+  EXPECT_FALSE(apply_override("flow.table_size", "-5", cfg, err));
+  EXPECT_NE(err.find("flow.table_size"), std::string::npos);
+  EXPECT_FALSE(apply_override("no.such_key", "1", cfg, err));
+  EXPECT_NE(err.find("no.such_key"), std::string::npos);
+}
+
+TEST(Config, ClassPoliciesAreRead) {
+  Config cfg;
+  std::string err;
+  const std::string path = write_temp(
+      R"({"model": {"classes": {"syn_flood": {"threshold": 0.9, "category": "Attempted DoS", "severity": 1}}}})");
+  ASSERT_TRUE(load_config(path, cfg, err)) << err;
+  ASSERT_EQ(cfg.model.classes.size(), 1u);
+  EXPECT_EQ(cfg.model.classes[0].name, "syn_flood");
+  EXPECT_FLOAT_EQ(cfg.model.classes[0].threshold, 0.9f);
+  EXPECT_EQ(cfg.model.classes[0].category, "Attempted DoS");
+  EXPECT_EQ(cfg.model.classes[0].severity, 1);
+  std::remove(path.c_str());
+}
