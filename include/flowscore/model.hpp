@@ -68,9 +68,8 @@ class CompiledModel {
   // for regression and binary:logitraw.
   void predict(const float* rows, size_t n, float* out) const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit CompiledModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -91,11 +91,12 @@ bool PaddedForest::build(const Forest& f) {
     leaf_count += size_t{1} << depth;
     if (leaf_count > kMaxNodes) return false;  // padding must not blow memory up
   }
-  // kLevelLoadSlack spare entries: the SIMD engines load a whole level of up
-  // to 16 nodes at once, which for a shallow last tree reaches past its end.
+  // kLevelLoadSlack spare entries: the SIMD engines load a whole level (or
+  // all leaves) of up to 16 entries at once, which for a shallow last tree
+  // reaches past its end.
   thresholds.assign(nodes + kLevelLoadSlack, 0.0f);
   feature_and_default.assign(nodes + kLevelLoadSlack, 0);
-  leaves.assign(leaf_count, 0.0f);
+  leaves.assign(leaf_count + kLevelLoadSlack, 0.0f);
   for (size_t i = 0; i < order.size(); ++i) {
     const TreeNode* root = &f.nodes[f.tree_begin[order[i]]];
     fill(root, *root, 0, 0, trees[i].depth, *this, trees[i]);

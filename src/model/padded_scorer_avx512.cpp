@@ -1,6 +1,8 @@
 // Design B, AVX-512: the AVX2 engine's walk with 16 rows per vector, mask
-// registers for the split rule, and register permutes for the top 5 levels
-// (up to 16 nodes). Same layout, same rule (split_rule.hpp):
+// registers for the split rule, and register permutes instead of gathers for
+// the top 6 levels (up to 32 nodes) and up to 64 leaves, so a depth-6 tree
+// costs only the feature-value gathers. Same layout, same rule
+// (split_rule.hpp):
 //   left = (x < t) | (isnan(x) & default_left)
 // Chosen at run time when the CPU has AVX-512F.
 #include <immintrin.h>
@@ -26,6 +28,26 @@ FLOWSCORE_AVX512 inline __m512i descend(__m512i at, __m512 threshold, __m512i fd
   const __mmask16 left = less | (missing & default_left);
   const __m512i right_child = _mm512_add_epi32(_mm512_add_epi32(at, at), _mm512_set1_epi32(2));
   return _mm512_mask_sub_epi32(right_child, left, right_child, _mm512_set1_epi32(1));
+}
+
+// Entries [local] of a 32-entry table, by register permute (bits 0..4).
+FLOWSCORE_AVX512 inline __m512 lookup32(const float* table, __m512i local) {
+  return _mm512_permutex2var_ps(_mm512_loadu_ps(table), local, _mm512_loadu_ps(table + 16));
+}
+FLOWSCORE_AVX512 inline __m512i lookup32(const int* table, __m512i local) {
+  return _mm512_permutex2var_epi32(_mm512_loadu_si512(table), local, _mm512_loadu_si512(table + 16));
+}
+
+// Leaf values [local] of a tree of this depth: permutes up to 64 leaves,
+// a gather beyond.
+FLOWSCORE_AVX512 inline __m512 leaf_values(const float* leaves, __m512i local, uint32_t depth) {
+  if (depth <= 4) return _mm512_permutexvar_ps(local, _mm512_loadu_ps(leaves));
+  if (depth == 5) return lookup32(leaves, local);
+  if (depth == 6) {
+    const __mmask16 upper = _mm512_test_epi32_mask(local, _mm512_set1_epi32(32));
+    return _mm512_mask_blend_ps(upper, lookup32(leaves, local), lookup32(leaves + 32, local));
+  }
+  return _mm512_i32gather_ps(local, leaves, 4);
 }
 
 template <int kVectors>
@@ -57,7 +79,14 @@ FLOWSCORE_AVX512 void score_block_avx512(const PaddedForest& pf, const float* ro
                           _mm512_permutexvar_epi32(local, level_features), rows, row_start[v]);
         }
       }
-      for (uint32_t d = permuted_levels; d < tree.depth; ++d) {
+      if (tree.depth > 5) {  // level 5: 32 nodes, a two-register permute
+        const __m512i local_begin = _mm512_set1_epi32(31);
+        for (int v = 0; v < kVectors; ++v) {
+          const __m512i local = _mm512_sub_epi32(at[v], local_begin);
+          at[v] = descend(at[v], lookup32(thresholds + 31, local), lookup32(features + 31, local), rows, row_start[v]);
+        }
+      }
+      for (uint32_t d = 6; d < tree.depth; ++d) {
         for (int v = 0; v < kVectors; ++v)
           at[v] = descend(at[v], _mm512_i32gather_ps(at[v], thresholds, 4), _mm512_i32gather_epi32(at[v], features, 4),
                           rows, row_start[v]);
@@ -65,7 +94,7 @@ FLOWSCORE_AVX512 void score_block_avx512(const PaddedForest& pf, const float* ro
       const float* leaves = pf.leaves.data() + tree.leaf_offset;
       const __m512i internal = _mm512_set1_epi32(static_cast<int>((1u << tree.depth) - 1));
       for (int v = 0; v < kVectors; ++v)
-        margin[v] = _mm512_add_ps(margin[v], _mm512_i32gather_ps(_mm512_sub_epi32(at[v], internal), leaves, 4));
+        margin[v] = _mm512_add_ps(margin[v], leaf_values(leaves, _mm512_sub_epi32(at[v], internal), tree.depth));
     }
     for (int v = 0; v < kVectors; ++v) {
       alignas(64) float lanes[16];
