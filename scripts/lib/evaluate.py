@@ -72,6 +72,10 @@ def main(argv):
         if overlap:
             warn(f"the test set has inputs the model used for {role}: {', '.join(overlap)}; "
                  "these metrics are not held-out")
+    if booster.attr("label_map"):
+        # Labels the model was trained to see as one family (train --merge).
+        label_map = json.loads(booster.attr("label_map"))
+        table.labels = np.array([label_map.get(l, l) for l in table.labels], dtype=object)
     if booster.attr("attack_label"):
         # A benign-vs-attack model: every attack label is its one attack class.
         table.labels = np.where(table.labels == names[0], names[0],

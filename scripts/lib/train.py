@@ -41,6 +41,9 @@ def parse_args(argv):
     p.add_argument("--attack-label", metavar="NAME",
                    help="train benign vs NAME: every other label becomes NAME "
                         "(binary:logistic, one tree per round instead of one per class)")
+    p.add_argument("--merge", action="append", default=[], metavar="FAMILY=A,B,...",
+                   help="train labels A, B, ... as one class FAMILY (repeatable): for attacks "
+                        "one flow cannot tell apart, e.g. a lone SYN of a scan or of a flood")
     p.add_argument("--classes", metavar="A,B,...",
                    help="expected attack/benign labels; any without training flows is "
                         "reported and left out of the model")
@@ -95,6 +98,25 @@ def choose_classes(args, train, valid):
     return names
 
 
+def parse_merges(specs):
+    """--merge FAMILY=A,B,... options -> {label: family}."""
+    label_map = {}
+    for spec in specs:
+        family, sep, members = spec.partition("=")
+        if not sep or not family or not members:
+            raise flowtable.TableError(f"--merge wants FAMILY=A,B,..., got '{spec}'")
+        for label in members.split(","):
+            if label in label_map:
+                raise flowtable.TableError(f"--merge: label '{label}' is in two families")
+            label_map[label] = family
+    return label_map
+
+
+def apply_label_map(table, label_map):
+    if label_map:
+        table.labels = np.array([label_map.get(l, l) for l in table.labels], dtype=object)
+
+
 def collapse_attacks(table, benign_label, attack_label):
     table.labels = np.where(table.labels == benign_label, benign_label,
                             attack_label).astype(object)
@@ -123,10 +145,13 @@ def load_tables(args):
     if bad_names:
         raise flowtable.TableError(f"feature names XGBoost cannot store: {', '.join(bad_names)}")
     notes = []
+    label_map = parse_merges(args.merge)
+    apply_label_map(table, label_map)
     if args.attack_label:
         collapse_attacks(table, args.benign_label, args.attack_label)
     if args.valid:
         train, valid = table, flowtable.read_tables(args.valid)
+        apply_label_map(valid, label_map)
         if args.attack_label:
             collapse_attacks(valid, args.benign_label, args.attack_label)
         if valid.feature_names != train.feature_names:
@@ -211,6 +236,8 @@ def main(argv):
         attributes["feature_spec_version"] = spec_version
     if args.attack_label:
         attributes["attack_label"] = args.attack_label
+    if args.merge:
+        attributes["label_map"] = json.dumps(parse_merges(args.merge), sort_keys=True)
     flowmodel.save(booster, model_path, names, attributes)
 
     # Metrics on the validation split only: held-out inputs. In-sample scores
