@@ -92,7 +92,7 @@ def main(argv):
         records.sort(key=lambda r: (r.first_ts, r.serial))
         for rec in records:
             vec = features.compute(rec.packets, args.first_packets, args.activity_gap)
-            meta = ["", path, ipaddress.ip_address(rec.src), rec.sport,
+            meta = ["", os.path.basename(path), ipaddress.ip_address(rec.src), rec.sport,
                     ipaddress.ip_address(rec.dst), rec.dport, rec.proto,
                     epoch_seconds(rec.first_ts), epoch_seconds(rec.last_ts), ""]
             writer.writerow(meta + [format_value(v) for v in vec])

@@ -4,7 +4,9 @@
     compare_features.py --pair FLOWSCORE.csv REFERENCE.csv [--pair ...]
                         [--min-match 0.995] [--ulp 0] [--show 3]
 
-Flows are matched on (proto, src_ip, src_port, dest_ip, dest_port, start).
+Flows are matched on (input, proto, src_ip, src_port, dest_ip, dest_port,
+start), `input` being the capture's basename, so one CSV may hold several
+captures as long as their basenames differ.
 Orientation is part of the key: docs/FEATURES.md §1 fixes the initiator, so a
 flow whose src/dest are swapped is a mismatch (reported as such).
 `start` is compared in whole microseconds: flowscore's offline clock is the
@@ -23,6 +25,7 @@ import csv
 import datetime
 import ipaddress
 import math
+import signal
 import struct
 import sys
 from collections import defaultdict
@@ -56,7 +59,7 @@ def flow_key(row, swap=False):
     dst = (ipaddress.ip_address(row["dest_ip"].strip()), int(row["dest_port"] or 0))
     if swap:
         src, dst = dst, src
-    return (parse_proto(row["proto"]),) + src + dst + (parse_time_us(row["start"]),)
+    return (row["input"].strip(), parse_proto(row["proto"])) + src + dst + (parse_time_us(row["start"]),)
 
 
 def f32_bits(text):
@@ -191,11 +194,12 @@ def _first_difference(a, b):
 
 
 def _fmt_key(key):
-    proto, sip, sport, dip, dport, start = key
-    return f"proto {proto} {sip}:{sport} -> {dip}:{dport} start_us {start}"
+    capture, proto, sip, sport, dip, dport, start = key
+    return f"{capture}: proto {proto} {sip}:{sport} -> {dip}:{dport} start_us {start}"
 
 
 def main(argv):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under `| head`
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pair", nargs=2, action="append", required=True,
                     metavar=("FLOWSCORE_CSV", "REFERENCE_CSV"))
