@@ -90,8 +90,8 @@ TSHARK_PREFS = [
 # docs/FEATURES.md section 11 "Known differences from tshark accounting".
 CLASSES = {
     "exact": "packets and bytes equal in both directions",
-    "snaplen_bytes": "packets equal; bytes lower by at most what the snap length cut off "
-                     "(flowscore sees only captured bytes and the IP length)",
+    "uncaptured_bytes": "packets equal; bytes lower by at most what the capture did not keep of "
+                        "the frames (snap length, FCS): flowscore sees only captured bytes and the IP length",
     "tcp_header_cut": "frames whose snap length ends inside the TCP header before the window: "
                       "tshark has the ports, flowscore counts them truncated_l4, not flowed",
     "malformed_l4_header": "IPv4 frames whose IP length leaves less than the L4 header (or a TCP "
@@ -104,9 +104,9 @@ CLASSES = {
     "missing": "flow in tshark's totals, not in flowscore's",
     "extra": "flow in flowscore's totals, not in tshark's",
     "packets_differ": "both have the flow; packet counts differ",
-    "bytes_differ": "both have the flow, packets equal; bytes differ beyond snap-length loss",
+    "bytes_differ": "both have the flow, packets equal; bytes differ beyond what the capture did not keep",
 }
-DOCUMENTED = {"snaplen_bytes", "tcp_header_cut", "malformed_l4_header", "unsupported_link_type"}
+DOCUMENTED = {"uncaptured_bytes", "tcp_header_cut", "malformed_l4_header", "unsupported_link_type"}
 # Frame-level reasons flowscore does not flow a frame tshark gives a 5-tuple.
 DROP_CLASSES = ("tcp_header_cut", "malformed_l4_header")
 
@@ -256,8 +256,8 @@ def tshark_frames(pcap):
 
 
 class Side:
-    """What one end of a flow sent. For the reference also: bytes the snap
-    length removed (`cut`), bytes flowscore may add from IP lengths beyond the
+    """What one end of a flow sent. For the reference also: bytes the capture
+    did not keep (`cut`: frame.len - frame.cap_len), bytes flowscore may add from IP lengths beyond the
     frame (`excess`), and the frames flowscore is documented not to flow."""
     __slots__ = ("pkts", "bytes", "cut", "excess", "drop_pkts", "drop_bytes", "drop_cut", "drops")
 
@@ -380,7 +380,7 @@ def classify(ref, got, failure):
         drops = ref[0].drops + ref[1].drops
         if drops:
             return drops.most_common(1)[0][0]
-        return "snaplen_bytes"
+        return "uncaptured_bytes"
     if not any(g.pkts for g in got):
         return "missing"
     if any(r.pkts != g.pkts for r, g in zip(ref, got)):
