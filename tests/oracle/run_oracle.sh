@@ -59,4 +59,12 @@ awk '{ printf "%06d\t%s\n", NR, $0 }' "$list" \
         || echo "oracle failed on $pcap" >&2' sh "$python" "$oracle" "$flowscore" "$work/results"
 
 [ -z "$keep" ] || { mkdir -p "$keep" && cp "$work"/results/*.json "$keep"/; }
-"$python" "$oracle" summarize --min-exact "$min_exact" "$work"/results/*.json
+"$python" "$oracle" summarize --min-exact "$min_exact" "$work"/results/*.json || status=$?
+# A capture the oracle itself failed on has no result: that fails the run too.
+expected=$(wc -l < "$list")
+got=$(find "$work/results" -name '*.json' | wc -l)
+if [ "$got" -ne "$expected" ]; then
+  echo "oracle produced results for $got of $expected captures (see 'oracle failed on' above)" >&2
+  exit 1
+fi
+exit "${status:-0}"
