@@ -42,7 +42,7 @@ import tempfile
 FRAGMENT_TIMEOUT_S = 30.0  # flowscore's default flow.fragment_timeout (conf/flowscore.json)
 
 PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP = 6, 17, 1, 58, 132
-PORTED = {"tcp": PROTO_TCP, "udp": PROTO_UDP, "sctp": PROTO_SCTP}
+PORTED = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_SCTP: "sctp"}  # tshark's layer names
 EVE_PROTO = {"TCP": PROTO_TCP, "UDP": PROTO_UDP, "ICMP": PROTO_ICMP, "IPv6-ICMP": PROTO_ICMPV6,
              "SCTP": PROTO_SCTP}
 
@@ -194,8 +194,8 @@ class Frame:
                 self.drop = "malformed_l4_header"
         self.sport = self.dport = 0
         upper = layers[next_layer] if next_layer < len(layers) else ""
-        if self.proto in PORTED.values():
-            name = {v: k for k, v in PORTED.items()}[self.proto]
+        if self.proto in PORTED:
+            name = PORTED[self.proto]
             sport, dport = first(f[name + ".srcport"]), first(f[name + ".dstport"])
             if upper != name or not sport or not dport:
                 self.skip = "l4_header_not_dissected"
