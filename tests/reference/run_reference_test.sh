@@ -38,6 +38,8 @@ mapfile -d '' captures < <(find "${roots[@]}" -type f \( -name '*.pcap' -o -name
 # dominates on small files); a table far below the production default is
 # plenty for this corpus and does not fail on a busy machine. At most 24
 # captures per run: each is a net_pcap port, and DPDK allows 32 ports.
+# REFERENCE_BATCH=1 runs one capture per process (slow: ~25 min for the corpus).
+batch_max=${REFERENCE_BATCH:-24}
 flowscore_extract() {  # OUT_CSV CAPTURE...
   local out=$1 args=()
   shift
@@ -91,7 +93,7 @@ flush_batch() {
 }
 for j in "${readable[@]}"; do
   base=$(basename "$(sed -n "${j}p" "$work/index.tsv" | cut -f2)")
-  if [[ -n ${seen[$base]:-} ]] || ((${#batch[@]} >= 24)); then flush_batch; fi
+  if [[ -n ${seen[$base]:-} ]] || ((${#batch[@]} >= batch_max)); then flush_batch; fi
   batch+=("$j")
   seen[$base]=1
 done
