@@ -44,9 +44,12 @@ struct IcmpPorts {
 IcmpPorts icmp_ports(uint8_t type, uint8_t code, bool is_icmpv6);
 
 // The (src, dst) endpoints of a parsed packet, with ICMP mapped as above.
-void packet_endpoints(const ParsedPacket& p, Endpoint& src, Endpoint& dst);
+// Returns true for a one-way ICMP message.
+bool packet_endpoints(const ParsedPacket& p, Endpoint& src, Endpoint& dst);
 
 // Canonical key; `src_is_lo` tells whether the packet's source is addr_lo.
+// One-way ICMP messages keep the packet's orientation (source in addr_lo),
+// as Community ID does: the same message type sent back is another flow.
 FlowKey make_flow_key(const ParsedPacket& p, bool& src_is_lo);
 
 }  // namespace flowscore

@@ -120,6 +120,7 @@ class FlowTable {
   std::vector<uint32_t> wheel_;        // slot -> head entry index
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;
+  uint64_t now_ns_ = 0;                // latest time seen: the table's clock never runs back
   size_t live_ = 0;
   uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
   uint64_t next_flow_seq_ = 0;

@@ -97,10 +97,15 @@ inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08,
 // On any status but kOk, `out` holds no meaning.
 ParseStatus parse_frame(const uint8_t* frame, uint32_t captured, LinkType link, ParsedPacket& out);
 
-// Frame length on the wire. The pcap PMD hands over only the captured bytes,
-// so for a snaplen-truncated frame the IP header's length is the best witness
-// of what was on the wire (see docs/FEATURES.md, "wire length").
-inline uint32_t wire_length(const ParsedPacket& p, uint32_t captured) {
+// Frame length on the wire. The pcap PMD hands over only the captured bytes.
+// A frame shorter than the capture's snap length was captured whole: its
+// captured length is its wire length, whatever its IP header claims (a
+// malformed or crafted IP length must not inflate byte counts). A frame cut
+// at the snap length lost its tail: then the IP header's length is the best
+// witness of its size (docs/FEATURES.md §4). snaplen 0 = frames are whole
+// (live ports).
+inline uint32_t wire_length(const ParsedPacket& p, uint32_t captured, uint32_t snaplen) {
+  if (snaplen == 0 || captured < snaplen) return captured;
   const uint32_t from_ip = p.l3_offset + p.ip_len;
   return from_ip > captured ? from_ip : captured;
 }

@@ -24,7 +24,13 @@ struct RunRequest {
   bool quiet = false;
 };
 
-// Returns the process exit status: 0 success, 1 runtime failure, 2 bad input.
+// Returns the process exit status: 0 success, 1 runtime failure, 2 bad input,
+// or kRetryWithoutHugepages.
 int run_pipeline(const RunRequest& req);
+
+// Hugepages looked free when the EAL started but ran out before flowscore had
+// its memory (another DPDK process took them). EAL cannot start twice in one
+// process, so the caller runs flowscore again with dpdk.hugepages=no.
+inline constexpr int kRetryWithoutHugepages = 75;
 
 }  // namespace flowscore

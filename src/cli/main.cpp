@@ -1,7 +1,9 @@
 // flowscore command line: parses arguments into a RunRequest (run, extract)
 // or hands over to the model tools (compile, predict).
 #include <getopt.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -175,8 +177,19 @@ int main(int argc, char** argv) {
     fmt::print("flowscore {}\n", FLOWSCORE_VERSION);
     return 0;
   }
-  if (cmd == "run") return run_or_extract(argc - 1, argv + 1, RunMode::kEve);
-  if (cmd == "extract") return run_or_extract(argc - 1, argv + 1, RunMode::kExtract);
+  if (cmd == "run" || cmd == "extract") {
+    const int rc = run_or_extract(argc - 1, argv + 1, cmd == "run" ? RunMode::kEve : RunMode::kExtract);
+    if (rc != kRetryWithoutHugepages) return rc;
+    // Same command, without hugepages: EAL cannot be started twice in one process.
+    std::vector<char*> again(argv, argv + argc);
+    std::string set = "--set", value = "dpdk.hugepages=\"no\"";
+    again.push_back(set.data());
+    again.push_back(value.data());
+    again.push_back(nullptr);
+    execv("/proc/self/exe", again.data());
+    fmt::print(stderr, "flowscore: cannot re-run without hugepages: {}\n", std::strerror(errno));
+    return 1;
+  }
   if (cmd == "compile") return run_compile_command(argc - 1, argv + 1);
   if (cmd == "predict") return run_predict_command(argc - 1, argv + 1);
   fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, compile, predict; see --help)\n", cmd);

@@ -14,27 +14,28 @@ bool endpoint_less(const Endpoint& a, const Endpoint& b) {
 }
 }  // namespace
 
-void packet_endpoints(const ParsedPacket& p, Endpoint& src, Endpoint& dst) {
+bool packet_endpoints(const ParsedPacket& p, Endpoint& src, Endpoint& dst) {
   src.addr = p.src;
   dst.addr = p.dst;
   if (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6) {
-    if (p.has_l4) {
-      const IcmpPorts m = icmp_ports(p.icmp_type, p.icmp_code, p.proto == kProtoIcmpv6);
-      src.port = m.src_port;
-      dst.port = m.dst_port;
-    } else {
+    if (!p.has_l4) {
       src.port = dst.port = 0;
+      return false;
     }
-    return;
+    const IcmpPorts m = icmp_ports(p.icmp_type, p.icmp_code, p.proto == kProtoIcmpv6);
+    src.port = m.src_port;
+    dst.port = m.dst_port;
+    return m.one_way;
   }
   src.port = p.src_port;
   dst.port = p.dst_port;
+  return false;
 }
 
 FlowKey make_flow_key(const ParsedPacket& p, bool& src_is_lo) {
   Endpoint src, dst;
-  packet_endpoints(p, src, dst);
-  src_is_lo = !endpoint_less(dst, src);
+  const bool one_way = packet_endpoints(p, src, dst);
+  src_is_lo = one_way || !endpoint_less(dst, src);
   const Endpoint& lo = src_is_lo ? src : dst;
   const Endpoint& hi = src_is_lo ? dst : src;
   FlowKey k;

@@ -16,6 +16,12 @@ namespace flowscore {
 
 namespace {
 constexpr uint8_t kProtoTcp = 6;
+
+// Protocols whose L4 header flowscore parses; for any other, FEATURES.md §2
+// defines payload bytes as 0.
+bool carries_l4_payload(uint8_t proto) {
+  return proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
+}
 constexpr uint16_t kNoSlot = UINT16_MAX;
 
 enum EntryFlag : uint8_t {
@@ -92,7 +98,10 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   t->index_ = rte_hash_create(&params);
   if (t->index_ == nullptr) {
-    error = fmt::format("cannot create flow index for {} flows: {}", cfg.capacity, rte_strerror(rte_errno));
+    // rte_hash does not always set rte_errno; its usual failure is memory.
+    error = fmt::format("cannot create the flow index for {} flows ({} MiB of DPDK memory): "
+                        "lower flow.table_size or raise dpdk.memory_mb", cfg.capacity,
+                        (size_t{cfg.capacity} * 128) >> 20);
     return nullptr;
   }
   // The two big arrays come from the kernel, not DPDK's heap: pages are
@@ -360,7 +369,10 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
   // The wheel runs once per burst, so this flow may be past its deadline
   // already: end it here, so a packet never joins a flow that timed out
   // (offline, one burst can span minutes of capture time).
-  const Ending ending = ending_at(*e, ts_ns);
+  // Time only moves forward: a packet stamped earlier than the latest one
+  // seen is judged at the latest time (captures merged or reordered).
+  now_ns_ = std::max(now_ns_, ts_ns);
+  const Ending ending = ending_at(*e, now_ns_);
   const bool port_reuse = (e->flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
   if (ending == Ending::kActiveTimeout || saturated(e->stats)) {
     checkpoint(idx, sink);  // the flow continues below, in a new record
@@ -383,7 +395,7 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
   obs.ts_ns = ts_ns;
   obs.wire_len = ref.wire_len;
   obs.ip_len = p.ip_len;
-  obs.payload_len = p.payload_len;
+  obs.payload_len = carries_l4_payload(p.proto) ? p.payload_len : 0;  // FEATURES.md §2
   obs.tcp_window = p.tcp_window;
   obs.tcp_flags = flags;
   obs.is_tcp = is_tcp;
@@ -407,6 +419,7 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
 
 void FlowTable::expire(uint64_t now_ns, RecordSink& sink) {
   if (!wheel_started_) return;
+  now_ns = now_ns_ = std::max(now_ns_, now_ns);
   const uint64_t now_tick = now_ns / cfg_.wheel_tick_ns;
   if (now_tick == 0 || now_tick - 1 <= wheel_tick_) return;
   const uint64_t target = now_tick - 1;  // last tick that has fully passed
@@ -445,6 +458,7 @@ void FlowTable::flush(EndReason reason, RecordSink& sink) {
     }
   }
   wheel_started_ = false;  // the next input may run on another clock (another capture file)
+  now_ns_ = 0;
 }
 
 }  // namespace flowscore

@@ -190,6 +190,7 @@ int run_pipeline(const RunRequest& req) {
   // ---- DPDK -----------------------------------------------------------------
   const auto t_start = std::chrono::steady_clock::now();
   unsigned worker_count = 1;
+  bool may_retry_without_hugepages = false;
   if (offline) {
     EalPlan plan;
     const size_t mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb
@@ -200,6 +201,7 @@ int run_pipeline(const RunRequest& req) {
     }
     if (!plan.note.empty()) log_line(req.quiet, plan.note);
     worker_count = plan.worker_lcores;
+    may_retry_without_hugepages = !plan.no_huge && cfg.dpdk.hugepages == "auto";
     if (!start_eal(plan.args, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 1;
@@ -223,13 +225,22 @@ int run_pipeline(const RunRequest& req) {
     return 2;
   }
 
+  // DPDK memory ran out after start-up: with hugepages chosen by "auto",
+  // another process probably took them since we counted; say so and retry.
+  auto out_of_memory = [&](const std::string& what) {
+    rte_eal_cleanup();
+    if (may_retry_without_hugepages) {
+      log_line(false, fmt::format("{}; hugepages ran out (another DPDK process?): retrying with --no-huge", what));
+      return kRetryWithoutHugepages;
+    }
+    fmt::print(stderr, "flowscore: {}\n", what);
+    return 1;
+  };
+
   rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               static_cast<int>(rte_socket_id()));
-  if (pool == nullptr) {
-    fmt::print(stderr, "flowscore: cannot create the mbuf pool ({} mbufs): {}\n", cfg.dpdk.mbufs, rte_strerror(rte_errno));
-    rte_eal_cleanup();
-    return 1;
-  }
+  if (pool == nullptr)
+    return out_of_memory(fmt::format("cannot create the mbuf pool ({} mbufs): {}", cfg.dpdk.mbufs, rte_strerror(rte_errno)));
 
   // Inputs: offline, capture file i is port net_pcap<i>; live, every port.
   std::vector<WorkerInput> all_inputs;
@@ -241,11 +252,11 @@ int run_pipeline(const RunRequest& req) {
         rte_eal_cleanup();
         return 1;
       }
-      all_inputs.push_back({port, 0, static_cast<uint32_t>(i), inputs_info[i].link});
+      all_inputs.push_back({port, 0, static_cast<uint32_t>(i), inputs_info[i].link, inputs_info[i].snaplen});
     }
   } else {
     uint16_t port = 0;
-    RTE_ETH_FOREACH_DEV(port) all_inputs.push_back({port, 0, port, LinkType::kEthernet});
+    RTE_ETH_FOREACH_DEV(port) all_inputs.push_back({port, 0, port, LinkType::kEthernet, 0});
   }
   for (const WorkerInput& in : all_inputs) {
     if (!setup_port(in.port, pool, error)) {
@@ -270,9 +281,9 @@ int run_pipeline(const RunRequest& req) {
       auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
                          : nullptr;
       if (!table || !queue) {
-        fmt::print(stderr, "flowscore: worker {}: {}\n", w, error);
-        rte_eal_cleanup();
-        return 1;
+        workers.clear();
+        rte_mempool_free(pool);
+        return out_of_memory(fmt::format("worker {}: {}", w, error));
       }
       auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
       workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, offline, std::move(assigned[w]),

@@ -90,8 +90,14 @@ void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, u
     const rte_mbuf* m = pkts[i];
     const uint64_t ts = offline_ ? packet_time_ns(m) : live_now_ns;
     ParsedPacket& p = parsed[flowed];
-    // Headers are parsed from the first segment; the frame's length from all of them.
-    const ParseStatus st = parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), in.link, p);
+    // A frame larger than one mbuf comes in segments: parse a contiguous copy
+    // (rare: jumbo frames, offload super-packets), so lengths that fall back
+    // on the captured size see the whole frame.
+    const uint8_t* data = m->nb_segs == 1
+                              ? rte_pktmbuf_mtod(m, const uint8_t*)
+                              : static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kScratchBytes), scratch_.get()));
+    const uint32_t captured = std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kScratchBytes);
+    const ParseStatus st = parse_frame(data, captured, in.link, p);
     ++counters_.packets;
     if (st != ParseStatus::kOk) {
       ++counters_.parse_drops[static_cast<size_t>(st)];
@@ -103,7 +109,7 @@ void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, u
       ++counters_.fragments_unattributed;
       continue;
     }
-    const uint32_t wire = wire_length(p, rte_pktmbuf_pkt_len(m));
+    const uint32_t wire = wire_length(p, rte_pktmbuf_pkt_len(m), in.snaplen);
     counters_.wire_bytes += wire;
     refs[flowed++] = {&p, wire, ts};
     clock_ns_ = std::max(clock_ns_, ts);
@@ -140,6 +146,7 @@ int Worker::run(const std::atomic<bool>& stop) {
         if (offline_) {
           table_->flush(EndReason::kShutdown, sink_);
           ++current;
+          clock_ns_ = 0;  // the next capture file runs on its own clock
         }
         continue;
       }

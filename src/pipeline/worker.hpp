@@ -24,6 +24,7 @@ struct WorkerInput {
   uint16_t queue = 0;
   uint32_t input_index = 0;  // position in --pcap order, or port id live
   LinkType link = LinkType::kEthernet;
+  uint32_t snaplen = 0;      // capture file's snap length; 0 live (frames are whole)
 };
 
 struct WorkerCounters {
@@ -81,6 +82,8 @@ class Worker {
   uint64_t batch_deadline_tsc_ = 0;
   uint64_t clock_ns_ = 0;          // latest packet time seen (offline) / TSC time (live)
   int timestamp_offset_ = -1;      // mbuf dynfield with the pcap PMD's timestamp
+  static constexpr uint32_t kScratchBytes = 256 * 1024;  // libpcap's largest snap length
+  std::unique_ptr<uint8_t[]> scratch_{new uint8_t[kScratchBytes]};  // multi-segment frames, linearised
   std::atomic<bool> finished_{false};
   WorkerCounters counters_;
 };

@@ -222,6 +222,54 @@ TEST(FlowTable, BurstsUnderPressureConserveEveryPacket) {
   EXPECT_EQ(t->counters().insert_failed, 0u);
 }
 
+ParsedPacket icmp(IpAddress s, IpAddress d, uint8_t type, uint8_t code) {
+  ParsedPacket p;
+  p.src = s, p.dst = d, p.ip_version = 4, p.proto = 1, p.has_l4 = true;
+  p.icmp_type = type, p.icmp_code = code, p.ip_len = 84, p.l3_offset = 14, p.payload_len = 56;
+  return p;
+}
+
+TEST(FlowTable, IcmpPairsLikeCommunityId) {
+  auto t = make_table(small_config());
+  VectorSink sink;
+  // Echo request and reply: one flow. Destination unreachable both ways: two
+  // one-way flows, oriented as sent (Community ID keeps them apart too).
+  t->account(icmp(kClient, kServer, 8, 0), 98, kSec, 0, sink);
+  t->account(icmp(kServer, kClient, 0, 0), 98, kSec + 10, 0, sink);
+  t->account(icmp(kServer, kClient, 3, 3), 98, kSec + 20, 0, sink);
+  t->account(icmp(kClient, kServer, 3, 3), 98, kSec + 30, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 3u);
+  int echo = 0, unreachable_from_server = 0, unreachable_from_client = 0;
+  for (const auto& r : sink.records) {
+    if (r.stats.packets() == 2) {
+      ++echo;
+      EXPECT_EQ(r.src.addr, kClient);
+    } else if (r.src.addr == kServer) {
+      ++unreachable_from_server;
+      EXPECT_EQ(r.icmp_type, 3);
+    } else {
+      ++unreachable_from_client;
+    }
+  }
+  EXPECT_EQ(echo, 1);
+  EXPECT_EQ(unreachable_from_server, 1);
+  EXPECT_EQ(echo + unreachable_from_server + unreachable_from_client, 3);
+}
+
+TEST(FlowTable, TimeNeverRunsBackwards) {
+  // A packet stamped far ahead moves the table's clock; a later packet with
+  // an earlier stamp is judged at that clock, so its idle flow has ended.
+  auto t = make_table(small_config());
+  VectorSink sink;
+  t->account(udp(kClient, 1, kServer, 2), 80, 100 * kSec, 0, sink);
+  t->account(udp(kClient, 3, kServer, 4), 80, 5000 * kSec, 0, sink);
+  t->account(udp(kClient, 1, kServer, 2), 80, 101 * kSec, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 3u);
+  for (const auto& r : sink.records) EXPECT_EQ(r.stats.packets(), 1u);
+}
+
 TEST(FlowTable, ASinkWithoutRoomCountsDroppedRecords) {
   struct FullSink final : RecordSink {
     FlowRecord* reserve() override { return nullptr; }

@@ -557,7 +557,8 @@ TEST(ParseFrame, SnaplenTruncatedPacketStillParses) {
   ASSERT_EQ(parse(frame, LinkType::kEthernet, p, 54), ParseStatus::kOk);
   EXPECT_EQ(p.ip_len, 1500u);
   EXPECT_EQ(p.payload_len, 1460u);
-  EXPECT_EQ(wire_length(p, 54), 1514u);
+  EXPECT_EQ(wire_length(p, 54, 54), 1514u);  // cut at the snap length: the IP length witnesses the rest
+  EXPECT_EQ(wire_length(p, 54, 0), 54u);     // live: frames are whole
   // TCP options not captured: ports and flags are, so still fine.
   const Bytes opt = cat({tcp(40000, 80, tcp_flag::kSyn, 1000, 10)});
   ASSERT_EQ(parse(cat({ethernet(0x0800), ipv4(6, opt.size()), opt}), LinkType::kEthernet, p, 54),
@@ -573,7 +574,18 @@ TEST(ParseFrame, EthernetPaddingIsNotPayload) {
   ASSERT_EQ(parse(frame, LinkType::kEthernet, p), ParseStatus::kOk);
   EXPECT_EQ(p.ip_len, 40u);
   EXPECT_EQ(p.payload_len, 0u);
-  EXPECT_EQ(wire_length(p, uint32_t(frame.size())), 60u);
+  EXPECT_EQ(wire_length(p, uint32_t(frame.size()), 65535), 60u);
+}
+
+TEST(ParseFrame, AnIpLengthLargerThanAWholeFrameDoesNotInflateItsWireLength) {
+  // A 1514-byte frame, captured whole under a 65535 snap length, whose IPv4
+  // header claims 65000 bytes (crafted or corrupt): the frame is 1514 bytes.
+  const Bytes l4 = cat({tcp(40000, 80, tcp_flag::kAck, 1000), filler(1460)});
+  Bytes frame = cat({ethernet(0x0800), ipv4(6, l4.size()), l4});
+  frame[14 + 2] = 0xfd, frame[14 + 3] = 0xe8;  // total length 65000
+  ParsedPacket p;
+  ASSERT_EQ(parse(frame, LinkType::kEthernet, p), ParseStatus::kOk);
+  EXPECT_EQ(wire_length(p, uint32_t(frame.size()), 65535), 1514u);
 }
 
 TEST(ParseFrame, OutputIsResetBetweenFrames) {
