@@ -5,6 +5,10 @@
 // (split_rule.hpp):
 //   left = (x < t) | (isnan(x) & default_left)
 // Chosen at run time when the CPU has AVX-512F.
+// GCC 12's AVX-512 intrinsics pass an intentionally undefined vector
+// (_mm512_undefined_*) as the unused merge source, which -Wmaybe-uninitialized
+// reports at every inlined call; nothing in this file reads it.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>

@@ -203,7 +203,8 @@ bool parse_document(const Json& doc, Forest& forest, std::string& error) {
   std::string saved_by;
   for (size_t i = 0; i < std::min<size_t>(version->size(), 4); ++i) {
     const Json& part = (*version)[i];
-    saved_by += (i ? "," : "") + (part.is_number_integer() ? std::to_string(part.get<int64_t>()) : "?");
+    if (i) saved_by += ',';
+    saved_by += part.is_number_integer() ? std::to_string(part.get<int64_t>()) : std::string("?");
   }
   if (version->size() != 3 || !(*version)[0].is_number_integer() || !(*version)[1].is_number_integer() ||
       (*version)[0].get<int64_t>() != 1 || (*version)[1].get<int64_t>() != 7)

@@ -92,7 +92,9 @@ TEST(Loader, TruncatedJsonIsRefusedAtEveryLength) {
 TEST(Loader, DeeplyNestedJsonIsRefusedWithoutExhaustingTheStack) {
   std::string error;
   EXPECT_FALSE(load(std::string(1'000'000, '['), error));
-  EXPECT_FALSE(load("{\"version\": " + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}", error));
+  std::string nested_version = "{\"version\": ";
+  nested_version.append(1'000'000, '[').append(1'000'000, ']').append("}");
+  EXPECT_FALSE(load(nested_version, error));
   EXPECT_FALSE(error.empty());
 }
 
@@ -190,7 +192,7 @@ TEST(LoaderFuzz, ByteMutationsNeverCrash) {
         case 2: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
         case 3: text.insert(at, text.substr(rng() % text.size(), rng() % 64)); break;
       }
-      if (text.empty()) text = "{";
+      if (text.empty()) text.push_back('{');
     }
     model::Forest forest;
     std::string error;
