@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <memory>
 
 #include "padded_layout.hpp"
@@ -24,6 +25,8 @@ void fill(const TreeNode* tree, const TreeNode& node, uint32_t slot, uint32_t le
   fill(tree, leaf ? node : tree[node.right], 2 * slot + 2, level + 1, depth, pf, out);
 }
 
+// Rows walk one tree together, 8 at a time: their dependent load chains
+// overlap.
 template <size_t W>
 void score_block(const PaddedForest& pf, const float* rows, float* out) {
   const size_t nf = pf.num_features;
@@ -47,6 +50,37 @@ void score_block(const PaddedForest& pf, const float* rows, float* out) {
       for (size_t r = 0; r < W; ++r) margin[r] += leaves[at[r] - internal];
     }
     for (size_t r = 0; r < W; ++r) out[r * pf.num_groups + g] = margin[r];
+  }
+}
+
+// A lone row's walk is one chain of dependent loads, so a row outside any
+// block walks kTreeLanes trees side by side instead; their leaves are still
+// added in tree order.
+void score_row(const PaddedForest& pf, const float* row, float* out) {
+  constexpr uint32_t kTreeLanes = 8;
+  for (uint32_t g = 0; g < pf.num_groups; ++g) {
+    float margin = pf.base_margin;
+    uint32_t t = pf.group_begin[g];
+    const uint32_t end = pf.group_begin[g + 1];
+    for (; t < end; t += kTreeLanes) {
+      const uint32_t lanes = std::min(kTreeLanes, end - t);
+      const PaddedTree* trees = &pf.trees[t];
+      uint32_t at[kTreeLanes] = {};
+      uint32_t max_depth = 0;
+      for (uint32_t j = 0; j < lanes; ++j) max_depth = std::max(max_depth, trees[j].depth);
+      for (uint32_t d = 0; d < max_depth; ++d) {
+        for (uint32_t j = 0; j < lanes; ++j) {
+          if (d >= trees[j].depth) continue;  // this tree's walk is done
+          const uint32_t node = trees[j].node_offset + at[j];
+          const uint32_t fd = pf.feature_and_default[node];
+          at[j] = 2 * at[j] + 2 -
+                  goes_left(row[fd & kPaddedFeatureMask], pf.thresholds[node], fd & kPaddedDefaultLeftBit);
+        }
+      }
+      for (uint32_t j = 0; j < lanes; ++j)
+        margin += pf.leaves[trees[j].leaf_offset + at[j] - ((1u << trees[j].depth) - 1)];
+    }
+    out[g] = margin;
   }
 }
 
@@ -108,7 +142,7 @@ void padded_predict_scalar(const PaddedForest& pf, const float* rows, size_t n, 
   constexpr size_t kBlock = 8;
   size_t r = 0;
   for (; r + kBlock <= n; r += kBlock) score_block<kBlock>(pf, rows + r * pf.num_features, out + r * pf.num_groups);
-  for (; r < n; ++r) score_block<1>(pf, rows + r * pf.num_features, out + r * pf.num_groups);
+  for (; r < n; ++r) score_row(pf, rows + r * pf.num_features, out + r * pf.num_groups);
 }
 
 std::unique_ptr<Scorer> make_padded_scorer(const Forest& forest, PaddedIsa isa) {
