@@ -67,6 +67,7 @@ bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) 
   }
   out.clear();
   for (const auto& [name, pol] : v.items()) {
+    if (!name.empty() && name[0] == '_') continue;  // "_comment"
     ClassPolicy c;
     c.name = name;
     if (!pol.is_object()) {
