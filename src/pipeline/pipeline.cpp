@@ -315,6 +315,10 @@ int run_pipeline(const RunRequest& req) {
     }
   }
 
+  if (!offline)
+    log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model, SIGINT stops",
+                                    all_inputs.size(), workers.size()));
+
   // ---- the writer: main lcore --------------------------------------------
   fmt::memory_buffer text;
   writer->header(text);

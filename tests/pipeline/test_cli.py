@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -181,21 +182,35 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
         [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--log-level=error",
          f"--vdev=net_pcap0,rx_pcap={PING}", "--", "--out", out, "--model", good],
         stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+
+    def wait_for(text, timeout=60):
+        # Each step waits for flowscore to say it happened: a loaded CI
+        # machine can take seconds to start or to act on a signal.
+        deadline = time.time() + timeout
+        while not any(text in l for l in lines):
+            assert time.time() < deadline and proc.poll() is None, f"no '{text}' in:\n{''.join(lines)}"
+            time.sleep(0.1)
+
     try:
-        time.sleep(3)
+        wait_for("SIGHUP reloads the model")
         # A bad model is refused and the running one kept; then a good one is taken.
         with open(good, "rb") as f:
             blob = f.read()
         with open(good, "wb") as f:
             f.write(blob[: len(blob) // 2])
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1)
+        wait_for("model reload refused")
         with open(good, "wb") as f:
             f.write(blob)
         proc.send_signal(signal.SIGHUP)
-        time.sleep(1)
+        wait_for("model reloaded")
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        err = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
