@@ -1,6 +1,7 @@
 #include "flowscore/model_cli.hpp"
 
 #include <fmt/format.h>
+#include <tbb/parallel_for.h>
 
 #include <cmath>
 #include <cstdio>
@@ -164,22 +165,33 @@ int run_predict_command(int argc, char** argv) {
     fmt::print(stderr, "flowscore predict: cannot open '{}': {}\n", out_path, std::strerror(errno));
     return 1;
   }
-  constexpr size_t kBatch = 1024;
+  // Rows are parsed serially (one CSV stream), then scored and printed by
+  // oneTBB in parallel chunks, written back in input order. The model is
+  // immutable, so its predict() runs concurrently without locks.
+  constexpr size_t kBatch = 16384, kChunk = 1024;
   const size_t nf = model->num_features(), k = model->num_outputs();
   std::vector<float> rows(kBatch * nf), scores(kBatch * k);
   std::vector<std::string_view> cells;
-  fmt::memory_buffer text;
+  std::vector<fmt::memory_buffer> text(kBatch / kChunk);
   auto flush = [&](size_t n) {
-    margin ? model->predict_margin(rows.data(), n, scores.data()) : model->predict(rows.data(), n, scores.data());
-    text.clear();
-    for (size_t r = 0; r < n; ++r) {
-      for (size_t g = 0; g < k; ++g) {
-        if (g) text.push_back(',');
-        fmt::format_to(std::back_inserter(text), "{:.9g}", scores[r * k + g]);
+    const size_t chunks = (n + kChunk - 1) / kChunk;
+    tbb::parallel_for(size_t{0}, chunks, [&](size_t c) {
+      const size_t first = c * kChunk, count = std::min(kChunk, n - first);
+      margin ? model->predict_margin(rows.data() + first * nf, count, scores.data() + first * k)
+             : model->predict(rows.data() + first * nf, count, scores.data() + first * k);
+      fmt::memory_buffer& t = text[c];
+      t.clear();
+      for (size_t r = first; r < first + count; ++r) {
+        for (size_t g = 0; g < k; ++g) {
+          if (g) t.push_back(',');
+          fmt::format_to(std::back_inserter(t), "{:.9g}", scores[r * k + g]);
+        }
+        t.push_back('\n');
       }
-      text.push_back('\n');
-    }
-    return std::fwrite(text.data(), 1, text.size(), out) == text.size();
+    });
+    for (size_t c = 0; c < chunks; ++c)
+      if (std::fwrite(text[c].data(), 1, text[c].size(), out) != text[c].size()) return false;
+    return true;
   };
   size_t n = 0;
   bool ok = true;
