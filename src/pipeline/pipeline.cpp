@@ -7,12 +7,14 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_telemetry.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -31,6 +33,40 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
+std::atomic<uint64_t> g_model_reloads{0}, g_model_refusals{0};
+// What the telemetry thread reports about the running model: copies, so it
+// never reaches into the pipeline's own state.
+struct RunningModel {
+  std::mutex mutex;
+  std::string name, hash;
+  void set(const CompiledModel* m) {
+    std::lock_guard lock(mutex);
+    name = m ? m->name() : "";
+    hash = m ? m->hash() : "";
+  }
+} g_running_model;
+
+// Control over DPDK's telemetry socket (dpdk-telemetry.py, or any client of
+// <runtime dir>/dpdk_telemetry.v2): "/flowscore/reload" asks for the same
+// model reload as SIGHUP; "/flowscore/model" says which model is running.
+int telemetry_reload(const char*, const char*, rte_tel_data* d) {
+  g_reload.store(true);
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "reload", "requested");
+  return 0;
+}
+
+int telemetry_model(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  {
+    std::lock_guard lock(g_running_model.mutex);
+    rte_tel_data_add_dict_string(d, "name", g_running_model.name.c_str());
+    rte_tel_data_add_dict_string(d, "hash", g_running_model.hash.c_str());
+  }
+  rte_tel_data_add_dict_u64(d, "reloads", g_model_reloads.load());
+  rte_tel_data_add_dict_u64(d, "refusals", g_model_refusals.load());
+  return 0;
+}
 
 void on_signal(int sig) {
   if (sig == SIGHUP) {
@@ -268,6 +304,9 @@ int run_pipeline(const RunRequest& req) {
 
   ModelSlot model_slot;
   model_slot.set(model);
+  g_running_model.set(model.get());
+  rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
+  rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
   std::vector<std::unique_ptr<Worker>> workers;
   {
     std::vector<std::vector<WorkerInput>> assigned(worker_count);
@@ -322,7 +361,7 @@ int run_pipeline(const RunRequest& req) {
   // ---- the writer: main lcore --------------------------------------------
   fmt::memory_buffer text;
   writer->header(text);
-  uint64_t write_failures = 0, model_reloads = 0, model_refusals = 0;
+  uint64_t write_failures = 0;
   FlowRecord* recs[64];
   unsigned idle_polls = 0;
   for (;;) {
@@ -343,11 +382,12 @@ int run_pipeline(const RunRequest& req) {
     if (g_reload.exchange(false) && req.mode == RunMode::kEve && !cfg.model.path.empty()) {
       auto fresh = load_run_model(cfg.model.path, spec, error);
       if (fresh) {
+        g_running_model.set(fresh.get());
         model_slot.set(std::move(fresh));
-        ++model_reloads;
+        ++g_model_reloads;
         log_line(false, fmt::format("model reloaded from {}", cfg.model.path));
       } else {
-        ++model_refusals;
+        ++g_model_refusals;
         log_line(false, fmt::format("model reload refused, keeping the running model: {}", error));
       }
     }
@@ -385,8 +425,8 @@ int run_pipeline(const RunRequest& req) {
                  ls.flows, 100 * ls.unmatched_fraction(), req.default_label, ls.rules_matching_nothing());
     }
   }
-  if (model_reloads || model_refusals)
-    fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", model_reloads, model_refusals);
+  if (g_model_reloads || g_model_refusals)
+    fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = 0;
   if (t.dropped_records) {
     fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);

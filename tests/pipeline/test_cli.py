@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -178,8 +179,9 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     make_model(good_json, names, 2)
     run("compile", good_json, "-o", good, "--class-names", "benign,attack")
     out = os.path.join(TMP, "live-out.json")
+    prefix = f"flowscore-test-{os.getpid()}"
     proc = subprocess.Popen(
-        [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--log-level=error",
+        [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "-m", "256", "--log-level=error", f"--file-prefix={prefix}",
          f"--vdev=net_pcap0,rx_pcap={PING}", "--", "--out", out, "--model", good],
         stderr=subprocess.PIPE, text=True)
     lines = []
@@ -207,6 +209,21 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
             f.write(blob)
         proc.send_signal(signal.SIGHUP)
         wait_for("model reloaded")
+        # The same through the control channel: DPDK's telemetry socket.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
+        sock.recv(16384)  # greeting
+        sock.send(b"/flowscore/reload")
+        assert json.loads(sock.recv(16384)) == {"/flowscore/reload": {"reload": "requested"}}
+        deadline = time.time() + 60
+        while True:
+            sock.send(b"/flowscore/model")
+            state = json.loads(sock.recv(16384))["/flowscore/model"]
+            if state["reloads"] == 2 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert state["reloads"] == 2 and state["refusals"] == 1 and state["name"] == "live", state
+        sock.close()
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         reader.join(timeout=10)
