@@ -147,8 +147,10 @@ def test_extract_writes_the_feature_table():
     run("extract", "--pcap", PING, "--label", "a", "--label", "b", "--out", out, expect=2)
 
 
-def make_model(path_json, names, seed):
-    """A small real XGBoost model over flowscore's own feature names."""
+def compiled_model(name, seed):
+    """A small real XGBoost model over flowscore's own feature names, compiled."""
+    names = feature_names()
+    path_json, path = os.path.join(TMP, f"{name}.json"), os.path.join(TMP, f"{name}.fsm")
     code = f"""
 import numpy as np, xgboost as xgb
 rng = np.random.default_rng({seed})
@@ -159,13 +161,12 @@ b = xgb.train({{"objective": "binary:logistic", "max_depth": 3, "seed": {seed}}}
 b.save_model({path_json!r})
 """
     subprocess.run(["/usr/bin/python3", "-c", code], check=True, timeout=300)
+    run("compile", path_json, "-o", path, "--class-names", "benign,attack")
+    return path
 
 
 def test_run_with_a_model_gives_verdicts():
-    names = feature_names()
-    mj, mf = os.path.join(TMP, "m.json"), os.path.join(TMP, "m.fsm")
-    make_model(mj, names, 1)
-    run("compile", mj, "-o", mf, "--class-names", "benign,attack")
+    mf = compiled_model("m", 1)
     out = os.path.join(TMP, "scored.json")
     run("run", "--pcap", PING, "--out", out, "--model", mf)
     recs = records(out)
@@ -174,10 +175,7 @@ def test_run_with_a_model_gives_verdicts():
 
 
 def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
-    names = feature_names()
-    good_json, good = os.path.join(TMP, "live.json"), os.path.join(TMP, "live.fsm")
-    make_model(good_json, names, 2)
-    run("compile", good_json, "-o", good, "--class-names", "benign,attack")
+    good = compiled_model("live", 2)
     out = os.path.join(TMP, "live-out.json")
     prefix = f"flowscore-test-{os.getpid()}"
     proc = subprocess.Popen(
