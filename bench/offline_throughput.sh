@@ -24,7 +24,7 @@ trap 'rm -rf "$OUT"' EXIT
 declare -A CMD=(
   [flowscore]="$BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q"
   [flowscore_nomodel]="$BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q --model none"
-  [softflowd]="softflowd -r $PCAP -n 127.0.0.1:9 -d -m 1048576 -c $OUT/softflowd.ctl -p $OUT/softflowd.pid"
+  [softflowd]="softflowd -r $PCAP -n 127.0.0.1:9 -m 1048576 -c $OUT/softflowd.ctl -p $OUT/softflowd.pid"
   [tcpdump]="tcpdump -r $PCAP -w /dev/null"
   [dpdk_floor]="$BUILD/bench/pcap_read_floor $PCAP"
 )

@@ -34,6 +34,7 @@ fi
 # back to --no-huge by itself, so failure here is not an error.
 if [[ $(id -u) -eq 0 ]] && command -v dpdk-hugepages.py >/dev/null; then
   if ! grep -q hugetlbfs /proc/mounts 2>/dev/null || [[ $(awk '/HugePages_Total/ {print $2}' /proc/meminfo) -lt 256 ]]; then
+    mkdir -p /dev/hugepages
     dpdk-hugepages.py --pagesize 2M --setup 1G >/dev/null 2>&1 \
       && echo "setup: reserved 1 GiB of 2 MiB hugepages" \
       || echo "setup: hugepages not available here; flowscore will run with --no-huge"
