@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -179,6 +180,67 @@ Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers) {
     }
   }
   return t;
+}
+
+// The writer's loop on the main lcore: drains every worker's finished
+// records, formats them and writes them in blocks of about 1 MiB, until all
+// workers have finished and their rings are empty. `between_polls` runs
+// once per pass (control requests). Returns the number of failed writes.
+uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, RecordWriter& writer, OutputSink& sink,
+                       const std::function<void()>& between_polls) {
+  fmt::memory_buffer text;
+  writer.header(text);
+  uint64_t failures = 0;
+  FlowRecord* recs[64];
+  unsigned idle_polls = 0;
+  for (;;) {
+    bool all_done = true;
+    unsigned moved = 0;
+    for (auto& w : workers) {
+      const bool done = w->finished();  // read before draining: nothing is published after it
+      const unsigned n = w->queue().drain(recs, std::size(recs));
+      for (unsigned i = 0; i < n; ++i) writer.write(*recs[i], text);
+      w->queue().give_back(recs, n);
+      moved += n;
+      all_done &= done && n == 0;
+    }
+    if (text.size() >= (1u << 20) || (moved == 0 && text.size() > 0)) {
+      if (!sink.write({text.data(), text.size()})) ++failures;
+      text.clear();
+    }
+    between_polls();
+    if (all_done) return failures;
+    // Poll while records flow; after a quiet spell, sleep briefly so an idle
+    // sensor does not burn the main core.
+    idle_polls = moved ? 0 : idle_polls + 1;
+    if (idle_polls > 1024) std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+void print_summary(const Totals& t, double elapsed, const OutputSink& sink, const CompiledModel* model,
+                   const LabelRules* labels, const std::string& default_label) {
+  fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
+             t.packets, t.wire_bytes, t.flows, t.records, elapsed, t.packets / elapsed / 1e6, sink.describe());
+  std::string drops;
+  for (size_t i = 1; i < std::size(t.parse_drops); ++i)
+    if (t.parse_drops[i]) drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), t.parse_drops[i]);
+  if (t.frag_unattributed) drops += fmt::format(" fragment_unattributed={}", t.frag_unattributed);
+  if (!drops.empty()) fmt::print(stderr, "flowscore: packets not flowed:{}\n", drops);
+  if (t.evicted)
+    fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n", t.evicted);
+  if (model) {
+    const double hz = double(rte_get_tsc_hz());
+    fmt::print(stderr,
+               "flowscore: model {} ({}): {} flows scored in {} batches, {} alerts; "
+               "expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
+               model->name(), model->hash(), t.scored, t.batches, t.alerts,
+               t.batches ? t.latency_sum_tsc / double(t.batches) / hz * 1e3 : 0.0, t.latency_max_tsc / hz * 1e3);
+  }
+  if (labels) {
+    const LabelStats ls = labels->stats();
+    fmt::print(stderr, "flowscore: labels: {} flows, {:.1f}% unmatched (default label '{}'), {} rules matched nothing\n",
+               ls.flows, 100 * ls.unmatched_fraction(), default_label, ls.rules_matching_nothing());
+  }
 }
 
 }  // namespace
@@ -359,72 +421,29 @@ int run_pipeline(const RunRequest& req) {
                                     all_inputs.size(), workers.size()));
 
   // ---- the writer: main lcore --------------------------------------------
-  fmt::memory_buffer text;
-  writer->header(text);
-  uint64_t write_failures = 0;
-  FlowRecord* recs[64];
-  unsigned idle_polls = 0;
-  for (;;) {
-    bool all_done = true;
-    unsigned moved = 0;
-    for (auto& w : workers) {
-      const bool done = w->finished();  // read before draining: nothing is published after it
-      const unsigned n = w->queue().drain(recs, std::size(recs));
-      for (unsigned i = 0; i < n; ++i) writer->write(*recs[i], text);
-      w->queue().give_back(recs, n);
-      moved += n;
-      all_done &= done && n == 0;
+  auto reload_model = [&] {
+    auto fresh = load_run_model(cfg.model.path, spec, error);
+    if (fresh) {
+      g_running_model.set(fresh.get());
+      model_slot.set(std::move(fresh));
+      ++g_model_reloads;
+      log_line(false, fmt::format("model reloaded from {}", cfg.model.path));
+    } else {
+      ++g_model_refusals;
+      log_line(false, fmt::format("model reload refused, keeping the running model: {}", error));
     }
-    if (text.size() >= (1u << 20) || (moved == 0 && text.size() > 0)) {
-      if (!sink->write({text.data(), text.size()})) ++write_failures;
-      text.clear();
-    }
-    if (g_reload.exchange(false) && req.mode == RunMode::kEve && !cfg.model.path.empty()) {
-      auto fresh = load_run_model(cfg.model.path, spec, error);
-      if (fresh) {
-        g_running_model.set(fresh.get());
-        model_slot.set(std::move(fresh));
-        ++g_model_reloads;
-        log_line(false, fmt::format("model reloaded from {}", cfg.model.path));
-      } else {
-        ++g_model_refusals;
-        log_line(false, fmt::format("model reload refused, keeping the running model: {}", error));
-      }
-    }
-    if (all_done) break;
-    // Poll while records flow; after a quiet spell, sleep briefly so an idle
-    // sensor does not burn the main core.
-    idle_polls = moved ? 0 : idle_polls + 1;
-    if (idle_polls > 1024) std::this_thread::sleep_for(std::chrono::microseconds(20));
-  }
+  };
+  const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
+  uint64_t write_failures = write_records(workers, *writer, *sink, [&] {
+    if (g_reload.exchange(false) && can_reload) reload_model();
+  });
   rte_eal_mp_wait_lcore();
-  if (!sink->write({text.data(), text.size()}) || !sink->flush()) ++write_failures;
+  if (!sink->flush()) ++write_failures;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary ----------------------------------------------------------------
   const Totals t = sum_counters(workers);
-  if (!req.quiet) {
-    fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
-               t.packets, t.wire_bytes, t.flows, t.records, elapsed, t.packets / elapsed / 1e6, sink->describe());
-    std::string drops;
-    for (size_t i = 1; i < std::size(t.parse_drops); ++i)
-      if (t.parse_drops[i])
-        drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), t.parse_drops[i]);
-    if (t.frag_unattributed) drops += fmt::format(" fragment_unattributed={}", t.frag_unattributed);
-    if (!drops.empty()) fmt::print(stderr, "flowscore: packets not flowed:{}\n", drops);
-    if (t.evicted) fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n", t.evicted);
-    if (model) {
-      const double hz = double(rte_get_tsc_hz());
-      fmt::print(stderr, "flowscore: model {} ({}): {} flows scored in {} batches, {} alerts; expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
-                 model->name(), model->hash(), t.scored, t.batches, t.alerts,
-                 t.batches ? t.latency_sum_tsc / double(t.batches) / hz * 1e3 : 0.0, t.latency_max_tsc / hz * 1e3);
-    }
-    if (labels) {
-      const LabelStats ls = labels->stats();
-      fmt::print(stderr, "flowscore: labels: {} flows, {:.1f}% unmatched (default label '{}'), {} rules matched nothing\n",
-                 ls.flows, 100 * ls.unmatched_fraction(), req.default_label, ls.rules_matching_nothing());
-    }
-  }
+  if (!req.quiet) print_summary(t, elapsed, *sink, model.get(), labels ? &*labels : nullptr, req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = 0;
