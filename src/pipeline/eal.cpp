@@ -49,9 +49,9 @@ size_t free_hugepage_mb() {
 
 std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
 
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t memory_mb,
-                      const std::string& hugepages, const std::string& log_level, EalPlan& plan,
-                      std::string& error) {
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t base_mb,
+                      size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
+                      EalPlan& plan, std::string& error) {
   const std::vector<int> cpus = usable_cpus();
   // One lcore writes output (the main lcore); the rest run workers. Workers
   // read whole capture files, so more workers than files would idle.
@@ -60,6 +60,7 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   workers = std::max(1u, std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size())));
   plan = EalPlan{};
   plan.worker_lcores = workers;
+  const size_t memory_mb = base_mb + per_worker_mb * workers;
   plan.args = {"flowscore", "--no-pci", "--no-telemetry", fmt::format("--log-level={}", log_level)};
   // EAL warns about every hugepage size it finds no pages of; flowscore
   // says what it chose itself (plan.note), once.

@@ -16,9 +16,10 @@ struct EalPlan {
 };
 
 // `hugepages`: "auto" (use them when enough are free), "yes", "no".
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t memory_mb,
-                      const std::string& hugepages, const std::string& log_level, EalPlan& plan,
-                      std::string& error);
+// DPDK memory is sized as base_mb + per_worker_mb for each worker planned.
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t base_mb,
+                      size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
+                      EalPlan& plan, std::string& error);
 
 // Name of the vdev for capture file i, as rte_eth_dev_get_port_by_name knows it.
 std::string pcap_vdev_name(size_t i);

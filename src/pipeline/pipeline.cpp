@@ -291,9 +291,11 @@ int run_pipeline(const RunRequest& req) {
   bool may_retry_without_hugepages = false;
   if (offline) {
     EalPlan plan;
-    const size_t mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb
-                                         : 128 + (worker_memory_bytes(cfg) * std::min<size_t>(req.pcaps.size(), 64) >> 20);
-    if (!plan_offline_eal(req.pcaps, req.workers, mb, cfg.dpdk.hugepages, cfg.dpdk.log_level, plan, error)) {
+    // dpdk.memory_mb, when set, is the whole budget; else 128 MiB + each worker's share.
+    const size_t base_mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb : 128;
+    const size_t per_worker_mb = cfg.dpdk.memory_mb ? 0 : worker_memory_bytes(cfg) >> 20;
+    if (!plan_offline_eal(req.pcaps, req.workers, base_mb, per_worker_mb, cfg.dpdk.hugepages, cfg.dpdk.log_level,
+                          plan, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 2;
     }
