@@ -52,7 +52,7 @@ Exit status: 0 success, 1 runtime failure, 2 bad input or usage.
 
 std::string default_config_path() {
   // Installed layout first, then the source tree this binary was built from.
-  for (const fs::path p : {fs::path("/etc/flowscore/flowscore.json"), fs::path(FLOWSCORE_SOURCE_DIR) / "conf/flowscore.json"})
+  for (const fs::path& p : {fs::path("/etc/flowscore/flowscore.json"), fs::path(FLOWSCORE_SOURCE_DIR) / "conf/flowscore.json"})
     if (fs::exists(p)) return p.string();
   return {};
 }
