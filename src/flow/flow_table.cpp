@@ -363,7 +363,10 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
   const ParsedPacket& p = *ref.packet;
   const uint64_t ts_ns = ref.ts_ns;
   if (!wheel_started_) {
-    wheel_tick_ = ts_ns / cfg_.wheel_tick_ns - 1;
+    // The tick before the first packet's counts as processed (0 for captures
+    // stamped at the epoch, where there is no tick before).
+    const uint64_t first_tick = ts_ns / cfg_.wheel_tick_ns;
+    wheel_tick_ = first_tick ? first_tick - 1 : 0;
     wheel_started_ = true;
   }
   if (pos < 0) {

@@ -257,6 +257,16 @@ TEST(FlowTable, IcmpPairsLikeCommunityId) {
   EXPECT_EQ(echo + unreachable_from_server + unreachable_from_client, 3);
 }
 
+TEST(FlowTable, CapturesStampedAtTheEpochStillExpire) {
+  const FlowTableConfig c = small_config();
+  auto t = make_table(c);
+  VectorSink sink;
+  t->account(udp(kClient, 1, kServer, 2), 80, 0, 0, sink);
+  t->expire(c.idle_timeout_ns + 2 * c.wheel_tick_ns, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kIdleTimeout);
+}
+
 TEST(FlowTable, TimeNeverRunsBackwards) {
   // A packet stamped far ahead moves the table's clock; a later packet with
   // an earlier stamp is judged at that clock, so its idle flow has ended.
