@@ -40,6 +40,17 @@ class RecordSink {
   virtual void commit(FlowRecord* r) = 0;
 };
 
+// Memory one table holds, measured when it is created (not a formula):
+// DPDK heap bytes rte_hash_create took (key store, buckets, extendable
+// buckets, free-slot rings, with the allocator's own headers), and the
+// page-rounded size of the two arrays the table maps itself.
+struct FlowTableMemory {
+  size_t index_bytes = 0;         // rte_hash, from the DPDK heap
+  size_t entry_bytes = 0;         // flow entries (mmap)
+  size_t first_packet_bytes = 0;  // first-N packet slots (mmap)
+  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes; }
+};
+
 struct FlowTableCounters {
   uint64_t flows_created = 0;
   uint64_t records_emitted = 0;
@@ -85,7 +96,9 @@ class FlowTable {
   size_t size() const { return live_; }
   size_t capacity() const { return cfg_.capacity; }
   const FlowTableCounters& counters() const { return counters_; }
-  // Bytes of memory per tracked flow (entry + first-packet slots + hash index share).
+  const FlowTableMemory& memory() const { return memory_; }
+  // memory().total() / capacity, rounded up: what each flow the table can
+  // hold costs, whether or not it is in use.
   size_t bytes_per_flow() const;
 
   static constexpr uint32_t kNil = UINT32_MAX;
@@ -125,6 +138,7 @@ class FlowTable {
   uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
   uint64_t next_flow_seq_ = 0;
   FlowTableCounters counters_;
+  FlowTableMemory memory_;
 };
 
 }  // namespace flowscore

@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -46,6 +47,23 @@ void* map_lazily(size_t bytes) {
 
 void unmap(void* p, size_t bytes) {
   if (p != nullptr) munmap(p, bytes);
+}
+
+size_t page_rounded(size_t bytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (bytes + page - 1) / page * page;
+}
+
+// Bytes allocated from DPDK's heaps on every socket, allocator headers
+// included (heap_allocsz_bytes counts whole elements). Memzones such as
+// rte_ring's come from the same heaps, so they are in it too.
+size_t dpdk_heap_allocated() {
+  size_t total = 0;
+  for (unsigned i = 0; i < rte_socket_count(); ++i) {
+    rte_malloc_socket_stats stats{};
+    if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &stats) == 0) total += stats.heap_allocsz_bytes;
+  }
+  return total;
 }
 }  // namespace
 
@@ -97,6 +115,9 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   // Extendable buckets: the table holds exactly `capacity` keys, so "full"
   // means full and never "this key's buckets collided".
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  // Tables are created one at a time from the main lcore at start-up, so
+  // the heap's growth across this call is rte_hash's alone.
+  const size_t heap_before = dpdk_heap_allocated();
   t->index_ = rte_hash_create(&params);
   if (t->index_ == nullptr) {
     // rte_hash does not always set rte_errno; its usual failure is memory.
@@ -105,6 +126,7 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
                         (size_t{cfg.capacity} * 128) >> 20);
     return nullptr;
   }
+  t->memory_.index_bytes = dpdk_heap_allocated() - heap_before;
   // The two big arrays come from the kernel, not DPDK's heap: pages are
   // faulted in by the worker that first touches them (so they land on its
   // NUMA node), untouched capacity costs nothing at start-up, and
@@ -117,15 +139,13 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
                         (sizeof(Entry) * size_t{cfg.capacity} + first_bytes) >> 20, cfg.capacity);
     return nullptr;
   }
+  t->memory_.entry_bytes = page_rounded(sizeof(Entry) * size_t{cfg.capacity});
+  t->memory_.first_packet_bytes = page_rounded(first_bytes);
   return t;
 }
 
 size_t FlowTable::bytes_per_flow() const {
-  // rte_hash: one key-store slot (key + data pointer) per entry, plus its share
-  // of buckets (8 signatures + 8 key indexes per bucket, about one bucket per
-  // 8 keys after rounding up, doubled for the extendable buckets).
-  const size_t hash_share = sizeof(FlowKey) + sizeof(void*) + 2 * (8 * 2 + 8 * 4 + 8) / 8 + 2 * sizeof(uint32_t);
-  return sizeof(Entry) + sizeof(FirstPacketSlot) * feature_cfg_.first_packets + hash_share;
+  return (memory_.total() + cfg_.capacity - 1) / cfg_.capacity;
 }
 
 std::span<FirstPacketSlot> FlowTable::first_slots(uint32_t idx) {

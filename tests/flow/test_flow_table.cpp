@@ -3,6 +3,10 @@
 // every packet) beside the timer-wheel table and demands the same records.
 #include <gtest/gtest.h>
 
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <bit>
 #include <map>
 #include <random>
 #include <tuple>
@@ -290,6 +294,46 @@ TEST(FlowTable, ASinkWithoutRoomCountsDroppedRecords) {
   t->flush(EndReason::kShutdown, full);
   EXPECT_EQ(t->counters().records_dropped, 1u);
   EXPECT_EQ(t->size(), 0u);
+}
+
+namespace {
+// What rte_hash_create() allocates for `entries` keys with extendable
+// buckets, read from DPDK 22.11 lib/hash/rte_cuckoo_hash.c: a key store of
+// entries + 1 slots (slot 0 is a dummy), each RTE_ALIGN(8 B data pointer +
+// key, 16); align32pow2(entries) / 8 buckets of 64 B, and as many
+// extendable ones; a ring of free key slots, align32pow2(entries + 1)
+// uint32s; a ring of free extendable buckets, align32pow2(buckets + 1) uint32s.
+size_t rte_hash_payload_bytes(uint64_t entries, size_t key_len) {
+  auto pow2 = [](uint64_t v) { return std::bit_ceil(v); };
+  const uint64_t buckets = pow2(entries) / 8;
+  const uint64_t key_slot = (8 + key_len + 15) / 16 * 16;
+  return (entries + 1) * key_slot + 2 * buckets * 64 + pow2(entries + 1) * 4 + pow2(buckets + 1) * 4;
+}
+// The allocator's headers, struct rte_hash, the rings' headers and the
+// tailq entry: a few cache lines each, far below this.
+constexpr size_t kIndexOverheadSlack = 16 * 1024;
+}  // namespace
+
+TEST(FlowTable, MeasuresTheMemoryRteHashAndItsArraysReallyTake) {
+  for (uint32_t capacity : {65535u, 65536u, 100000u}) {
+    SCOPED_TRACE(capacity);
+    auto t = make_table(small_config(capacity));
+    const FlowTableMemory& m = t->memory();
+    const size_t expected = rte_hash_payload_bytes(capacity, sizeof(FlowKey));
+    EXPECT_GE(m.index_bytes, expected);
+    EXPECT_LE(m.index_bytes, expected + kIndexOverheadSlack);
+    EXPECT_GE(m.entry_bytes, size_t{capacity} * sizeof(FlowFeatures));
+    EXPECT_GE(m.first_packet_bytes, size_t{capacity} * FeatureConfig{}.first_packets * sizeof(FirstPacketSlot));
+    EXPECT_EQ(t->bytes_per_flow(), (m.total() + capacity - 1) / capacity);
+  }
+}
+
+TEST(FlowTable, ReturnsItsIndexMemoryToTheDpdkHeap) {
+  rte_malloc_socket_stats before{}, after{};
+  ASSERT_EQ(rte_malloc_get_socket_stats(rte_socket_id_by_idx(0), &before), 0);
+  make_table(small_config(100000)).reset();
+  ASSERT_EQ(rte_malloc_get_socket_stats(rte_socket_id_by_idx(0), &after), 0);
+  EXPECT_EQ(after.heap_allocsz_bytes, before.heap_allocsz_bytes);
 }
 
 TEST(FragmentMap, LaterFragmentsBorrowTheFirstFragmentsPorts) {
