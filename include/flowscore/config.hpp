@@ -40,6 +40,11 @@ struct Config {
     std::string benign_class = "benign";
     std::vector<ClassPolicy> classes;  // per-class alert policy (by class name)
     float default_threshold = 0.5f;
+    // Where batches are scored: "worker" (each worker scores its own: scales
+    // with workers), "writer" (the main lcore scores before formatting: uses
+    // its idle time when there are few workers), or "auto" (writer with one
+    // worker, worker with several).
+    std::string score_on = "auto";
   } model;
 
   struct Dpdk {

@@ -50,6 +50,7 @@ struct FlowRecord {
   EndReason reason = EndReason::kShutdown;
   uint16_t worker = 0;
   uint32_t input_index = 0; // which --pcap file (offline) or port (live) it came from
+  uint64_t ended_tsc = 0;   // TSC when the flow table emitted it: expiry->verdict latency starts here
   FlowFeatures stats;       // accounting + running statistics
   uint8_t first_count = 0;  // valid entries in `first`
   FirstPacketSlot first[FeatureConfig::kMaxFirstPackets];

@@ -1,11 +1,13 @@
 #include "flowscore/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 namespace flowscore {
@@ -49,6 +51,16 @@ bool as_string(const json& v, std::string& out, std::string& why) {
   }
   out = v.get<std::string>();
   return true;
+}
+
+// One of a fixed set of words.
+bool as_choice(const json& v, std::string& out, std::initializer_list<std::string_view> choices, std::string& why) {
+  if (v.is_string() && std::find(choices.begin(), choices.end(), v.get<std::string>()) != choices.end()) {
+    out = v.get<std::string>();
+    return true;
+  }
+  why = fmt::format("must be one of \"{}\"", fmt::join(choices, "\", \""));
+  return false;
 }
 
 bool as_probability(const json& v, float& out, std::string& why) {
@@ -113,15 +125,11 @@ const std::map<std::string, Setter>& setters() {
       {"model.batch_deadline", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.model.batch_deadline_ns, w); }},
       {"model.benign_class", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.benign_class, w); }},
       {"model.default_threshold", [](const json& v, Config& c, std::string& w) { return as_probability(v, c.model.default_threshold, w); }},
+      {"model.score_on", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.model.score_on, {"auto", "worker", "writer"}, w); }},
       {"model.classes", [](const json& v, Config& c, std::string& w) { return as_classes(v, c.model.classes, w); }},
       {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, FlowTable::kMaxBurst, w); }},
       {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
-      {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) {
-         if (!as_string(v, c.dpdk.hugepages, w)) return false;
-         if (c.dpdk.hugepages == "auto" || c.dpdk.hugepages == "yes" || c.dpdk.hugepages == "no") return true;
-         w = "must be \"auto\", \"yes\" or \"no\"";
-         return false;
-       }},
+      {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.hugepages, {"auto", "yes", "no"}, w); }},
       {"dpdk.memory_mb", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.memory_mb, 0, 1u << 20, w); }},
       {"dpdk.log_level", [](const json& v, Config& c, std::string& w) { return as_string(v, c.dpdk.log_level, w); }},
   };

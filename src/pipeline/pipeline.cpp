@@ -158,8 +158,17 @@ struct Totals {
   uint64_t frag_unattributed = 0, alerts = 0, scored = 0, batches = 0, latency_max_tsc = 0, latency_sum_tsc = 0;
 };
 
-Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers) {
+void add_score_counters(Totals& t, const ScoreCounters& c) {
+  t.alerts += c.alerts;
+  t.scored += c.flows_scored;
+  t.batches += c.batches;
+  t.latency_max_tsc = std::max(t.latency_max_tsc, c.latency_max_tsc);
+  t.latency_sum_tsc += c.latency_sum_tsc;
+}
+
+Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer) {
   Totals t;
+  if (writer_scorer) add_score_counters(t, writer_scorer->counters());
   for (const auto& w : workers) {
     const WorkerCounters& c = w->counters();
     t.packets += c.packets;
@@ -171,36 +180,37 @@ Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers) {
     t.records += f.records_emitted;
     t.dropped_records += f.records_dropped;
     t.evicted += f.evicted_pressure;
-    if (const ScoreBatch* s = w->scorer()) {
-      t.alerts += s->counters().alerts;
-      t.scored += s->counters().flows_scored;
-      t.batches += s->counters().batches;
-      t.latency_max_tsc = std::max(t.latency_max_tsc, s->counters().latency_max_tsc);
-      t.latency_sum_tsc += s->counters().latency_sum_tsc;
-    }
+    if (const ScoreBatch* s = w->scorer()) add_score_counters(t, s->counters());
   }
   return t;
 }
 
 // The writer's loop on the main lcore: drains every worker's finished
-// records, formats them and writes them in blocks of about 1 MiB, until all
-// workers have finished and their rings are empty. `between_polls` runs
-// once per pass (control requests). Returns the number of failed writes.
-uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, RecordWriter& writer, OutputSink& sink,
-                       const std::function<void()>& between_polls) {
+// records, scores those a worker left unscored (when `scorer` is not null),
+// formats them and writes them in blocks of about 1 MiB, until all workers
+// have finished and their rings are empty. `between_polls` runs once per pass
+// (control requests). Returns the number of failed writes.
+uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* scorer, unsigned batch_size,
+                       RecordWriter& writer, OutputSink& sink, const std::function<void()>& between_polls) {
   fmt::memory_buffer text;
   writer.header(text);
   uint64_t failures = 0;
-  FlowRecord* recs[64];
+  std::vector<FlowRecord*> recs(batch_size), unscored(batch_size);
   unsigned idle_polls = 0;
   for (;;) {
     bool all_done = true;
     unsigned moved = 0;
     for (auto& w : workers) {
       const bool done = w->finished();  // read before draining: nothing is published after it
-      const unsigned n = w->queue().drain(recs, std::size(recs));
+      const unsigned n = w->queue().drain(recs.data(), batch_size);
+      if (scorer) {
+        unsigned u = 0;
+        for (unsigned i = 0; i < n; ++i)
+          if (!recs[i]->verdict.scored) unscored[u++] = recs[i];
+        if (u) scorer->score(unscored.data(), u);
+      }
       for (unsigned i = 0; i < n; ++i) writer.write(*recs[i], text);
-      w->queue().give_back(recs, n);
+      w->queue().give_back(recs.data(), n);
       moved += n;
       all_done &= done && n == 0;
     }
@@ -371,6 +381,13 @@ int run_pipeline(const RunRequest& req) {
   g_running_model.set(model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
+  // Scoring runs on the workers, or on the writer's lcore, which is mostly
+  // idle while it serves a single worker (model.score_on). A worker always
+  // scores what its flushes emit: it has no packets to serve then.
+  const bool score_on_writer = req.mode == RunMode::kEve &&
+                               (cfg.model.score_on == "writer" || (cfg.model.score_on == "auto" && worker_count == 1));
+  std::unique_ptr<ScoreBatch> writer_scorer =
+      score_on_writer ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
   std::vector<std::unique_ptr<Worker>> workers;
   {
     std::vector<std::vector<WorkerInput>> assigned(worker_count);
@@ -390,7 +407,8 @@ int run_pipeline(const RunRequest& req) {
       }
       auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
       workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, offline, std::move(assigned[w]),
-                                                 std::move(table), std::move(queue), std::move(scorer)));
+                                                 std::move(table), std::move(queue), std::move(scorer),
+                                                 score_on_writer));
     }
   }
 
@@ -436,7 +454,7 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  uint64_t write_failures = write_records(workers, *writer, *sink, [&] {
+  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, *writer, *sink, [&] {
     if (g_reload.exchange(false) && can_reload) reload_model();
   });
   rte_eal_mp_wait_lcore();
@@ -444,7 +462,7 @@ int run_pipeline(const RunRequest& req) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary ----------------------------------------------------------------
-  const Totals t = sum_counters(workers);
+  const Totals t = sum_counters(workers, writer_scorer.get());
   if (!req.quiet) print_summary(t, elapsed, *sink, model.get(), labels ? &*labels : nullptr, req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());

@@ -70,12 +70,14 @@ void ScoreBatch::adopt_current_model() {
   }
 }
 
-void ScoreBatch::score(FlowRecord* const* recs, unsigned n, uint64_t batch_started_tsc) {
+void ScoreBatch::score(FlowRecord* const* recs, unsigned n) {
   if (slot_.generation() != generation_) adopt_current_model();
   if (!model_ || n == 0) return;
   const size_t nf = spec_.count();
+  uint64_t oldest_tsc = UINT64_MAX;
   for (unsigned i = 0; i < n; ++i) {
     const FlowRecord& r = *recs[i];
+    oldest_tsc = std::min(oldest_tsc, r.ended_tsc);
     spec_.compute(r.stats, {r.first, r.first_count}, {rows_.data() + i * nf, nf});
   }
   const size_t k = model_->num_outputs();
@@ -100,7 +102,7 @@ void ScoreBatch::score(FlowRecord* const* recs, unsigned n, uint64_t batch_start
   }
   counters_.flows_scored += n;
   ++counters_.batches;
-  const uint64_t latency = rte_rdtsc() - batch_started_tsc;
+  const uint64_t latency = rte_rdtsc() - oldest_tsc;
   counters_.latency_max_tsc = std::max(counters_.latency_max_tsc, latency);
   counters_.latency_sum_tsc += latency;
 }

@@ -1,7 +1,8 @@
-// Scores a worker's batch of expiring flows with the current model and turns
-// each record into a verdict. The model can be swapped at any time (SIGHUP,
-// control command): a worker picks the new one up at its next batch, so a
-// batch is always scored by exactly one model.
+// Scores a batch of expiring flows with the current model and turns each
+// record into a verdict. One ScoreBatch per scoring thread: each worker's, or
+// the writer's (model.score_on). The model can be swapped at any time
+// (SIGHUP, control command): the scorer picks the new one up at its next
+// batch, so a batch is always scored by exactly one model.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -39,14 +40,15 @@ struct ScoreCounters {
   uint64_t flows_scored = 0;
   uint64_t alerts = 0;
   uint64_t model_swaps = 0;
-  uint64_t latency_max_tsc = 0;  // expiry of a batch's first flow -> its verdicts
+  uint64_t latency_max_tsc = 0;  // expiry of a batch's oldest flow -> its verdicts
   uint64_t latency_sum_tsc = 0;  // summed over batches
 };
 
 class ScoreBatch {
  public:
   ScoreBatch(const FeatureSpec& spec, const Config& cfg, const ModelSlot& slot);
-  void score(FlowRecord* const* recs, unsigned n, uint64_t batch_started_tsc);
+  // At most cfg.model.batch_size records.
+  void score(FlowRecord* const* recs, unsigned n);
   const ScoreCounters& counters() const { return counters_; }
 
  private:

@@ -25,7 +25,7 @@ uint64_t wall_clock_ns() {
 
 Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
                std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue,
-               std::unique_ptr<ScoreBatch> scorer)
+               std::unique_ptr<ScoreBatch> scorer, bool writer_scores)
     : id_(id),
       cfg_(cfg),
       offline_(offline),
@@ -33,6 +33,7 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
       table_(std::move(table)),
       queue_(std::move(queue)),
       scorer_(std::move(scorer)),
+      writer_scores_(writer_scores),
       fragments_(cfg.fragment_table_size, cfg.fragment_timeout_ns) {
   sink_.w = this;
   batch_.reserve(cfg.model.batch_size);
@@ -58,14 +59,17 @@ FlowRecord* Worker::BatchSink::reserve() {
 }
 
 void Worker::BatchSink::commit(FlowRecord* r) {
-  if (w->batch_.empty()) w->batch_started_tsc_ = rte_rdtsc();
+  r->ended_tsc = rte_rdtsc();
+  if (w->batch_.empty()) w->batch_started_tsc_ = r->ended_tsc;
   w->batch_.push_back(r);  // capacity reserved up front: never reallocates
   if (w->batch_.size() >= w->cfg_.model.batch_size) w->hand_over_batch();
 }
 
 void Worker::hand_over_batch() {
   if (batch_.empty()) return;
-  if (scorer_) scorer_->score(batch_.data(), static_cast<unsigned>(batch_.size()), batch_started_tsc_);
+  // While flushing there are no packets to serve, so the worker scores even
+  // when the writer is the scorer: both lcores share the end-of-input burst.
+  if (scorer_ && (!writer_scores_ || flushing_)) scorer_->score(batch_.data(), static_cast<unsigned>(batch_.size()));
   queue_->publish(batch_.data(), static_cast<unsigned>(batch_.size()));
   batch_.clear();
 }
@@ -117,6 +121,13 @@ void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, u
   table_->account_burst({refs, flowed}, in.input_index, sink_);
 }
 
+void Worker::flush() {
+  flushing_ = true;
+  table_->flush(EndReason::kShutdown, sink_);
+  hand_over_batch();
+  flushing_ = false;
+}
+
 // ---- the loop ----------------------------------------------------------------
 // One pass: read the clock once, poll each input for a burst, process it,
 // then run the timed work (expiry, score-batch deadline). Offline, inputs are
@@ -144,7 +155,7 @@ int Worker::run(const std::atomic<bool>& stop) {
         // The pcap PMD returns nothing only at the end of its file (or on an
         // mbuf shortage, which a worker that frees every burst never causes).
         if (offline_) {
-          table_->flush(EndReason::kShutdown, sink_);
+          flush();
           ++current;
           clock_ns_ = 0;  // the next capture file runs on its own clock
         }
@@ -158,8 +169,7 @@ int Worker::run(const std::atomic<bool>& stop) {
     table_->expire(clock_ns_, sink_);
     if (!batch_.empty() && rte_rdtsc() - batch_started_tsc_ > batch_deadline_tsc_) hand_over_batch();
   }
-  table_->flush(EndReason::kShutdown, sink_);
-  hand_over_batch();
+  flush();
   finished_.store(true, std::memory_order_release);
   return 0;
 }

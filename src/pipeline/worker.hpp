@@ -39,7 +39,9 @@ struct WorkerCounters {
 class Worker {
  public:
   Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
-         std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue, std::unique_ptr<ScoreBatch> scorer);
+         std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue,
+         std::unique_ptr<ScoreBatch> scorer,  // null: nothing is scored (extract)
+         bool writer_scores);                 // the writer scores, except what a flush emits
 
   // lcore entry point; returns when its inputs end (offline) or on `stop`.
   int run(const std::atomic<bool>& stop);
@@ -53,8 +55,9 @@ class Worker {
   uint64_t records_waited() const { return sink_.waits; }
 
  private:
-  // The worker's RecordSink: records collect into a score batch, which is
-  // scored and handed to the writer when full or past its deadline.
+  // The worker's RecordSink: records collect into a batch, which is handed
+  // to the writer when full or past its deadline, scored first unless the
+  // writer scores.
   struct BatchSink final : RecordSink {
     Worker* w = nullptr;
     FlowRecord* stash[64];
@@ -66,6 +69,7 @@ class Worker {
 
   void process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, uint64_t live_now_ns);
   void hand_over_batch();
+  void flush();  // ends every flow (end of input, shutdown)
   uint64_t packet_time_ns(const rte_mbuf* m) const;
 
   uint16_t id_;
@@ -75,6 +79,8 @@ class Worker {
   std::unique_ptr<FlowTable> table_;
   std::unique_ptr<RecordQueue> queue_;
   std::unique_ptr<ScoreBatch> scorer_;
+  bool writer_scores_;
+  bool flushing_ = false;
   FragmentMap fragments_;
   BatchSink sink_;
   std::vector<FlowRecord*> batch_;

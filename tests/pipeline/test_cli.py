@@ -174,6 +174,28 @@ def test_run_with_a_model_gives_verdicts():
     assert all(r["event_type"] == ("alert" if "alert" in r else "flow") for r in recs)
 
 
+def test_scoring_placement_does_not_change_verdicts():
+    # model.score_on moves scoring between the worker and the writer (and a
+    # flush always scores on the worker): every record must still get exactly
+    # the verdict the model gives it. Short timeouts and small batches make
+    # records expire mid-capture, so both lcores score.
+    mf = compiled_model("placement", 3)
+    verdicts = {}
+    for where in ("worker", "writer", "auto"):
+        out = os.path.join(TMP, f"placement-{where}.json")
+        args = ["run", "--out", out, "--model", mf, "--idle-timeout", "1", "--set", "model.batch_size=4",
+                "--set", f"model.score_on={where}"]
+        for f in SMALL:
+            args += ["--pcap", f]
+        p = run(*args)
+        recs = records(out)
+        assert len(recs) == summary_numbers(p.stderr)[2]
+        assert f"{len(recs)} flows scored" in p.stderr, p.stderr
+        verdicts[where] = {r["flow_id"]: (r["flowscore"]["label"], r["flowscore"]["score"]) for r in recs}
+    assert verdicts["worker"] == verdicts["writer"] == verdicts["auto"]
+    run("run", "--pcap", PING, "--out", "-", "--set", "model.score_on=gpu", expect=2)
+
+
 def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     good = compiled_model("live", 2)
     out = os.path.join(TMP, "live-out.json")

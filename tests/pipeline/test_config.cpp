@@ -44,6 +44,7 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"flow": {"table_size": "big"}})").find("flow.table_size"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": {"active_timeout": 5000}})").find("flow.active_timeout"), std::string::npos);
   EXPECT_NE(load_error(R"({"dpdk": {"hugepages": "maybe"}})").find("dpdk.hugepages"), std::string::npos);
+  EXPECT_NE(load_error(R"({"model": {"score_on": "gpu"}})").find("model.score_on"), std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
