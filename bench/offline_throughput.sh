@@ -2,7 +2,10 @@
 # Offline throughput, whole process, side by side in one run:
 #   flowscore run (features, scoring with the default model, EVE output)
 #   flowscore run --model none (no scoring)
-#   softflowd -r        (a flow exporter reading the same file)
+#   softflowd -r        (a flow exporter reading the same file), twice: with
+#                       its default 8,192-flow table, which force-expires
+#                       flows once full, and with -m set to flowscore's
+#                       flow.table_size, so both track every flow
 #   tcpdump -r -w /dev/null (libpcap's read floor)
 #   pcap_read_floor     (DPDK pcap PMD read loop: flowscore's own floor)
 # Runs are interleaved, REPS rounds; prints medians of wall and CPU seconds
@@ -18,6 +21,7 @@ if [[ ! -f $PCAP ]]; then
   echo "generating $PCAP (5M packets, seed 1)" >&2
   "$BUILD/src/gen/flowscore-gen" --profile bench --packets 5000000 --seed 1 --out "$PCAP" --quiet
 fi
+TABLE_SIZE=$(/usr/bin/python3 -c 'import json; print(json.load(open("conf/flowscore.json"))["flow"]["table_size"])')
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -27,10 +31,11 @@ declare -A CMD=(
   # softflowd 1.1.0 hangs at EOF with some -c control-socket paths (seen
   # here with /tmp/flowscore-bench-1.ctl, fine with /tmp/y.ctl): keep its default.
   [softflowd]="softflowd -r $PCAP -n 127.0.0.1:9"
+  [softflowd_1m]="softflowd -r $PCAP -n 127.0.0.1:9 -m $TABLE_SIZE"
   [tcpdump]="tcpdump -r $PCAP -w /dev/null"
   [dpdk_floor]="$BUILD/bench/pcap_read_floor $PCAP"
 )
-ORDER=(tcpdump dpdk_floor softflowd flowscore_nomodel flowscore)
+ORDER=(tcpdump dpdk_floor softflowd softflowd_1m flowscore_nomodel flowscore)
 # Timed by Python (wall clock and the child's rusage), with default signal
 # dispositions: softflowd ends its EOF shutdown by signalling itself, and
 # hangs when it inherits ignored signals (GNU time, nohup do that).
@@ -66,7 +71,7 @@ med = {n: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v
 print(f"capture: {pcap}, {packets} packets; {reps} interleaved rounds; medians")
 print("| program | wall s | CPU s (user+sys) | wall µs/packet | wall vs flowscore |")
 print("|---|---|---|---|---|")
-for n in ["flowscore", "flowscore_nomodel", "softflowd", "tcpdump", "dpdk_floor"]:
+for n in ["flowscore", "flowscore_nomodel", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
     if n in med:
         w, c = med[n]
         print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {w / med['flowscore'][0]:.2f}× |")
