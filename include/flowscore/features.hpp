@@ -27,17 +27,18 @@ struct PacketObservation {
 struct FeatureConfig {
   uint32_t first_packets = 8;               // N in "first N packets" (0..kMaxFirstPackets)
   uint64_t activity_gap_ns = 5'000'000'000; // a gap longer than this ends an active period
-  static constexpr uint32_t kMaxFirstPackets = 32;
+  static constexpr uint32_t kMaxFirstPackets = 32;  // one bit each in FlowFeatures::first_forward
 };
 
-// The first N packets of a flow: stored beside the flow table, N per flow,
-// so N does not grow the fixed per-flow record.
-struct FirstPacketSlot {
-  uint16_t ip_len;    // IP length of the packet, capped at 65535
-  uint8_t forward;    // 1 = from initiator
-  uint8_t pad;
-  uint32_t gap_us;    // time since the flow's previous packet, µs (0 for the first)
+// One of the first N packets of a record, as stored beside the flow table
+// (N per flow, so N does not grow the fixed per-flow record): its length and
+// the gap before it, both exact, in 6 bytes. Its direction is bit k of
+// FlowFeatures::first_forward, so N = 8 costs 48 B per tracked flow.
+struct [[gnu::packed]] FirstPacketSlot {
+  uint16_t ip_len;  // L, the IP length capped at 65535 (FEATURES.md §2)
+  uint32_t gap_us;  // time since the record's previous packet, µs (0 for the first)
 };
+static_assert(sizeof(FirstPacketSlot) == 6);
 
 // Running per-flow statistics. Plain data (memset-able, trivially copyable):
 // it lives inside the flow table entry, so every byte here costs memory per
@@ -57,15 +58,22 @@ struct FlowFeatures {
   uint32_t pkts_bwd;
   // --- running statistics. Index [0] is forward, [1] backward. Times are µs
   // offsets from the record's first packet (FEATURES.md §3), in 32 bits.
-  uint64_t ip_bytes[2];       // Σ L, L = min(ip_len, 65535)
+  // Σ L and max L of a direction (L = min(ip_len, 65535)) share 64 bits:
+  // Σ L < 2^32 packets · 2^16 = 2^48.
+  struct IpLengths {
+    uint64_t sum : 48;
+    uint64_t max : 16;
+  } ip_len[2];
   uint64_t ip_len_sq[2];      // Σ L²  (< 2^32 packets · 65535² < 2^64)
   uint64_t payload_bytes[2];
   uint64_t iat_sq[2];         // Σ gap² between packets of one direction (≤ span² < 2^64)
   uint64_t iat_both_sq;       // Σ gap² between consecutive packets
   uint64_t active_sq;         // Σ duration² of the active periods closed so far
   uint64_t idle_sq;           // Σ idle gap²
-  uint32_t first_us[2];       // time of the direction's first packet
-  uint32_t last_us[2];        // time of the direction's latest packet
+  // Each direction's first and latest packet times, two of the four implied:
+  // the record's first packet is at 0 (§3), its latest at offset_us(last_ts_ns).
+  uint32_t second_first_us;   // first packet of the direction that spoke second (0 until it does)
+  uint32_t other_last_us;     // latest packet of the direction that did not send the latest one
   uint32_t iat_min[2];
   uint32_t iat_max[2];
   uint32_t iat_both_min;
@@ -80,9 +88,11 @@ struct FlowFeatures {
   uint32_t ack[2];
   uint16_t rare_flags[2][6];  // FIN SYN RST URG ECE CWR, saturating at 65535 (FEATURES.md §7)
   uint16_t len_min[2];
-  uint16_t len_max[2];
   uint16_t init_win[2];
+  uint32_t first_forward;     // bit k set when the record's packet k (< kMaxFirstPackets) was forward
   uint8_t init_win_seen;      // bit d set once direction d carried TCP
+  uint8_t opener;             // direction of the record's first packet (0 forward, 1 backward)
+  uint8_t latest;             // direction of the record's latest packet
 
   // Times beyond this distance from the record's first packet saturate.
   static constexpr uint64_t kMaxSpanNs = uint64_t{UINT32_MAX} * 1000;
@@ -94,6 +104,9 @@ struct FlowFeatures {
   // Never allocates; the only divisions are by the constant 1000 (a multiply).
   void add(const PacketObservation& p, std::span<FirstPacketSlot> first_slots, const FeatureConfig& cfg);
   uint64_t packets() const { return uint64_t{pkts_fwd} + pkts_bwd; }
+  // Time of direction d's first and latest packet (0 while it has none).
+  uint32_t first_us(int d) const { return d == opener ? 0 : second_first_us; }
+  uint32_t last_us(int d) const { return d == latest ? offset_us(last_ts_ns) : other_last_us; }
   // µs since the record's first packet (FEATURES.md §3), saturating.
   uint32_t offset_us(uint64_t ts_ns) const {
     const uint64_t us = ts_ns / 1000 - first_ts_ns / 1000;
@@ -103,7 +116,7 @@ struct FlowFeatures {
 // Paid once per tracked flow: the flow table's goal is <= 256 B per flow in
 // all (issue 2 §8). Every field above is the narrowest width that keeps its
 // sum exact; growing this needs a reason.
-static_assert(sizeof(FlowFeatures) <= 248, "FlowFeatures grew: see the flow table's memory budget");
+static_assert(sizeof(FlowFeatures) <= 240, "FlowFeatures grew: see the flow table's memory budget");
 
 class FeatureSpec {
  public:

@@ -86,23 +86,25 @@ void FeatureSpec::compute(const FlowFeatures& f, std::span<const FirstPacketSlot
   *out++ = to_f32(pkts[1]);
   *out++ = to_f32(f.wire_bytes_fwd);
   *out++ = to_f32(f.wire_bytes_bwd);
-  for (int d = 0; d < 2; ++d) *out++ = to_f32(f.ip_bytes[d]);
+  const uint64_t ip_bytes[2] = {f.ip_len[0].sum, f.ip_len[1].sum};
+  const uint64_t len_max[2] = {f.ip_len[0].max, f.ip_len[1].max};
+  for (int d = 0; d < 2; ++d) *out++ = to_f32(ip_bytes[d]);
   for (int d = 0; d < 2; ++d) *out++ = to_f32(f.payload_bytes[d]);
   const uint32_t last_t = f.offset_us(f.last_ts_ns);
   *out++ = to_f32(last_t);  // duration: the first packet is at 0
 
   // Packet lengths; "both" merges the two directions' sums.
   for (int d = 0; d < 2; ++d) {
-    out = put_stats(out, pkts[d], f.len_min[d], f.len_max[d], f.ip_bytes[d], f.ip_len_sq[d]);
+    out = put_stats(out, pkts[d], f.len_min[d], len_max[d], ip_bytes[d], f.ip_len_sq[d]);
   }
-  out = put_stats(out, n, std::min(f.len_min[0], f.len_min[1]), std::max(f.len_max[0], f.len_max[1]),
-                  f.ip_bytes[0] + f.ip_bytes[1], u128{f.ip_len_sq[0]} + f.ip_len_sq[1]);
+  out = put_stats(out, n, std::min(f.len_min[0], f.len_min[1]), std::max(len_max[0], len_max[1]),
+                  ip_bytes[0] + ip_bytes[1], u128{f.ip_len_sq[0]} + f.ip_len_sq[1]);
 
   // Inter-arrival times. The gaps of a direction telescope: their sum is
   // the direction's last time minus its first.
   for (int d = 0; d < 2; ++d) {
     const uint64_t gaps = pkts[d] > 0 ? pkts[d] - 1 : 0;
-    out = put_stats(out, gaps, f.iat_min[d], f.iat_max[d], f.last_us[d] - f.first_us[d], f.iat_sq[d]);
+    out = put_stats(out, gaps, f.iat_min[d], f.iat_max[d], f.last_us(d) - f.first_us(d), f.iat_sq[d]);
   }
   out = put_stats(out, n > 0 ? n - 1 : 0, f.iat_both_min, f.iat_both_max, last_t, f.iat_both_sq);
 
@@ -131,7 +133,7 @@ void FeatureSpec::compute(const FlowFeatures& f, std::span<const FirstPacketSlot
   for (size_t k = 0; k < first_n; ++k) {
     const bool have = k < shown;
     out[k] = have ? to_f32(first[k].ip_len) : kMissing;
-    out[first_n + k] = have ? to_f32(first[k].forward) : kMissing;
+    out[first_n + k] = have ? to_f32((f.first_forward >> k) & 1) : kMissing;
     out[2 * first_n + k] = have ? to_f32(first[k].gap_us) : kMissing;
   }
 }

@@ -11,6 +11,7 @@
 namespace flowscore {
 
 static_assert(std::is_trivially_copyable_v<FlowFeatures>, "the flow table copies and memsets it");
+static_assert(FeatureConfig::kMaxFirstPackets <= 8 * sizeof(FlowFeatures::first_forward));
 
 namespace {
 constexpr uint32_t kMaxIpLen = 65535;  // FEATURES.md §2: L = min(ip_len, 65535)
@@ -37,9 +38,8 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
   // FEATURES.md §3: time never runs backwards inside a record.
   const uint64_t ts = std::max(p.ts_ns, last_ts_ns);
   const uint32_t t = offset_us(ts);
-  // The previous packet's time is the later of the two directions' latest
-  // (both 0 before the first packet), so no second division is needed.
-  const uint32_t prev_t = std::max(last_us[0], last_us[1]);
+  // The previous packet's time (0 before the first packet: last = first).
+  const uint32_t prev_t = offset_us(last_ts_ns);
   const uint32_t gap = t - prev_t;  // 0 for the first packet
 
   if (k != 0) {
@@ -64,22 +64,27 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
 
   uint32_t& dir_pkts = d == 0 ? pkts_fwd : pkts_bwd;
   if (dir_pkts != 0) {
-    const uint32_t dir_gap = t - last_us[d];
+    const uint32_t dir_gap = t - (d == latest ? prev_t : other_last_us);
     iat_sq[d] += uint64_t{dir_gap} * dir_gap;
     iat_min[d] = std::min(iat_min[d], dir_gap);
     iat_max[d] = std::max(iat_max[d], dir_gap);
+  } else if (k == 0) {
+    opener = static_cast<uint8_t>(d);
   } else {
-    first_us[d] = t;
+    second_first_us = t;
   }
-  last_us[d] = t;
+  if (d != latest) {  // the other direction's latest packet is now the previous one
+    other_last_us = prev_t;
+    latest = static_cast<uint8_t>(d);
+  }
   ++dir_pkts;
   (d == 0 ? wire_bytes_fwd : wire_bytes_bwd) += p.wire_len;
 
   const uint32_t len = std::min(p.ip_len, kMaxIpLen);
-  ip_bytes[d] += len;
+  ip_len[d].sum += len;
+  ip_len[d].max = std::max<uint32_t>(ip_len[d].max, len);
   ip_len_sq[d] += uint64_t{len} * len;
   len_min[d] = static_cast<uint16_t>(std::min<uint32_t>(len_min[d], len));
-  len_max[d] = static_cast<uint16_t>(std::max<uint32_t>(len_max[d], len));
   payload_bytes[d] += p.payload_len;
 
   if (p.is_tcp) {
@@ -100,7 +105,8 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
   }
 
   if (k < first_slots.size()) {
-    first_slots[k] = FirstPacketSlot{static_cast<uint16_t>(len), static_cast<uint8_t>(d == 0), 0, gap};
+    first_slots[k] = FirstPacketSlot{static_cast<uint16_t>(len), gap};
+    first_forward |= uint32_t{d == 0} << k;  // k < first_slots.size() <= 32
   }
   last_ts_ns = ts;
 }

@@ -335,9 +335,57 @@ TEST(FeaturesVsTwin, BigFlowsPastThirtyTwoBits) {
       ts += variant == 2 ? 40'000'000 + rng() % 1000 : rng() % 3000;
     }
     const Computed c = run_fast(spec, pkts, rng);
-    ASSERT_GT(c.f.ip_bytes[0], uint64_t{UINT32_MAX});
+    ASSERT_GT(c.f.ip_len[0].sum, uint64_t{UINT32_MAX});
     ASSERT_GT(c.f.wire_bytes_fwd, uint64_t{UINT32_MAX});
     EXPECT_EQ(compare(spec, pkts, c.out, "big variant " + std::to_string(variant)), 0);
+  }
+}
+
+// The first-N slots at their extremes: L = 65535 (and a super-packet capped
+// to it), a gap of 2^32 - 1 µs (packet 1 lands past the span, so its time
+// saturates: FEATURES.md §3), both directions in a record the responder
+// opened, N = 0, 1, 31 and the maximum 32. Every column against the twin,
+// then the stored slots exactly (a float column cannot tell 2^32 - 1 from
+// 2^32 - 2).
+std::vector<Packet> extreme_first_packets() {
+  std::vector<Packet> pkts;
+  uint64_t ts = 1'000'000'000'123;
+  for (int i = 0; i < 40; ++i) {
+    ts += i == 1 ? (uint64_t{1} << 32) * 1000 : 1000 * uint64_t(i % 3);
+    const uint32_t ip_len = i % 2 ? 70000 : 65535;
+    pkts.push_back(Packet{ts, i % 3 == 1, ip_len + 14, ip_len, 100, true, 0x10, 1000});
+  }
+  return pkts;
+}
+
+TEST(FeaturesVsTwin, FirstPacketsAtTheirExtremes) {
+  std::mt19937_64 rng(3);
+  for (uint32_t n : {0u, 1u, 31u, 32u}) {
+    FeatureConfig cfg;
+    cfg.first_packets = n;
+    const FeatureSpec spec(cfg);
+    const Computed c = run_fast(spec, extreme_first_packets(), rng);
+    EXPECT_EQ(compare(spec, extreme_first_packets(), c.out, "N=" + std::to_string(n)), 0);
+  }
+}
+
+TEST(FlowFeatures, FirstSlotsKeepExtremeLengthsGapsAndDirectionsExactly) {
+  FeatureConfig cfg;
+  cfg.first_packets = FeatureConfig::kMaxFirstPackets;
+  const std::vector<Packet> pkts = extreme_first_packets();
+  std::vector<FirstPacketSlot> slots(cfg.first_packets);
+  FlowFeatures f;
+  f.reset(pkts[0].ts_ns);
+  for (const Packet& p : pkts) {
+    PacketObservation o;
+    o.ts_ns = p.ts_ns, o.ip_len = p.ip_len, o.forward = p.forward;
+    f.add(o, slots, cfg);
+  }
+  for (uint32_t k = 0; k < cfg.first_packets; ++k) {
+    EXPECT_EQ(slots[k].ip_len, 65535) << k;
+    const uint32_t gap = slots[k].gap_us;
+    EXPECT_EQ(gap, k == 1 ? UINT32_MAX : 0u) << k;  // after packet 1, time stays saturated
+    EXPECT_EQ((f.first_forward >> k) & 1, pkts[k].forward ? 1u : 0u) << k;
   }
 }
 
@@ -456,7 +504,7 @@ TEST(FlowFeatures, FirstSlotsStopAtTheirSpan) {
   FeatureConfig cfg;
   FlowFeatures f;
   f.reset(0);
-  std::vector<FirstPacketSlot> slots(3, FirstPacketSlot{7, 7, 7, 7});
+  std::vector<FirstPacketSlot> slots(3, FirstPacketSlot{7, 7});
   PacketObservation p;
   for (int i = 0; i < 5; ++i) {
     p.ts_ns = uint64_t(i) * 2000;
