@@ -21,7 +21,10 @@ struct rte_hash;
 namespace flowscore {
 
 struct FlowTableConfig {
-  uint32_t capacity = 1 << 20;               // max concurrent flows per worker
+  // Max concurrent flows per worker, held exactly. 2^k - 1 rather than 2^k:
+  // rte_hash keeps capacity + 1 key slots and a free-slot ring of the next
+  // power of two, so 2^k costs a ring twice as big (4 B more per flow).
+  uint32_t capacity = (1 << 20) - 1;
   uint64_t idle_timeout_ns = 60'000'000'000;
   uint64_t active_timeout_ns = 1800'000'000'000;
   uint64_t tcp_linger_ns = 2'000'000'000;    // after FIN+FIN or RST, keep the flow this long

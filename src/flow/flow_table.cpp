@@ -24,7 +24,11 @@ constexpr uint8_t kProtoTcp = 6;
 bool carries_l4_payload(uint8_t proto) {
   return proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
 }
-constexpr uint16_t kNoSlot = UINT16_MAX;
+constexpr uint32_t kMaxWheelSlots = UINT16_MAX;
+// wheel_prev of the first entry of a wheel slot: the slot's number with this
+// bit set. Entry indexes stay below it (capacity < 2^31), and kNil, which
+// also has it, is checked first.
+constexpr uint32_t kWheelHead = 1u << 31;
 
 enum EntryFlag : uint8_t {
   kInitiatorIsLo = 1 << 0,  // the initiator is the key's addr_lo side
@@ -67,14 +71,14 @@ size_t dpdk_heap_allocated() {
 }
 }  // namespace
 
-// One tracked flow. The key lives in rte_hash's key store (same position), so
-// it is not stored twice.
+// One tracked flow: exactly four cache lines (create() checks), so an entry
+// never straddles a fifth. The key lives in rte_hash's key store (same
+// position), so it is not stored twice.
 struct FlowTable::Entry {
   FlowFeatures stats;
-  uint32_t wheel_prev;
+  uint32_t wheel_prev;   // previous entry in its wheel slot; kWheelHead | slot for the first; kNil: not filed
   uint32_t wheel_next;
   uint32_t input_index;
-  uint16_t wheel_slot;
   uint8_t flags;
   uint8_t icmp_type;  // initiator's first ICMP type/code (EVE icmp_type/icmp_code)
   uint8_t icmp_code;
@@ -86,16 +90,17 @@ FlowTable::FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features)
 FlowTable::~FlowTable() {
   rte_hash_free(index_);
   unmap(entries_, sizeof(Entry) * size_t{cfg_.capacity});
-  unmap(first_, sizeof(FirstPacketSlot) * size_t{cfg_.capacity} * std::max(1u, feature_cfg_.first_packets));
+  unmap(first_, sizeof(FirstPacketSlot) * size_t{cfg_.capacity} * feature_cfg_.first_packets);
 }
 
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
                                              std::string& error) {
-  if (cfg.capacity < 8) {
-    error = "flow table capacity must be at least 8";
+  static_assert(sizeof(Entry) == 4 * 64, "a flow entry is four cache lines (issue 2 §8: <= 256 B per flow)");
+  if (cfg.capacity < 8 || cfg.capacity >= kWheelHead) {
+    error = "flow table capacity must be at least 8 and below 2^31";
     return nullptr;
   }
-  if (cfg.wheel_slots == 0 || (cfg.wheel_slots & (cfg.wheel_slots - 1)) != 0 || cfg.wheel_slots >= kNoSlot) {
+  if (cfg.wheel_slots == 0 || (cfg.wheel_slots & (cfg.wheel_slots - 1)) != 0 || cfg.wheel_slots >= kMaxWheelSlots) {
     error = "timer wheel slots must be a power of two below 65535";
     return nullptr;
   }
@@ -127,14 +132,15 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
     return nullptr;
   }
   t->memory_.index_bytes = dpdk_heap_allocated() - heap_before;
+  rte_hash_set_cmp_func(t->index_, flow_keys_differ);
   // The two big arrays come from the kernel, not DPDK's heap: pages are
   // faulted in by the worker that first touches them (so they land on its
   // NUMA node), untouched capacity costs nothing at start-up, and
   // transparent huge pages keep TLB misses down without hugetlbfs.
-  const size_t first_bytes = sizeof(FirstPacketSlot) * size_t{cfg.capacity} * std::max(1u, features.first_packets);
+  const size_t first_bytes = sizeof(FirstPacketSlot) * size_t{cfg.capacity} * features.first_packets;
   t->entries_ = static_cast<Entry*>(map_lazily(sizeof(Entry) * size_t{cfg.capacity}));
-  t->first_ = static_cast<FirstPacketSlot*>(map_lazily(first_bytes));
-  if (t->entries_ == nullptr || t->first_ == nullptr) {
+  t->first_ = first_bytes ? static_cast<FirstPacketSlot*>(map_lazily(first_bytes)) : nullptr;  // N = 0: none
+  if (t->entries_ == nullptr || (first_bytes && t->first_ == nullptr)) {
     error = fmt::format("cannot map {} MiB for {} flows (lower flow.table_size)",
                         (sizeof(Entry) * size_t{cfg.capacity} + first_bytes) >> 20, cfg.capacity);
     return nullptr;
@@ -173,8 +179,7 @@ uint32_t FlowTable::slot_for(uint64_t due_ns) const {
 void FlowTable::wheel_link(uint32_t idx, uint64_t due_ns) {
   Entry& e = entries_[idx];
   const uint32_t slot = slot_for(due_ns);
-  e.wheel_slot = static_cast<uint16_t>(slot);
-  e.wheel_prev = kNil;
+  e.wheel_prev = kWheelHead | slot;
   e.wheel_next = wheel_[slot];
   if (e.wheel_next != kNil) entries_[e.wheel_next].wheel_prev = idx;
   wheel_[slot] = idx;
@@ -182,14 +187,13 @@ void FlowTable::wheel_link(uint32_t idx, uint64_t due_ns) {
 
 void FlowTable::wheel_unlink(uint32_t idx) {
   Entry& e = entries_[idx];
-  if (e.wheel_slot == kNoSlot) return;
-  if (e.wheel_prev != kNil) {
-    entries_[e.wheel_prev].wheel_next = e.wheel_next;
+  if (e.wheel_prev == kNil) return;  // not filed
+  if (e.wheel_prev & kWheelHead) {
+    wheel_[e.wheel_prev & ~kWheelHead] = e.wheel_next;
   } else {
-    wheel_[e.wheel_slot] = e.wheel_next;
+    entries_[e.wheel_prev].wheel_next = e.wheel_next;
   }
   if (e.wheel_next != kNil) entries_[e.wheel_next].wheel_prev = e.wheel_prev;
-  e.wheel_slot = kNoSlot;
   e.wheel_prev = e.wheel_next = kNil;
 }
 
@@ -228,7 +232,9 @@ void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
   r->stats = e.stats;
   const uint64_t first_n = std::min<uint64_t>(e.stats.packets(), feature_cfg_.first_packets);
   r->first_count = static_cast<uint8_t>(first_n);
-  std::memcpy(r->first, first_ + size_t{idx} * feature_cfg_.first_packets, first_n * sizeof(FirstPacketSlot));
+  if (first_n != 0) {
+    std::memcpy(r->first, first_ + size_t{idx} * feature_cfg_.first_packets, first_n * sizeof(FirstPacketSlot));
+  }
   r->verdict = Verdict{};
   sink.commit(r);
   ++counters_.records_emitted;
@@ -288,7 +294,6 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, 
   e.icmp_type = initiator_is_src ? p.icmp_type : 0;
   e.icmp_code = initiator_is_src ? p.icmp_code : 0;
   e.input_index = input_index;
-  e.wheel_slot = kNoSlot;
   e.wheel_prev = e.wheel_next = kNil;
   e.stats.reset(ts_ns);
   wheel_link(idx, due(e));
@@ -466,7 +471,6 @@ void FlowTable::expire(uint64_t now_ns, RecordSink& sink) {
     while (idx != kNil) {
       Entry& e = entries_[idx];
       const uint32_t next = e.wheel_next;
-      e.wheel_slot = kNoSlot;
       e.wheel_prev = e.wheel_next = kNil;
       const Ending ending = ending_at(e, now_ns);
       if (ending == Ending::kNotYet) {
