@@ -253,53 +253,53 @@ void print_summary(const Totals& t, double elapsed, const OutputSink& sink, cons
   }
 }
 
-}  // namespace
-
-int run_pipeline(const RunRequest& req) {
-  const Config& cfg = req.cfg;
-  const bool offline = !req.pcaps.empty();
-  const FeatureSpec spec(cfg.features);
-  std::string error;
-
-  // ---- everything that can be refused is refused before DPDK starts -------
-  std::vector<PcapFileInfo> inputs_info(req.pcaps.size());
-  for (size_t i = 0; i < req.pcaps.size(); ++i) {
-    if (!probe_pcap_file(req.pcaps[i], inputs_info[i], error)) {
-      fmt::print(stderr, "flowscore: {}\n", error);
-      return 2;
-    }
-  }
+// What a run needs that can be refused before DPDK starts: capture files
+// that open, a model that fits the features, labels that parse, an output
+// that opens.
+struct RunInputs {
+  std::vector<PcapFileInfo> pcaps;
   std::shared_ptr<const CompiledModel> model;
-  if (req.mode == RunMode::kEve && !cfg.model.path.empty()) {
-    model = load_run_model(cfg.model.path, spec, error);
-    if (!model) {
-      fmt::print(stderr, "flowscore: model {}: {}\n", cfg.model.path, error);
-      return 2;
-    }
-  }
   std::optional<LabelRules> labels;
-  if (req.mode == RunMode::kExtract) {
-    if (!req.labels_path.empty()) {
-      labels = LabelRules::load(req.labels_path, req.pcaps, req.default_label, error);
-    } else if (!req.input_labels.empty()) {
-      labels = LabelRules::from_input_labels(req.pcaps, req.input_labels, req.default_label, error);
-    }
-    if ((!req.labels_path.empty() || !req.input_labels.empty()) && !labels) {
-      fmt::print(stderr, "flowscore: labels: {}\n", error);
-      return 2;
-    }
-  }
-  std::unique_ptr<FileSink> sink = FileSink::open(cfg.output.path, false, error);
-  if (!sink) {
-    fmt::print(stderr, "flowscore: output: {}\n", error);
-    return 2;
-  }
+  std::unique_ptr<FileSink> sink;
+};
 
-  // ---- DPDK -----------------------------------------------------------------
-  const auto t_start = std::chrono::steady_clock::now();
-  unsigned worker_count = 1;
-  bool may_retry_without_hugepages = false;
-  if (offline) {
+bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
+  const Config& cfg = req.cfg;
+  in.pcaps.resize(req.pcaps.size());
+  for (size_t i = 0; i < req.pcaps.size(); ++i)
+    if (!probe_pcap_file(req.pcaps[i], in.pcaps[i], error)) return false;
+  if (req.mode == RunMode::kEve && !cfg.model.path.empty()) {
+    in.model = load_run_model(cfg.model.path, spec, error);
+    if (!in.model) {
+      error = fmt::format("model {}: {}", cfg.model.path, error);
+      return false;
+    }
+  }
+  if (req.mode == RunMode::kExtract && (!req.labels_path.empty() || !req.input_labels.empty())) {
+    in.labels = !req.labels_path.empty()
+                    ? LabelRules::load(req.labels_path, req.pcaps, req.default_label, error)
+                    : LabelRules::from_input_labels(req.pcaps, req.input_labels, req.default_label, error);
+    if (!in.labels) {
+      error = "labels: " + error;
+      return false;
+    }
+  }
+  in.sink = FileSink::open(cfg.output.path, false, error);
+  if (!in.sink) {
+    error = "output: " + error;
+    return false;
+  }
+  return true;
+}
+
+// Starts the EAL: offline with arguments flowscore plans itself, live with
+// the user's. Sets how many workers the run gets. Returns 0 or an exit status.
+int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& may_retry_without_hugepages) {
+  const Config& cfg = req.cfg;
+  std::string error;
+  worker_count = 1;
+  may_retry_without_hugepages = false;
+  if (!req.pcaps.empty()) {
     EalPlan plan;
     // dpdk.memory_mb, when set, is the whole budget; else 128 MiB + each worker's share.
     const size_t base_mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb : 128;
@@ -321,19 +321,117 @@ int run_pipeline(const RunRequest& req) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 1;
     }
-    worker_count = std::max(1u, rte_lcore_count() - 1);
     if (rte_eth_dev_count_avail() == 0) {
       fmt::print(stderr, "flowscore: no ports: give DPDK a device (PCI address or --vdev) before '--'\n");
       rte_eal_cleanup();
       return 2;
     }
-    worker_count = std::min<unsigned>(worker_count, rte_eth_dev_count_avail());
+    worker_count = std::min<unsigned>(std::max(1u, rte_lcore_count() - 1), rte_eth_dev_count_avail());
   }
   if (rte_lcore_count() < 2) {
     fmt::print(stderr, "flowscore: need at least two lcores (one writer, one worker); use -l or --lcores\n");
     rte_eal_cleanup();
     return 2;
   }
+  return 0;
+}
+
+// The inputs the workers poll: offline, capture file i is port net_pcap<i>;
+// live, every port. Each is configured and started.
+bool open_inputs(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, rte_mempool* pool,
+                 std::vector<WorkerInput>& inputs, std::string& error) {
+  if (!req.pcaps.empty()) {
+    for (size_t i = 0; i < req.pcaps.size(); ++i) {
+      uint16_t port = 0;
+      if (rte_eth_dev_get_port_by_name(pcap_vdev_name(i).c_str(), &port) != 0) {
+        error = fmt::format("{}: the pcap PMD did not open it", req.pcaps[i]);
+        return false;
+      }
+      inputs.push_back({port, 0, static_cast<uint32_t>(i), pcaps[i].link, pcaps[i].snaplen});
+    }
+  } else {
+    uint16_t port = 0;
+    RTE_ETH_FOREACH_DEV(port) inputs.push_back({port, 0, port, LinkType::kEthernet, 0});
+  }
+  for (const WorkerInput& in : inputs)
+    if (!setup_port(in.port, pool, error)) return false;
+  return true;
+}
+
+// One worker per worker lcore, inputs dealt round-robin. Each gets its own
+// flow table, record queue and score batch, on its lcore's NUMA socket.
+bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelSlot& model_slot,
+                    bool score_on_writer, unsigned worker_count, const std::vector<WorkerInput>& inputs,
+                    std::vector<std::unique_ptr<Worker>>& workers, std::string& error) {
+  const Config& cfg = req.cfg;
+  std::vector<std::vector<WorkerInput>> assigned(worker_count);
+  for (size_t i = 0; i < inputs.size(); ++i) assigned[i % worker_count].push_back(inputs[i]);
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (unsigned w = 0; w < worker_count; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    FlowTableConfig tcfg = cfg.flow;
+    tcfg.worker_id = static_cast<uint16_t>(w);
+    tcfg.socket_id = static_cast<int>(rte_lcore_to_socket_id(lcore));
+    auto table = FlowTable::create(tcfg, cfg.features, error);
+    auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
+                       : nullptr;
+    if (!table || !queue) {
+      error = fmt::format("worker {}: {}", w, error);
+      return false;
+    }
+    auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
+    workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, !req.pcaps.empty(),
+                                               std::move(assigned[w]), std::move(table), std::move(queue),
+                                               std::move(scorer), score_on_writer));
+  }
+  return true;
+}
+
+std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const FeatureSpec& spec,
+                                                 const RunInputs& in) {
+  if (req.mode == RunMode::kExtract)
+    return std::make_unique<CsvRecordWriter>(spec, req.pcaps, in.labels ? &*in.labels : nullptr, req.default_label);
+  EveOptions eo;
+  eo.community_id_seed = req.cfg.output.community_id_seed;
+  eo.include_features = req.cfg.output.include_features;
+  eo.feature_names = spec.names();
+  eo.sensor_name = req.cfg.output.sensor_name;
+  if (in.model) eo.model = model_info(*in.model, req.cfg);
+  return std::make_unique<EveRecordWriter>(eo, spec);
+}
+
+// Exit status from what the run counted: lost records and failed writes fail it.
+int report_losses(const Totals& t, uint64_t write_failures, const OutputSink& sink) {
+  int status = 0;
+  if (t.dropped_records) {
+    fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);
+    status = 1;
+  }
+  if (write_failures) {
+    fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink.describe(), sink.last_error());
+    status = 1;
+  }
+  return status;
+}
+
+}  // namespace
+
+int run_pipeline(const RunRequest& req) {
+  const Config& cfg = req.cfg;
+  const bool offline = !req.pcaps.empty();
+  const FeatureSpec spec(cfg.features);
+  std::string error;
+
+  RunInputs in;
+  if (!prepare_run(req, spec, in, error)) {
+    fmt::print(stderr, "flowscore: {}\n", error);
+    return 2;
+  }
+
+  // ---- DPDK -----------------------------------------------------------------
+  const auto t_start = std::chrono::steady_clock::now();
+  unsigned worker_count = 1;
+  bool may_retry_without_hugepages = false;
+  if (const int rc = start_dpdk(req, worker_count, may_retry_without_hugepages); rc != 0) return rc;
 
   // DPDK memory ran out after start-up: with hugepages chosen by "auto",
   // another process probably took them since we counted; say so and retry.
@@ -351,34 +449,16 @@ int run_pipeline(const RunRequest& req) {
                                               static_cast<int>(rte_socket_id()));
   if (pool == nullptr)
     return out_of_memory(fmt::format("cannot create the mbuf pool ({} mbufs): {}", cfg.dpdk.mbufs, rte_strerror(rte_errno)));
-
-  // Inputs: offline, capture file i is port net_pcap<i>; live, every port.
-  std::vector<WorkerInput> all_inputs;
-  if (offline) {
-    for (size_t i = 0; i < req.pcaps.size(); ++i) {
-      uint16_t port = 0;
-      if (rte_eth_dev_get_port_by_name(pcap_vdev_name(i).c_str(), &port) != 0) {
-        fmt::print(stderr, "flowscore: {}: the pcap PMD did not open it\n", req.pcaps[i]);
-        rte_eal_cleanup();
-        return 1;
-      }
-      all_inputs.push_back({port, 0, static_cast<uint32_t>(i), inputs_info[i].link, inputs_info[i].snaplen});
-    }
-  } else {
-    uint16_t port = 0;
-    RTE_ETH_FOREACH_DEV(port) all_inputs.push_back({port, 0, port, LinkType::kEthernet, 0});
-  }
-  for (const WorkerInput& in : all_inputs) {
-    if (!setup_port(in.port, pool, error)) {
-      fmt::print(stderr, "flowscore: {}\n", error);
-      rte_eal_cleanup();
-      return 1;
-    }
+  std::vector<WorkerInput> inputs;
+  if (!open_inputs(req, in.pcaps, pool, inputs, error)) {
+    fmt::print(stderr, "flowscore: {}\n", error);
+    rte_eal_cleanup();
+    return 1;
   }
 
   ModelSlot model_slot;
-  model_slot.set(model);
-  g_running_model.set(model.get());
+  model_slot.set(in.model);
+  g_running_model.set(in.model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
   // Scoring runs on the workers, or on the writer's lcore, which is mostly
@@ -389,41 +469,12 @@ int run_pipeline(const RunRequest& req) {
   std::unique_ptr<ScoreBatch> writer_scorer =
       score_on_writer ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
   std::vector<std::unique_ptr<Worker>> workers;
-  {
-    std::vector<std::vector<WorkerInput>> assigned(worker_count);
-    for (size_t i = 0; i < all_inputs.size(); ++i) assigned[i % worker_count].push_back(all_inputs[i]);
-    unsigned lcore = rte_get_next_lcore(-1, 1, 0);
-    for (unsigned w = 0; w < worker_count; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
-      FlowTableConfig tcfg = cfg.flow;
-      tcfg.worker_id = static_cast<uint16_t>(w);
-      tcfg.socket_id = static_cast<int>(rte_lcore_to_socket_id(lcore));
-      auto table = FlowTable::create(tcfg, cfg.features, error);
-      auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
-                         : nullptr;
-      if (!table || !queue) {
-        workers.clear();
-        rte_mempool_free(pool);
-        return out_of_memory(fmt::format("worker {}: {}", w, error));
-      }
-      auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
-      workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, offline, std::move(assigned[w]),
-                                                 std::move(table), std::move(queue), std::move(scorer),
-                                                 score_on_writer));
-    }
+  if (!create_workers(req, spec, model_slot, score_on_writer, worker_count, inputs, workers, error)) {
+    workers.clear();
+    rte_mempool_free(pool);
+    return out_of_memory(error);
   }
-
-  std::unique_ptr<RecordWriter> writer;
-  if (req.mode == RunMode::kEve) {
-    EveOptions eo;
-    eo.community_id_seed = cfg.output.community_id_seed;
-    eo.include_features = cfg.output.include_features;
-    eo.feature_names = spec.names();
-    eo.sensor_name = cfg.output.sensor_name;
-    if (model) eo.model = model_info(*model, cfg);
-    writer = std::make_unique<EveRecordWriter>(eo, spec);
-  } else {
-    writer = std::make_unique<CsvRecordWriter>(spec, req.pcaps, labels ? &*labels : nullptr, req.default_label);
-  }
+  std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -435,10 +486,9 @@ int run_pipeline(const RunRequest& req) {
       lcore = rte_get_next_lcore(lcore, 1, 0);
     }
   }
-
   if (!offline)
     log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model, SIGINT stops",
-                                    all_inputs.size(), workers.size()));
+                                    inputs.size(), workers.size()));
 
   // ---- the writer: main lcore --------------------------------------------
   auto reload_model = [&] {
@@ -454,30 +504,23 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, *writer, *sink, [&] {
+  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, *writer, *in.sink, [&] {
     if (g_reload.exchange(false) && can_reload) reload_model();
   });
   rte_eal_mp_wait_lcore();
-  if (!sink->flush()) ++write_failures;
+  if (!in.sink->flush()) ++write_failures;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
-  // ---- summary ----------------------------------------------------------------
+  // ---- summary and teardown ---------------------------------------------------
   const Totals t = sum_counters(workers, writer_scorer.get());
-  if (!req.quiet) print_summary(t, elapsed, *sink, model.get(), labels ? &*labels : nullptr, req.default_label);
+  if (!req.quiet)
+    print_summary(t, elapsed, *in.sink, in.model.get(), in.labels ? &*in.labels : nullptr, req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
-  int status = 0;
-  if (t.dropped_records) {
-    fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);
-    status = 1;
-  }
-  if (write_failures) {
-    fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink->describe(), sink->last_error());
-    status = 1;
-  }
+  const int status = report_losses(t, write_failures, *in.sink);
   if (offline)
-    for (const WorkerInput& in : all_inputs) warn_if_truncated(req.pcaps[in.input_index], in.port);
-  for (const WorkerInput& in : all_inputs) rte_eth_dev_stop(in.port);
+    for (const WorkerInput& i : inputs) warn_if_truncated(req.pcaps[i.input_index], i.port);
+  for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();
   rte_mempool_free(pool);
   rte_eal_cleanup();
