@@ -102,6 +102,27 @@ void FlowBuilder::tcp_fin_close(Dir closer) {
   send(closer, tcp::kAck, 0, Payload::kOpaque);
 }
 
+void FlowBuilder::drop_before(int64_t t_us) {
+  std::erase_if(script, [t_us](const PacketSpec& p) { return p.t_us < t_us; });
+  make_first_sender_initiator();
+}
+
+void FlowBuilder::keep_direction(Dir d) {
+  std::erase_if(script, [d](const PacketSpec& p) { return p.dir != d; });
+  make_first_sender_initiator();
+}
+
+// Sequence and acknowledgement numbers are relative to each side's own ISN,
+// so swapping the sides and every packet's direction keeps them consistent.
+void FlowBuilder::make_first_sender_initiator() {
+  if (script.empty() || script.front().dir == kToResponder) return;
+  std::swap(addr.initiator, addr.responder);
+  std::swap(addr.initiator_port, addr.responder_port);
+  std::swap(addr.ttl[0], addr.ttl[1]);
+  std::swap(addr.tcp_window[0], addr.tcp_window[1]);
+  for (PacketSpec& p : script) p.dir = p.dir == kToResponder ? kToInitiator : kToResponder;
+}
+
 void FlowBuilder::tcp_rst(Dir sender) { send(sender, tcp::kRst | tcp::kAck, 0, Payload::kOpaque); }
 
 void FlowBuilder::tcp_end() {

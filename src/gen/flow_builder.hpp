@@ -82,8 +82,16 @@ class FlowBuilder {
 
   int64_t rtt_sample() const;
 
+  // What a capture point sees of a finished (time-ordered) script, for the
+  // partial_* classes. Either may leave the responder sending first; then the
+  // two sides swap roles, since the initiator is by definition the sender of
+  // the first captured packet (docs/LABELS.md).
+  void drop_before(int64_t t_us);  // the capture started at t_us
+  void keep_direction(Dir d);      // asymmetric routing: only `d` passes here
+
  private:
   uint32_t mss() const { return addr.mss; }
+  void make_first_sender_initiator();
   uint32_t seq_used_[2] = {0, 0};  // sequence space each side has consumed
 };
 

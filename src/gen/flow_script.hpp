@@ -39,12 +39,15 @@ enum class Payload : uint8_t {
   kNtp,              // 48-byte NTPv4 client (to responder) or server packet
   kNtpMonlist,       // NTPv2 mode-7 MON_GETLIST_1 response (reflection)
   kSsdpResponse,     // SSDP M-SEARCH response (reflection)
+  kSsdpMulticast,    // SSDP NOTIFY ssdp:alive (aux 0) or M-SEARCH (aux 1) to the group
   kSshBanner,        // identification string, RFC 4253 §4.2
   kSshKexInit,       // SSH_MSG_KEXINIT binary packet, RFC 4253 §7.1
   kSshEcdhInit,      // SSH_MSG_KEX_ECDH_INIT (RFC 5656 §4)
   kSshEcdhReply,     // SSH_MSG_KEX_ECDH_REPLY followed by SSH_MSG_NEWKEYS
   kSshNewKeys,       // SSH_MSG_NEWKEYS
   kRtp,              // RTP header (RFC 3550) + PCMU samples
+  kQuicLong,         // QUIC v1 long-header packet, aux = type (0 Initial, 2 Handshake)
+  kQuicShort,        // QUIC 1-RTT short-header packet
   kIcmpEcho,         // ICMP(v6) echo request (to responder) or reply
   kIcmpPortUnreachable,  // ICMP(v6) port unreachable quoting the last probe
 };

@@ -30,8 +30,21 @@ void put32(uint8_t* p, uint32_t v) {
 }
 
 // Locally administered unicast MAC derived from an address, so a host keeps
-// one MAC across all its flows.
-void put_mac(uint8_t* p, const IpAddr& addr) {
+// one MAC across all its flows. A multicast group maps to its multicast MAC:
+// 01:00:5e + the low 23 bits (RFC 1112 §6.4); IPv6 33:33 + the low 32 bits
+// (RFC 2464 §7).
+void put_mac(uint8_t* p, const IpAddr& addr, bool ipv6) {
+  if (!ipv6 && (addr.bytes[0] & 0xf0) == 0xe0) {
+    const uint8_t mac[6] = {0x01, 0x00, 0x5e, static_cast<uint8_t>(addr.bytes[1] & 0x7f),
+                            addr.bytes[2], addr.bytes[3]};
+    std::memcpy(p, mac, 6);
+    return;
+  }
+  if (ipv6 && addr.bytes[0] == 0xff) {
+    const uint8_t mac[6] = {0x33, 0x33, addr.bytes[12], addr.bytes[13], addr.bytes[14], addr.bytes[15]};
+    std::memcpy(p, mac, 6);
+    return;
+  }
   uint64_t h = 0x6d6163;
   for (uint8_t b : addr.bytes) h = (h ^ b) * 0x100000001b3ULL;
   p[0] = 0x02;
@@ -62,8 +75,8 @@ void FrameComposer::reset(const FlowAddressing& addressing, uint64_t token) {
     uint8_t* e = l2_[d].data();
     const IpAddr& src = d == kToResponder ? a_.initiator : a_.responder;
     const IpAddr& dst = d == kToResponder ? a_.responder : a_.initiator;
-    put_mac(e, dst);
-    put_mac(e + 6, src);
+    put_mac(e, dst, a_.ipv6);
+    put_mac(e + 6, src, a_.ipv6);
     uint8_t* type = e + 12;
     if (a_.vlan != 0) {
       put16(type, 0x8100);  // IEEE 802.1Q tag: TPID, then PCP 0 / DEI 0 / VID

@@ -333,6 +333,64 @@ void put_ssdp_response(uint8_t* out, size_t len, const PayloadContext& ctx) {
     write_opaque(out, len, ctx.token);
 }
 
+// What a UPnP device or control point multicasts to 239.255.255.250:1900
+// (UPnP Device Architecture 1.1 §1.2.2 NOTIFY ssdp:alive, §1.3.2 M-SEARCH).
+void put_ssdp_multicast(uint8_t* out, size_t len, bool search, const PayloadContext& ctx) {
+  char fixed[400];
+  const int n =
+      search ? std::snprintf(fixed, sizeof fixed,
+                             "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                             "MAN: \"ssdp:discover\"\r\nMX: %u\r\nST: ssdp:all\r\n",
+                             1 + ctx.token % 5)
+             : std::snprintf(fixed, sizeof fixed,
+                             "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+                             "CACHE-CONTROL: max-age=1800\r\n"
+                             "LOCATION: http://192.0.2.%u:%u/rootDesc.xml\r\nNT: upnp:rootdevice\r\n"
+                             "NTS: ssdp:alive\r\nSERVER: Linux/5.10 UPnP/1.1 MiniUPnPd/2.2\r\n"
+                             "USN: uuid:%08x-0000-1000-8000-00000000%04x::upnp:rootdevice\r\n",
+                             ctx.token % 250 + 1, 1024 + ctx.token % 50000, ctx.token,
+                             ctx.token & 0xffff);
+  if (!put_http_head(out, len, fixed, static_cast<size_t>(n), ctx.token, true))
+    write_opaque(out, len, ctx.token);
+}
+
+// QUIC v1 (RFC 9000 §17.2, §17.3). Each side's connection ID comes from the
+// flow token; a packet carries its peer's as destination. What follows the
+// packet number is encrypted, so opaque bytes are faithful.
+void put_quic(uint8_t* out, size_t len, bool long_header, uint32_t type, bool from_server,
+              const PayloadContext& ctx) {
+  const size_t min = long_header ? kQuicLongMinLen : kQuicShortMinLen;
+  if (len < min || len > 0x3fff) {
+    write_opaque(out, len, ctx.token);
+    return;
+  }
+  uint64_t s = ctx.token;
+  const uint64_t client_cid = splitmix64(s), server_cid = splitmix64(s);
+  const uint64_t dcid = from_server ? client_cid : server_cid;
+  const uint64_t scid = from_server ? server_cid : client_cid;
+  uint8_t* p = out;
+  if (long_header) {
+    *p++ = static_cast<uint8_t>(0xc0 | (type & 3) << 4 | 3);  // long, fixed bit, type, 4-byte PN
+    put32(p, 1);  // version 1
+    p += 4;
+    *p++ = kQuicCidLen;
+    std::memcpy(p, &dcid, kQuicCidLen);
+    p += kQuicCidLen;
+    *p++ = kQuicCidLen;
+    std::memcpy(p, &scid, kQuicCidLen);
+    p += kQuicCidLen;
+    if (type == 0) *p++ = 0;  // Initial: no token
+    // Length: packet number + payload, as a 2-byte variable-length integer (§16).
+    put16(p, 0x4000 | static_cast<uint32_t>(len - static_cast<size_t>(p - out) - 2));
+    p += 2;
+  } else {
+    *p++ = static_cast<uint8_t>(0x40 | 3);  // short, fixed bit, 4-byte PN
+    std::memcpy(p, &dcid, kQuicCidLen);
+    p += kQuicCidLen;
+  }
+  write_opaque(p, len - static_cast<size_t>(p - out), ctx.token + static_cast<uint64_t>(ctx.ts_us));
+}
+
 void put_ssh_banner(uint8_t* out, size_t len, bool from_server, const PayloadContext& ctx) {
   static constexpr char kClient[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 ";
   static constexpr char kServer[] = "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6 ";
@@ -510,12 +568,15 @@ void write_payload(uint8_t* out, const PacketSpec& pkt, const PayloadContext& ct
     case Payload::kNtp: return put_ntp(out, len, from_responder, ctx);
     case Payload::kNtpMonlist: return put_ntp_monlist(out, len, ctx);
     case Payload::kSsdpResponse: return put_ssdp_response(out, len, ctx);
+    case Payload::kSsdpMulticast: return put_ssdp_multicast(out, len, pkt.aux == 1, ctx);
     case Payload::kSshBanner: return put_ssh_banner(out, len, from_responder, ctx);
     case Payload::kSshKexInit: return put_ssh_kexinit(out, len, from_responder, ctx);
     case Payload::kSshEcdhInit: return put_ssh_ecdh_init(out, len, ctx);
     case Payload::kSshEcdhReply: return put_ssh_ecdh_reply(out, len, ctx);
     case Payload::kSshNewKeys: return put_ssh_newkeys(out, len, ctx);
     case Payload::kRtp: return put_rtp(out, len, ctx);
+    case Payload::kQuicLong: return put_quic(out, len, true, pkt.aux, from_responder, ctx);
+    case Payload::kQuicShort: return put_quic(out, len, false, 0, from_responder, ctx);
     case Payload::kOpaque:
     case Payload::kIcmpEcho:
     case Payload::kIcmpPortUnreachable:

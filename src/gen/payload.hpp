@@ -43,11 +43,18 @@ inline constexpr uint32_t kNtpLen = 48;
 inline constexpr uint32_t kNtpMonlistItemLen = 72;
 inline constexpr uint32_t kNtpMode7HeaderLen = 8;
 inline constexpr uint32_t kSsdpResponseMinLen = 260;
+inline constexpr uint32_t kSsdpNotifyMinLen = 330;
+inline constexpr uint32_t kSsdpSearchMinLen = 130;
 inline constexpr uint32_t kSshBannerMinLen = 12;
 inline constexpr uint32_t kSshKexInitMinLen = 320;
 inline constexpr uint32_t kSshEcdhInitLen = 48;
 inline constexpr uint32_t kSshEcdhReplyLen = 208;
 inline constexpr uint32_t kSshNewKeysLen = 16;
 inline constexpr uint32_t kRtpHeaderLen = 12;
+// QUIC: header, a 4-byte packet number, and room for the 16-byte AEAD tag and
+// header-protection sample (RFC 9001 §5.4.2).
+inline constexpr uint32_t kQuicLongMinLen = 64;
+inline constexpr uint32_t kQuicShortMinLen = 32;
+inline constexpr uint32_t kQuicCidLen = 8;
 
 }  // namespace flowscore::gen

@@ -266,6 +266,142 @@ void build_ping(FlowBuilder& b, Campaign&) {
   }
 }
 
+// QUIC (RFC 9000) to a web server on UDP/443. The client's first datagram is
+// padded to at least 1200 bytes (§14.1; browsers send 1250), as is every
+// datagram carrying its Initial; the server answers with its Initial and
+// Handshake flight. Then HTTP/3 requests, each answered by a stream of full
+// short-header datagrams at the path rate, which the client ACKs every second
+// packet (§13.2.2). The connection ends silently (idle timeout) or with a
+// CONNECTION_CLOSE. Simplification: no congestion-window ramp (RFC 9002).
+void quic_stream(FlowBuilder& b, Dir d, uint64_t bytes, uint32_t datagram, double rate_bps) {
+  const Dir back = d == kToResponder ? kToInitiator : kToResponder;
+  const double pace_us = datagram * 8.0 / std::max(rate_bps, 1e4) * 1e6;
+  for (uint64_t i = 0, left = bytes; left > 0 && !b.past_horizon(); ++i) {
+    const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(left, datagram));
+    left -= len;
+    b.send(d, 0, std::max(len, kQuicShortMinLen), Payload::kQuicShort);
+    if (i % 2 == 1 || left == 0)
+      b.send_at(b.t + b.answer_delay(d), back, 0, clamp_u32(b.rng.uniform(36, 60), kQuicShortMinLen, 80),
+                Payload::kQuicShort);
+    b.t += static_cast<int64_t>(b.rng.jitter(pace_us, 0.2)) + 1;
+  }
+}
+
+void build_quic(FlowBuilder& b, Campaign&) {
+  b.client_to_server(pick(b.rng, b.sc.web_servers), 443, kProtoUdp, true);
+  const uint32_t datagram = b.rng.chance(0.5) ? 1350 : 1252;  // server max_udp_payload in use
+  b.send(kToResponder, 0, 1250, Payload::kQuicLong, 0);
+  b.t += b.rtt;
+  const int64_t flight = b.rng.between(2, 4);
+  for (int64_t i = 0; i < flight; ++i) {
+    b.send(kToInitiator, 0, static_cast<uint32_t>(b.rng.between(1200, datagram)), Payload::kQuicLong,
+           i == 0 ? 0 : 2);
+    b.t += static_cast<int64_t>(b.rng.uniform(20, 300));
+  }
+  b.t += b.host_delay;
+  b.send(kToResponder, 0, 1250, Payload::kQuicLong, 0);  // Initial ACK + Handshake Finished
+  const uint32_t requests = requests_in_connection(b);
+  for (uint32_t i = 0; i < requests && !b.past_horizon(); ++i) {
+    b.wait_seconds(i > 0 ? think_seconds(b) : 0.0005);
+    b.send(kToResponder, 0, clamp_u32(b.rng.lognormal(b.sc.request_median * 0.6, 0.35), kQuicShortMinLen, 1200),
+           Payload::kQuicShort);
+    b.t += b.rtt;
+    quic_stream(b, kToInitiator, object_size(b) + 30, datagram, link_rate_bps(b));
+  }
+  if (b.rng.chance(0.5)) {
+    b.t += b.host_delay + static_cast<int64_t>(std::min(b.rng.exponential(20.0), 60.0) * 1e6);
+    b.send(kToResponder, 0, clamp_u32(b.rng.uniform(36, 60), kQuicShortMinLen, 80), Payload::kQuicShort);
+  }
+}
+
+// --- benign, as a real capture point also sees it --------------------------
+
+// LAN service discovery: one host's multicast burst, with no answer seen (the
+// answers are unicast to other hosts, or there are none).
+//  - mDNS (RFC 6762): announcements are sent at least twice, one second
+//    apart, then at doubling intervals (§8.3); repeated queries likewise
+//    (§5.2). Port 5353 both ways, IP TTL 255 (§11).
+//  - LLMNR (RFC 4795): a name query to port 5355, retransmitted after
+//    LLMNR_TIMEOUT (1 s) while unanswered (§2.7); TTL / hop limit 1 (§2.5).
+//  - SSDP (UPnP Device Architecture 1.1 §1.2, §1.3): a device's round of
+//    NOTIFY ssdp:alive messages (one per device and service type, each sent
+//    more than once) from port 1900, or a control point's M-SEARCH copies;
+//    TTL 2. IPv4 only: the payload names the IPv4 group.
+void build_lan_discovery(FlowBuilder& b, Campaign&) {
+  const uint64_t protocol = b.rng.below(3);
+  b.addr.ipv6 = protocol != 2 && b.rng.chance(b.sc.ipv6_share);
+  const IpAddr host = b.addr.ipv6 ? b.sc.client_v6(b.rng) : b.sc.client_v4(b.rng);
+  IpAddr group;
+  if (protocol == 0) {
+    if (b.addr.ipv6) group.bytes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfb};
+    else group = ipv4(0xe00000fbu);  // 224.0.0.251
+    b.set_endpoints(host, 5353, group, 5353, kProtoUdp);
+    b.addr.ttl[kToResponder] = 255;
+    const bool announce = b.rng.chance(0.5);
+    const uint32_t name = clamp_u32(b.rng.lognormal(22, 0.3), kDnsMinNameLen, 60);
+    const uint32_t query = kDnsHeaderLen + name + kDnsQuestionTail;
+    const uint32_t len = announce ? query + static_cast<uint32_t>(b.rng.between(1, 6)) * kDnsARecordLen
+                                  : query;
+    const int64_t copies = b.rng.between(1, 3);
+    double gap = 1.0;
+    for (int64_t i = 0; i < copies; ++i) {
+      if (i > 0) b.wait_seconds(b.rng.jitter(gap, 0.02)), gap *= 2;
+      b.send(kToResponder, 0, len, announce ? Payload::kDnsResponse : Payload::kDnsQuery, name);
+    }
+  } else if (protocol == 1) {
+    if (b.addr.ipv6) group.bytes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3};
+    else group = ipv4(0xe00000fcu);  // 224.0.0.252
+    b.set_endpoints(host, b.ephemeral_port(), group, 5355, kProtoUdp);
+    b.addr.ttl[kToResponder] = 1;
+    const uint32_t name = clamp_u32(b.rng.lognormal(14, 0.3), kDnsMinNameLen, 40);
+    const int64_t copies = b.rng.between(1, 3);
+    for (int64_t i = 0; i < copies; ++i) {
+      if (i > 0) b.wait_seconds(b.rng.jitter(1.0, 0.05));
+      b.send(kToResponder, 0, kDnsHeaderLen + name + kDnsQuestionTail, Payload::kDnsQuery, name);
+    }
+  } else {
+    const bool search = b.rng.chance(0.4);
+    b.set_endpoints(host, search ? b.ephemeral_port() : 1900, ipv4(0xeffffffau), 1900, kProtoUdp);
+    b.addr.ttl[kToResponder] = 2;
+    const int64_t messages = search ? b.rng.between(1, 4) : b.rng.between(2, 10);
+    for (int64_t i = 0; i < messages; ++i) {
+      if (i > 0) b.wait_seconds(search ? b.rng.uniform(0.3, 1.5) : b.rng.uniform(0.002, 0.15));
+      const uint32_t len = search ? static_cast<uint32_t>(b.rng.between(kSsdpSearchMinLen, 200))
+                                  : static_cast<uint32_t>(b.rng.between(kSsdpNotifyMinLen, 470));
+      b.send(kToResponder, 0, len, Payload::kSsdpMulticast, search ? 1 : 0);
+    }
+  }
+}
+
+// Partial views. A capture that starts while connections are open sees them
+// from the middle, without a handshake; asymmetric routing shows a capture
+// point only one direction of a conversation. Both are everyday in real
+// captures (docs/MODEL.md, real captures) and differ, packet for packet, from
+// the complete sessions above. The base conversation is one of these classes
+// (not SSH: a dissector cannot pick up its encrypted stream mid-way; not NTP,
+// whose payload says which side sent it).
+using BuildFn = void (*)(FlowBuilder&, Campaign&);
+constexpr BuildFn kPartialBases[] = {build_web_http, build_web_tls, build_quic, build_dns,
+                                     build_video,    build_upload,  build_voip};
+
+void build_partial_base(FlowBuilder& b, Campaign& c) {
+  kPartialBases[b.rng.below(std::size(kPartialBases))](b, c);
+  finish_script(b.script);
+}
+
+void build_midflow(FlowBuilder& b, Campaign& c) {
+  build_partial_base(b, c);
+  if (b.script.empty()) return;
+  // The capture starts at a uniform moment of the conversation.
+  const int64_t first = b.script.front().t_us, last = b.script.back().t_us;
+  b.drop_before(first + 1 + static_cast<int64_t>(b.rng.uniform() * static_cast<double>(last - first)));
+}
+
+void build_one_way(FlowBuilder& b, Campaign& c) {
+  build_partial_base(b, c);
+  b.keep_direction(b.rng.chance(0.5) ? kToResponder : kToInitiator);
+}
+
 // --- attacks --------------------------------------------------------------
 
 int64_t flood_gap(FlowBuilder& b, const Campaign& c) {
@@ -513,6 +649,12 @@ constexpr std::array kClasses = {
     TrafficClass{"slowloris", true, build_slowloris, 0, 1},
     TrafficClass{"c2_beacon", true, build_c2_beacon, 0, 1},
     TrafficClass{"exfiltration", true, build_exfiltration, 0, 1},
+    // Appended, not grouped with the benign classes above: a class's index
+    // seeds its campaign (draw_campaigns), so earlier classes keep theirs.
+    TrafficClass{"quic", false, build_quic, 0, 0.10},
+    TrafficClass{"lan_discovery", false, build_lan_discovery, 0, 0.04},
+    TrafficClass{"midflow", false, build_midflow, 0, 0.04},
+    TrafficClass{"one_way", false, build_one_way, 0, 0.03},
 };
 
 }  // namespace

@@ -14,12 +14,14 @@
 #include <vector>
 
 #include "checksum.hpp"
+#include "flow_builder.hpp"
 #include "flow_script.hpp"
 #include "frame_composer.hpp"
 #include "label_file.hpp"
 #include "payload.hpp"
 #include "pcap_writer.hpp"
 #include "rng.hpp"
+#include "scenario.hpp"
 
 namespace fg = flowscore::gen;
 
@@ -211,6 +213,156 @@ TEST(Payload, NtpCarriesModeAndTime) {
   EXPECT_EQ(client[0] & 7, 3);
   EXPECT_EQ(server[0] & 7, 4);
   EXPECT_EQ(be32(&client[40]), 1700000000u + 2208988800u);  // seconds since 1900
+}
+
+TEST(Payload, SsdpMulticastIsACompleteNotifyOrSearch) {
+  for (uint32_t len : {fg::kSsdpNotifyMinLen, 470u}) {
+    const auto p = payload(fg::Payload::kSsdpMulticast, len, 0);
+    const std::string text(p.begin(), p.end());
+    EXPECT_EQ(text.rfind("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n", 0), 0u) << text;
+    EXPECT_NE(text.find("\r\nNTS: ssdp:alive\r\n"), std::string::npos);
+    EXPECT_EQ(text.find("\r\n\r\n"), len - 4) << "one head, ending exactly at the payload's end";
+  }
+  for (uint32_t len : {fg::kSsdpSearchMinLen, 200u}) {
+    const auto p = payload(fg::Payload::kSsdpMulticast, len, 1);
+    const std::string text(p.begin(), p.end());
+    EXPECT_EQ(text.rfind("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n", 0), 0u) << text;
+    EXPECT_NE(text.find("\r\nMAN: \"ssdp:discover\"\r\n"), std::string::npos);
+    EXPECT_EQ(text.find("\r\n\r\n"), len - 4);
+  }
+}
+
+// RFC 9000 §17.2 (long header), §17.3 (short), §16 (variable-length integers).
+TEST(Payload, QuicHeadersParseAndConnectionIdsPair) {
+  for (uint32_t len : {fg::kQuicLongMinLen, 1250u}) {
+    for (uint32_t type : {0u, 2u}) {
+      const auto p = payload(fg::Payload::kQuicLong, len, type);
+      EXPECT_EQ(p[0] & 0xc0, 0xc0) << "long header, fixed bit";
+      EXPECT_EQ((p[0] >> 4) & 3, type);
+      EXPECT_EQ(be32(&p[1]), 1u) << "version 1";
+      ASSERT_EQ(p[5], fg::kQuicCidLen);
+      ASSERT_EQ(p[6 + fg::kQuicCidLen], fg::kQuicCidLen);
+      size_t off = 7 + 2 * fg::kQuicCidLen;
+      if (type == 0) {
+        EXPECT_EQ(p[off++], 0) << "Initial: empty token";
+      }
+      ASSERT_EQ(p[off] >> 6, 1) << "2-byte varint";
+      EXPECT_EQ(((p[off] & 0x3f) << 8 | p[off + 1]) + off + 2, len) << "Length covers the rest";
+    }
+  }
+  const auto client_initial = payload(fg::Payload::kQuicLong, 1250, 0, fg::kToResponder);
+  const auto server_initial = payload(fg::Payload::kQuicLong, 1250, 0, fg::kToInitiator);
+  const auto client_short = payload(fg::Payload::kQuicShort, fg::kQuicShortMinLen, 0, fg::kToResponder);
+  const auto server_short = payload(fg::Payload::kQuicShort, 1350, 0, fg::kToInitiator);
+  auto cid = [](const std::vector<uint8_t>& p, size_t at) {
+    return std::vector<uint8_t>(p.begin() + static_cast<long>(at), p.begin() + static_cast<long>(at + fg::kQuicCidLen));
+  };
+  const size_t dcid = 6, scid = 7 + fg::kQuicCidLen;
+  EXPECT_EQ(cid(client_initial, dcid), cid(server_initial, scid)) << "each side addresses its peer";
+  EXPECT_EQ(cid(server_initial, dcid), cid(client_initial, scid));
+  EXPECT_EQ(client_short[0] & 0xc0, 0x40) << "short header, fixed bit";
+  EXPECT_EQ(cid(client_short, 1), cid(client_initial, dcid));
+  EXPECT_EQ(cid(server_short, 1), cid(server_initial, dcid));
+}
+
+TEST(FrameComposer, MulticastGroupsGetTheirMulticastMac) {
+  fg::FlowAddressing a;
+  a.initiator = fg::IpAddr{{192, 168, 1, 20}};
+  a.responder = fg::IpAddr{{239, 255, 255, 250}};
+  a.initiator_port = 1900;
+  a.responder_port = 1900;
+  a.proto = fg::kProtoUdp;
+  fg::FrameComposer c;
+  c.reset(a, 1);
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const fg::PacketSpec notify{0, 0, 0, 0, 400, fg::kToResponder, 0, fg::Payload::kSsdpMulticast};
+  c.compose(notify, 0, frame.data());
+  // RFC 1112 §6.4: 01:00:5e + the group's low 23 bits (0x7fffffa).
+  EXPECT_EQ(std::vector<uint8_t>(frame.begin(), frame.begin() + 6),
+            (std::vector<uint8_t>{0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa}));
+  EXPECT_EQ(frame[6] & 1, 0) << "the sender's MAC stays unicast";
+  a.ipv6 = true;
+  a.initiator.bytes = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  a.responder.bytes = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfb};
+  c.reset(a, 1);
+  c.compose(notify, 0, frame.data());
+  // RFC 2464 §7: 33:33 + the low 32 bits of ff02::fb.
+  EXPECT_EQ(std::vector<uint8_t>(frame.begin(), frame.begin() + 6),
+            (std::vector<uint8_t>{0x33, 0x33, 0, 0, 0, 0xfb}));
+}
+
+// A partial view of a conversation, computed the obvious way: the packets a
+// filter keeps, with both sides swapped when the responder's packet comes first.
+struct View {
+  fg::Script script;
+  bool swapped;
+};
+template <class Keep>
+View slow_view(const fg::Script& full, Keep keep) {
+  View v{{}, false};
+  for (const fg::PacketSpec& p : full)
+    if (keep(p)) v.script.push_back(p);
+  v.swapped = !v.script.empty() && v.script.front().dir == fg::kToInitiator;
+  if (v.swapped)
+    for (fg::PacketSpec& p : v.script) p.dir = p.dir == fg::kToResponder ? fg::kToInitiator : fg::kToResponder;
+  return v;
+}
+
+bool same_packets(const fg::Script& a, const fg::Script& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].t_us != b[i].t_us || a[i].dir != b[i].dir || a[i].seq_rel != b[i].seq_rel ||
+        a[i].ack_rel != b[i].ack_rel || a[i].payload_len != b[i].payload_len ||
+        a[i].tcp_flags != b[i].tcp_flags || a[i].payload != b[i].payload)
+      return false;
+  return true;
+}
+
+TEST(FlowBuilder, PartialViewsKeepWhatTheCapturePointSeesAndItsFirstSender) {
+  const fg::Scenario sc;
+  const fg::IpAddr client{{10, 0, 0, 1}}, server{{93, 184, 216, 34}};
+  for (int variant = 0; variant < 3; ++variant) {
+    fg::Rng rng(7);
+    fg::FlowAddressing a;
+    fg::Script script;
+    fg::FlowBuilder b(rng, sc, a, script, 1'000'000'000);
+    b.set_endpoints(client, 40000, server, 443, fg::kProtoTcp);
+    b.tcp_handshake();
+    b.tcp_message(fg::kToResponder, 3000, fg::Payload::kTlsData, 0, fg::Payload::kTlsData, 1e7);
+    b.tcp_message(fg::kToInitiator, 20000, fg::Payload::kTlsData, 0, fg::Payload::kTlsData, 1e7);
+    fg::finish_script(script);
+    const fg::Script full = script;
+    const fg::FlowAddressing before = a;
+    View want;
+    if (variant == 0) {
+      want = slow_view(full, [](const fg::PacketSpec& p) { return p.dir == fg::kToInitiator; });
+      b.keep_direction(fg::kToInitiator);
+    } else if (variant == 1) {
+      want = slow_view(full, [](const fg::PacketSpec& p) { return p.dir == fg::kToResponder; });
+      b.keep_direction(fg::kToResponder);
+    } else {
+      // Start the capture at the responder's first data segment.
+      size_t i = 0;
+      while (!(full[i].dir == fg::kToInitiator && full[i].payload_len > 0)) ++i;
+      const int64_t cut = full[i].t_us;
+      want = slow_view(full, [cut](const fg::PacketSpec& p) { return p.t_us >= cut; });
+      b.drop_before(cut);
+    }
+    ASSERT_FALSE(want.script.empty());
+    EXPECT_TRUE(same_packets(script, want.script)) << "variant " << variant;
+    EXPECT_EQ(want.swapped, variant != 1);
+    EXPECT_EQ(a.initiator, want.swapped ? before.responder : before.initiator);
+    EXPECT_EQ(a.initiator_port, want.swapped ? before.responder_port : before.initiator_port);
+    EXPECT_EQ(a.ttl[0], want.swapped ? before.ttl[1] : before.ttl[0]);
+    EXPECT_EQ(a.tcp_window[0], want.swapped ? before.tcp_window[1] : before.tcp_window[0]);
+    // The first captured frame comes from the new initiator.
+    fg::FrameComposer c;
+    c.reset(a, 3);
+    std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+    c.compose(script.front(), 0, frame.data());
+    EXPECT_EQ(std::vector<uint8_t>(frame.begin() + 26, frame.begin() + 30),
+              std::vector<uint8_t>(a.initiator.bytes.begin(), a.initiator.bytes.begin() + 4));
+  }
 }
 
 TEST(FrameComposer, TcpFrameChecksumsVerifyAndShortFramesArePadded) {
