@@ -40,6 +40,9 @@ class FlowTable:
 def _parse_chunk(rows, path, first_line):
     """Converts feature strings to float32; names the first bad cell on failure."""
     cells = np.array(rows, dtype=str)
+    # numpy sizes the string dtype to the longest cell: a chunk whose cells
+    # are all one or two characters would store "nan" as "na".
+    cells = cells.astype(f"<U{max(3, cells.dtype.itemsize // 4)}")
     missing = (cells == "") | (np.char.lower(cells) == "nan")
     cells[missing] = "nan"
     try:

@@ -196,6 +196,23 @@ class GroupSplit(unittest.TestCase):
         self.assertTrue(np.array_equal(a, b))
 
 
+class ReadTable(unittest.TestCase):
+    def test_empty_cells_are_missing_when_every_cell_is_short(self):
+        # A table of one-packet flows: every feature cell is "", "0" or "1".
+        # numpy sizes a string array to its longest cell, which once turned
+        # "nan" into "na" and refused the table.
+        with tempfile.TemporaryDirectory() as d:
+            rows = [[0, "a.pcap", "10.0.0.1", 1, "10.0.0.2", 2, 17, 0, 0, "benign"] +
+                    ["1", "", "0", "", "1", "0", "", "", "1", "0"],
+                    [1, "a.pcap", "10.0.0.1", 3, "10.0.0.2", 4, 17, 0, 0, "benign"] +
+                    ["", "1", "", "0", "", "", "1", "1", "", ""]]
+            table = flowtable.read_table(write_csv(os.path.join(d, "short.csv"), rows))
+        want = np.array([[1, np.nan, 0, np.nan, 1, 0, np.nan, np.nan, 1, 0],
+                         [np.nan, 1, np.nan, 0, np.nan, np.nan, 1, 1, np.nan, np.nan]],
+                        dtype=np.float32)
+        self.assertTrue(np.array_equal(table.features, want, equal_nan=True))
+
+
 class BadInput(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
