@@ -58,11 +58,18 @@ struct FlowFeatures {
   uint32_t pkts_bwd;
   // --- running statistics. Index [0] is forward, [1] backward. Times are µs
   // offsets from the record's first packet (FEATURES.md §3), in 32 bits.
-  // Σ L and max L of a direction (L = min(ip_len, 65535)) share 64 bits:
-  // Σ L < 2^32 packets · 2^16 = 2^48.
+  // Σ L and max L of a direction (L = min(ip_len, 65535)) in one word: the
+  // sum in the low 48 bits (Σ L < 2^32 packets · 2^16 = 2^48, so it never
+  // carries into the max), the max in the high 16. One load, one store.
   struct IpLengths {
-    uint64_t sum : 48;
-    uint64_t max : 16;
+    uint64_t bits;
+    static constexpr uint64_t kSumMask = (uint64_t{1} << 48) - 1;
+    uint64_t sum() const { return bits & kSumMask; }
+    uint16_t max() const { return static_cast<uint16_t>(bits >> 48); }
+    void add(uint32_t len) {
+      const uint64_t longest = bits >> 48 > len ? bits >> 48 : len;
+      bits = (bits & kSumMask) + len + (longest << 48);
+    }
   } ip_len[2];
   uint64_t ip_len_sq[2];      // Σ L²  (< 2^32 packets · 65535² < 2^64)
   uint64_t payload_bytes[2];

@@ -86,8 +86,8 @@ void FeatureSpec::compute(const FlowFeatures& f, std::span<const FirstPacketSlot
   *out++ = to_f32(pkts[1]);
   *out++ = to_f32(f.wire_bytes_fwd);
   *out++ = to_f32(f.wire_bytes_bwd);
-  const uint64_t ip_bytes[2] = {f.ip_len[0].sum, f.ip_len[1].sum};
-  const uint64_t len_max[2] = {f.ip_len[0].max, f.ip_len[1].max};
+  const uint64_t ip_bytes[2] = {f.ip_len[0].sum(), f.ip_len[1].sum()};
+  const uint64_t len_max[2] = {f.ip_len[0].max(), f.ip_len[1].max()};
   for (int d = 0; d < 2; ++d) *out++ = to_f32(ip_bytes[d]);
   for (int d = 0; d < 2; ++d) *out++ = to_f32(f.payload_bytes[d]);
   const uint32_t last_t = f.offset_us(f.last_ts_ns);

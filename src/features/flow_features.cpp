@@ -63,8 +63,16 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
   }
 
   uint32_t& dir_pkts = d == 0 ? pkts_fwd : pkts_bwd;
+  // Branch-free on the sender: in a conversation it switches unpredictably.
+  // `same` is all ones when this packet's side also sent the previous one;
+  // then its latest time is the previous packet's, else the stored one, and
+  // on a switch the other side's latest time becomes the previous packet's.
+  const uint32_t same = 0u - uint32_t{static_cast<uint32_t>(d) == latest};
+  const uint32_t dir_last = (prev_t & same) | (other_last_us & ~same);
+  other_last_us = (other_last_us & same) | (prev_t & ~same);
+  latest = static_cast<uint8_t>(d);
   if (dir_pkts != 0) {
-    const uint32_t dir_gap = t - (d == latest ? prev_t : other_last_us);
+    const uint32_t dir_gap = t - dir_last;
     iat_sq[d] += uint64_t{dir_gap} * dir_gap;
     iat_min[d] = std::min(iat_min[d], dir_gap);
     iat_max[d] = std::max(iat_max[d], dir_gap);
@@ -73,16 +81,11 @@ void FlowFeatures::add(const PacketObservation& p, std::span<FirstPacketSlot> fi
   } else {
     second_first_us = t;
   }
-  if (d != latest) {  // the other direction's latest packet is now the previous one
-    other_last_us = prev_t;
-    latest = static_cast<uint8_t>(d);
-  }
   ++dir_pkts;
   (d == 0 ? wire_bytes_fwd : wire_bytes_bwd) += p.wire_len;
 
   const uint32_t len = std::min(p.ip_len, kMaxIpLen);
-  ip_len[d].sum += len;
-  ip_len[d].max = std::max<uint32_t>(ip_len[d].max, len);
+  ip_len[d].add(len);
   ip_len_sq[d] += uint64_t{len} * len;
   len_min[d] = static_cast<uint16_t>(std::min<uint32_t>(len_min[d], len));
   payload_bytes[d] += p.payload_len;

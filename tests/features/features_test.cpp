@@ -335,7 +335,7 @@ TEST(FeaturesVsTwin, BigFlowsPastThirtyTwoBits) {
       ts += variant == 2 ? 40'000'000 + rng() % 1000 : rng() % 3000;
     }
     const Computed c = run_fast(spec, pkts, rng);
-    ASSERT_GT(c.f.ip_len[0].sum, uint64_t{UINT32_MAX});
+    ASSERT_GT(c.f.ip_len[0].sum(), uint64_t{UINT32_MAX});
     ASSERT_GT(c.f.wire_bytes_fwd, uint64_t{UINT32_MAX});
     EXPECT_EQ(compare(spec, pkts, c.out, "big variant " + std::to_string(variant)), 0);
   }
