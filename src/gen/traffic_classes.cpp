@@ -502,10 +502,22 @@ void tcp_probe(FlowBuilder& b, Campaign& c, uint8_t probe_flags, bool connect) {
   b.set_endpoints(scanner_address(c), connect ? b.ephemeral_port() : c.attacker_port, c.victim,
                   port, kProtoTcp);
   b.rtt = static_cast<int64_t>(b.rng.uniform(200, 2000));  // the victim is near the sensor
+  // nmap's raw probes offer a 1024-byte window; connect() uses the OS stack's.
+  if (!connect) b.addr.tcp_window[kToResponder] = 1024;
   const bool open = b.rng.chance(c.open_share);
   const bool answered = b.rng.chance(c.reply_share);
+  // A victim that only resets advertises no window (as Linux and Windows do).
+  if (!(open && probe_flags == kSyn)) b.addr.tcp_window[kToInitiator] = 0;
   b.send(kToResponder, probe_flags, 0, Payload::kOpaque);
   if (!answered) return;  // filtered
+  if (probe_flags == kAck) {
+    // ACK scan: an unfiltered port resets the unexpected ACK whether open or
+    // closed (RFC 9293 §3.10.7.1); the reset takes its sequence number from
+    // the probe's ACK field and carries no ACK itself.
+    b.t += b.rtt;
+    b.send(kToInitiator, kRst, 0, Payload::kOpaque);
+    return;
+  }
   b.t += b.rtt;
   if (probe_flags == kSyn) {
     if (!open) {
@@ -531,6 +543,7 @@ void build_port_scan_syn(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kSyn, fa
 void build_port_scan_connect(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kSyn, true); }
 void build_port_scan_fin(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kFin, false); }
 void build_port_scan_xmas(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kFin | kPsh | kUrg, false); }
+void build_port_scan_ack(FlowBuilder& b, Campaign& c) { tcp_probe(b, c, kAck, false); }
 
 void build_port_scan_udp(FlowBuilder& b, Campaign& c) {
   const uint16_t port = next_scan_port(c);
@@ -655,6 +668,7 @@ constexpr std::array kClasses = {
     TrafficClass{"lan_discovery", false, build_lan_discovery, 0, 0.04},
     TrafficClass{"midflow", false, build_midflow, 0, 0.04},
     TrafficClass{"one_way", false, build_one_way, 0, 0.03},
+    TrafficClass{"port_scan_ack", true, build_port_scan_ack, 0, 1},
 };
 
 }  // namespace
