@@ -48,13 +48,4 @@ FlowKey make_flow_key(const ParsedPacket& p, bool& src_is_lo) {
   return k;
 }
 
-int flow_keys_differ(const void* a, const void* b, size_t) {
-  uint64_t x[sizeof(FlowKey) / 8], y[sizeof(FlowKey) / 8];
-  std::memcpy(x, a, sizeof x);  // rte_hash's key store is only 16-byte aligned: no type punning
-  std::memcpy(y, b, sizeof y);
-  uint64_t diff = 0;
-  for (size_t i = 0; i < std::size(x); ++i) diff |= x[i] ^ y[i];
-  return diff != 0;
-}
-
 }  // namespace flowscore

@@ -132,7 +132,6 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
     return nullptr;
   }
   t->memory_.index_bytes = dpdk_heap_allocated() - heap_before;
-  rte_hash_set_cmp_func(t->index_, flow_keys_differ);
   // The two big arrays come from the kernel, not DPDK's heap: pages are
   // faulted in by the worker that first touches them (so they land on its
   // NUMA node), untouched capacity costs nothing at start-up, and
@@ -357,14 +356,19 @@ void FlowTable::account_burst(std::span<const PacketRef> burst, uint32_t input_i
       key_ptrs[i] = &keys[i];
     }
     rte_hash_lookup_bulk(index_, key_ptrs, n, positions);
-    // Fetch every found entry's hot lines (times, counts, flags) while the
-    // loop below works: an entry is usually a cache miss.
+    // Fetch every found entry (four lines, all touched per packet) while the
+    // loop below works: an entry is usually a cache miss. So is the flow's
+    // first-N block, written by every packet of a short flow (most flows).
+    const size_t first_block = sizeof(FirstPacketSlot) * feature_cfg_.first_packets;
     for (unsigned i = 0; i < n; ++i) {
       if (positions[i] < 0) continue;
       const char* e = reinterpret_cast<const char*>(&entries_[positions[i]]);
-      rte_prefetch0(e);
-      rte_prefetch0(e + RTE_CACHE_LINE_SIZE);
-      rte_prefetch0(e + sizeof(Entry) - 1);
+      for (size_t line = 0; line < sizeof(Entry); line += RTE_CACHE_LINE_SIZE) rte_prefetch0(e + line);
+      if (first_block != 0) {
+        const char* slots = reinterpret_cast<const char*>(first_ + size_t(positions[i]) * feature_cfg_.first_packets);
+        rte_prefetch0(slots);
+        rte_prefetch0(slots + first_block - 1);
+      }
     }
     const uint64_t removals_before = removals_, created_before = counters_.flows_created;
     for (unsigned i = 0; i < n; ++i) {

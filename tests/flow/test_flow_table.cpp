@@ -7,7 +7,6 @@
 #include <rte_malloc.h>
 
 #include <bit>
-#include <cstring>
 #include <map>
 #include <random>
 #include <tuple>
@@ -314,24 +313,6 @@ size_t rte_hash_payload_bytes(uint64_t entries, size_t key_len) {
 // tailq entry: a few cache lines each, far below this.
 constexpr size_t kIndexOverheadSlack = 16 * 1024;
 }  // namespace
-
-TEST(FlowKey, TheIndexCompareAgreesWithMemcmpOnEveryByte) {
-  std::mt19937 rng(7);
-  for (int round = 0; round < 200; ++round) {
-    uint8_t a[sizeof(FlowKey)], b[sizeof(FlowKey)];
-    for (auto& byte : a) byte = static_cast<uint8_t>(rng());
-    std::memcpy(b, a, sizeof a);
-    EXPECT_EQ(flow_keys_differ(a, b, sizeof a), 0);
-    const size_t at = rng() % sizeof b;
-    b[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
-    EXPECT_NE(flow_keys_differ(a, b, sizeof a), 0) << "byte " << at;
-    EXPECT_EQ(flow_keys_differ(a, b, sizeof a) != 0, std::memcmp(a, b, sizeof a) != 0);
-  }
-  // Unaligned, as keys sit in rte_hash's store and on callers' stacks.
-  alignas(16) uint8_t buf[2 * sizeof(FlowKey) + 2] = {};
-  buf[sizeof(FlowKey) + 1 + sizeof(FlowKey) - 1] = 1;
-  EXPECT_NE(flow_keys_differ(buf + 1, buf + 1 + sizeof(FlowKey), sizeof(FlowKey)), 0);
-}
 
 TEST(FlowTable, MeasuresTheMemoryRteHashAndItsArraysReallyTake) {
   for (uint32_t capacity : {65535u, 65536u, 100000u}) {
