@@ -477,6 +477,27 @@ void build_ntp_amplification(FlowBuilder& b, Campaign& c) {
   }
 }
 
+// TCP reflection: the attacker sends SYNs spoofed with the victim's address
+// to many servers, and each server's SYN-ACK lands on the victim, retransmitted
+// while unanswered (RFC 6298 §5: the timer doubles from 1 s). The victim's
+// stack may reset each unexpected SYN-ACK (RFC 9293 §3.10.7.1), which stops
+// the retransmissions.
+void build_tcp_reflection(FlowBuilder& b, Campaign& c) {
+  static constexpr uint16_t kServicePorts[] = {80, 443, 22, 23, 21, 25, 8080};
+  b.set_endpoints(Scenario::random_public_v4(b.rng), kServicePorts[b.rng.below(std::size(kServicePorts))],
+                  c.victim, static_cast<uint16_t>(b.rng.between(1024, 65535)), kProtoTcp);
+  const bool victim_resets = b.rng.chance(c.open_share * 4);
+  const int64_t copies = victim_resets ? 1 : b.rng.between(1, 5);
+  for (int64_t i = 0; i < copies && !b.past_horizon(); ++i) {
+    if (i > 0) b.t += 1000000LL << (i - 1);
+    b.send(kToResponder, kSyn | kAck, 0, Payload::kOpaque);
+  }
+  if (victim_resets) {
+    b.t += b.host_delay;
+    b.send(kToInitiator, kRst, 0, Payload::kOpaque);
+  }
+}
+
 void build_ssdp_amplification(FlowBuilder& b, Campaign& c) {
   reflected(b, c, 1900);
   const uint64_t n = 1 + b.rng.geometric(1.0 / 4);
@@ -502,8 +523,9 @@ void tcp_probe(FlowBuilder& b, Campaign& c, uint8_t probe_flags, bool connect) {
   b.set_endpoints(scanner_address(c), connect ? b.ephemeral_port() : c.attacker_port, c.victim,
                   port, kProtoTcp);
   b.rtt = static_cast<int64_t>(b.rng.uniform(200, 2000));  // the victim is near the sensor
-  // nmap's raw probes offer a 1024-byte window; connect() uses the OS stack's.
-  if (!connect) b.addr.tcp_window[kToResponder] = 1024;
+  // nmap's raw probes offer a window of 1024, 2048, 3072 or 4096 bytes, drawn
+  // per probe (as its captures show); connect() uses the OS stack's.
+  if (!connect) b.addr.tcp_window[kToResponder] = static_cast<uint16_t>(1024 * (1 + b.rng.below(4)));
   const bool open = b.rng.chance(c.open_share);
   const bool answered = b.rng.chance(c.reply_share);
   // A victim that only resets advertises no window (as Linux and Windows do).
@@ -669,6 +691,7 @@ constexpr std::array kClasses = {
     TrafficClass{"midflow", false, build_midflow, 0, 0.04},
     TrafficClass{"one_way", false, build_one_way, 0, 0.03},
     TrafficClass{"port_scan_ack", true, build_port_scan_ack, 0, 1},
+    TrafficClass{"tcp_reflection", true, build_tcp_reflection, 0, 1},
 };
 
 }  // namespace
