@@ -53,10 +53,10 @@ def parse_args(argv):
 def flows_of_capture(path, timeouts):
     """(finished records, counters) for one capture."""
     table = flows.FlowTable(timeouts)
-    for link_type, ts_ns, frame in capture.read_records(path):
-        if link_type not in decode.SUPPORTED_LINK_TYPES:
-            raise capture.CaptureError("unsupported link type %d" % link_type)
-        pkt = decode.decode(link_type, ts_ns, frame)
+    for rec in capture.read_records(path):
+        if rec.link_type not in decode.SUPPORTED_LINK_TYPES:
+            raise capture.CaptureError("unsupported link type %d" % rec.link_type)
+        pkt = decode.decode(rec.link_type, rec.ts_ns, rec.frame, rec.snaplen)
         if isinstance(pkt, str):
             table.counters[pkt] = table.counters.get(pkt, 0) + 1
             continue

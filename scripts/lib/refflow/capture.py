@@ -1,4 +1,4 @@
-"""Read pcap and pcapng files as (link_type, ts_ns, frame bytes) records.
+"""Read pcap and pcapng files as CapturedFrame records.
 
 Hand-written instead of dpkt's readers because those return timestamps as
 binary64 seconds, which cannot hold nanoseconds since 1970 exactly; the
@@ -7,6 +7,7 @@ Formats: classic pcap (draft-ietf-opsawg-pcap) and pcapng
 (draft-ietf-opsawg-pcapng): SHB, IDB (if_tsresol, if_tsoffset), EPB, SPB, OPB.
 """
 import struct
+from typing import NamedTuple
 
 PCAP_MAGIC_USEC = 0xA1B2C3D4
 PCAP_MAGIC_NSEC = 0xA1B23C4D
@@ -18,8 +19,15 @@ class CaptureError(Exception):
     """The file is not a capture this reader understands."""
 
 
+class CapturedFrame(NamedTuple):
+    link_type: int
+    snaplen: int       # the capture's snap length for this frame, 0 = none (FEATURES.md §4)
+    ts_ns: int
+    frame: bytes       # the captured bytes only; the record's original length is not used (§4)
+
+
 def read_records(path):
-    """Yield (link_type, ts_ns, frame) for every packet record in the file."""
+    """Yield a CapturedFrame for every packet record in the file."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 4:
@@ -41,6 +49,7 @@ def _read_pcap(data, order, nanosecond):
         raise CaptureError("truncated pcap file header")
     # LinkType lives in the low 16 bits; the upper bits carry FCS flags.
     link_type = struct.unpack_from(order + "I", data, 20)[0] & 0xFFFF
+    snaplen = struct.unpack_from(order + "I", data, 16)[0]
     frac_scale = 1 if nanosecond else 1000
     off = 24
     while off + 16 <= len(data):
@@ -48,13 +57,17 @@ def _read_pcap(data, order, nanosecond):
         off += 16
         if off + caplen > len(data):
             break  # truncated last record: tshark also stops here
-        yield link_type, sec * 1_000_000_000 + frac * frac_scale, data[off:off + caplen]
+        # FEATURES.md §4: a record longer than the snap length counts as its
+        # first snaplen bytes.
+        kept = min(caplen, snaplen) if snaplen else caplen
+        yield CapturedFrame(link_type, snaplen, sec * 1_000_000_000 + frac * frac_scale,
+                            data[off:off + kept])
         off += caplen
 
 
 def _read_pcapng(data):
     order = "<"
-    interfaces = []  # (link_type, units_per_second, offset_seconds)
+    interfaces = []  # (link_type, snaplen, units_per_second, offset_seconds)
     off = 0
     while off + 12 <= len(data):
         btype = struct.unpack_from(order + "I", data, off)[0]
@@ -70,22 +83,23 @@ def _read_pcapng(data):
         body = data[off + 8:off + blen - 4]
         off += blen
         if btype == 1:  # Interface Description Block
-            link_type = struct.unpack_from(order + "H", body, 0)[0]
+            link_type, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
             units, offset_s = _idb_time_options(body[8:], order)
-            interfaces.append((link_type, units, offset_s))
+            interfaces.append((link_type, snaplen, units, offset_s))
         elif btype == 6:  # Enhanced Packet Block
             ifid, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(order + "IIIII", body, 0)
             if ifid >= len(interfaces):
                 raise CaptureError("EPB names undeclared interface %d" % ifid)
-            link_type, units, offset_s = interfaces[ifid]
+            link_type, snaplen, units, offset_s = interfaces[ifid]
             ts_units = (ts_hi << 32) | ts_lo
-            yield link_type, _to_ns(ts_units, units, offset_s), body[20:20 + caplen]
+            yield CapturedFrame(link_type, snaplen, _to_ns(ts_units, units, offset_s), body[20:20 + caplen])
         elif btype == 2:  # Obsolete Packet Block
             ifid, _drops, ts_hi, ts_lo, caplen, _orig = struct.unpack_from(order + "HHIIII", body, 0)
             if ifid >= len(interfaces):
                 raise CaptureError("OPB names undeclared interface %d" % ifid)
-            link_type, units, offset_s = interfaces[ifid]
-            yield link_type, _to_ns((ts_hi << 32) | ts_lo, units, offset_s), body[20:20 + caplen]
+            link_type, snaplen, units, offset_s = interfaces[ifid]
+            yield CapturedFrame(link_type, snaplen, _to_ns((ts_hi << 32) | ts_lo, units, offset_s),
+                                body[20:20 + caplen])
         elif btype == 3:  # Simple Packet Block: no timestamp, interface 0
             if not interfaces:
                 raise CaptureError("SPB before any interface")

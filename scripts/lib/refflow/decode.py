@@ -57,22 +57,28 @@ class Packet:
     tcp: bool = False
     flags: int = 0
     win: int = 0
+    snaplen: int = 0       # the capture's snap length; 0 = none, every frame is whole
 
     @property
     def wire(self):
-        """docs/FEATURES.md §4."""
+        """docs/FEATURES.md §4: a frame shorter than the snap length was
+        captured whole; only a frame cut at the snap length takes its size from
+        the IP header."""
+        if self.snaplen == 0 or self.captured < self.snaplen:
+            return self.captured
         return max(self.captured, self.l3_offset + self.ip_len)
 
 
-def decode(link_type, ts_ns, frame):
+def decode(link_type, ts_ns, frame, snaplen):
     """Packet, or a str naming why the frame is not flowed."""
     l3 = _find_l3(link_type, frame)
     if isinstance(l3, str):
         return l3
     offset, version = l3
-    if version == 4:
-        return _decode_ipv4(ts_ns, frame, offset)
-    return _decode_ipv6(ts_ns, frame, offset)
+    pkt = _decode_ipv4(ts_ns, frame, offset) if version == 4 else _decode_ipv6(ts_ns, frame, offset)
+    if isinstance(pkt, Packet):
+        pkt.snaplen = snaplen
+    return pkt
 
 
 def _find_l3(link_type, frame):
