@@ -21,7 +21,14 @@ SUPPORTED_LINK_TYPES = {LINK_NULL, LINK_ETHERNET, LINK_RAW, LINK_LOOP,
                         LINK_SLL, LINK_SLL2, LINK_IPV4, LINK_IPV6}
 
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
-ETH_VLAN_TAGS = {0x8100, 0x88A8, 0x9100}          # 802.1Q, 802.1ad, legacy QinQ
+# Tags between a MAC header and its payload that end in the next EtherType:
+# bytes after the EtherType that announces them, that next EtherType included.
+ETH_TAG_LEN = {
+    0x8100: 4, 0x88A8: 4, 0x9100: 4,  # 802.1Q, 802.1ad, legacy QinQ: TCI
+    0x8926: 6,                         # Cisco VN-Tag: 4-byte tag
+    0x893F: 8,                         # IEEE 802.1BR E-Tag: 6-byte E-TCI
+    0x8903: 16,                        # Cisco FabricPath: FTag/TTL, inner DA and SA
+}
 ETH_MPLS = {0x8847, 0x8848}
 ETH_PPPOE_SESSION = 0x8864                         # RFC 2516
 PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
@@ -38,6 +45,9 @@ IPV6_EXT_GENERIC = {0, 43, 60}
 IPV6_EXT_FRAGMENT = 44
 IPV6_EXT_AH = 51
 L4_HEADER_LEN = {PROTO_TCP: 20, PROTO_UDP: 8, PROTO_SCTP: 12, PROTO_ICMP: 8, PROTO_ICMPV6: 8}
+# Captured L4 bytes a flowed frame must hold (FEATURES.md §2): what is read.
+# TCP through the window, UDP/SCTP ports, ICMP type and code.
+L4_FIELDS_LEN = {PROTO_TCP: 16, PROTO_UDP: 4, PROTO_SCTP: 4, PROTO_ICMP: 2, PROTO_ICMPV6: 2}
 
 
 @dataclass
@@ -123,25 +133,26 @@ def _find_l3(link_type, frame):
 
 
 def _after_ethertype(frame, type_offset):
-    """Follow VLAN tags from the EtherType at type_offset."""
-    off = type_offset
-    while True:
-        if off + 2 > len(frame):
-            return "truncated-link"
-        ethertype = struct.unpack_from(">H", frame, off)[0]
-        if ethertype in ETH_VLAN_TAGS:
-            off += 4  # TCI(2) then the next EtherType
-            continue
-        return _ip_by_ethertype(frame, ethertype, off + 2)
+    """The EtherType at type_offset announces what follows it."""
+    if type_offset + 2 > len(frame):
+        return "truncated-link"
+    ethertype = struct.unpack_from(">H", frame, type_offset)[0]
+    return _ip_by_ethertype(frame, ethertype, type_offset + 2)
 
 
 def _ip_by_ethertype(frame, ethertype, off):
+    """`ethertype` announces the bytes at `off` (FEATURES.md §2, which frames
+    are packets): tags that end in the next EtherType, then IP, PPPoE or MPLS."""
+    while ethertype in ETH_TAG_LEN:
+        size = ETH_TAG_LEN[ethertype]
+        if off + size > len(frame):
+            return "truncated-link"
+        ethertype = struct.unpack_from(">H", frame, off + size - 2)[0]
+        off += size
     if ethertype == ETH_IPV4:
         return _ip_by_version(frame, off, 4)
     if ethertype == ETH_IPV6:
         return _ip_by_version(frame, off, 6)
-    if ethertype in ETH_VLAN_TAGS:
-        return _after_ethertype(frame, off - 2)
     if ethertype in ETH_MPLS:
         # RFC 3032: 4-byte label stack entries until bottom-of-stack; the
         # payload's first nibble then tells IPv4 from IPv6.
@@ -253,7 +264,7 @@ def _decode_l4(pkt, frame, l4_off, l4_len):
     header_len = L4_HEADER_LEN.get(pkt.proto)
     if header_len is None:
         return pkt  # §2: payload 0 for any other protocol
-    if l4_off + header_len > len(frame):
+    if l4_off + L4_FIELDS_LEN[pkt.proto] > len(frame):
         return "truncated-l4"
     if pkt.proto == PROTO_TCP:
         pkt.sport, pkt.dport = struct.unpack_from(">HH", frame, l4_off)
