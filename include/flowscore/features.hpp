@@ -27,6 +27,7 @@ struct PacketObservation {
 struct FeatureConfig {
   uint32_t first_packets = 8;               // N in "first N packets" (0..kMaxFirstPackets)
   uint64_t activity_gap_ns = 5'000'000'000; // a gap longer than this ends an active period
+  uint64_t pair_window_ns = 60'000'000'000; // epoch of the pair_flows count (>= 1 s)
   static constexpr uint32_t kMaxFirstPackets = 32;  // one bit each in FlowFeatures::first_forward
 };
 
@@ -100,6 +101,7 @@ struct FlowFeatures {
   uint8_t init_win_seen;      // bit d set once direction d carried TCP
   uint8_t opener;             // direction of the record's first packet (0 forward, 1 backward)
   uint8_t latest;             // direction of the record's latest packet
+  uint8_t pair_flows;         // set by the flow table after reset(): FEATURES.md §7a
 
   // Times beyond this distance from the record's first packet saturate.
   static constexpr uint64_t kMaxSpanNs = uint64_t{UINT32_MAX} * 1000;
@@ -140,9 +142,9 @@ class FeatureSpec {
                std::span<float> out) const;
 
   // Docs version, without the configuration suffix.
-  static constexpr const char* kDocVersion = "flowscore-features v1";
+  static constexpr const char* kDocVersion = "flowscore-features v2";
   // Columns that do not depend on N (docs/FEATURES.md §7).
-  static constexpr size_t kFixedColumns = 59;
+  static constexpr size_t kFixedColumns = 60;
 
  private:
   FeatureConfig cfg_;

@@ -15,6 +15,7 @@
 #include "flowscore/flow_key.hpp"
 #include "flowscore/flow_record.hpp"
 #include "flowscore/packet.hpp"
+#include "flowscore/pair_activity.hpp"
 
 struct rte_hash;
 
@@ -51,7 +52,8 @@ struct FlowTableMemory {
   size_t index_bytes = 0;         // rte_hash, from the DPDK heap
   size_t entry_bytes = 0;         // flow entries (mmap)
   size_t first_packet_bytes = 0;  // first-N packet slots (mmap)
-  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes; }
+  size_t pair_bytes = 0;          // recent flows per address pair (pair_flows)
+  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes + pair_bytes; }
 };
 
 struct FlowTableCounters {
@@ -65,6 +67,7 @@ struct FlowTableCounters {
   uint64_t flushed = 0;
   uint64_t tcp_port_reuse = 0;    // SYN on a closed flow: old record emitted, new flow started
   uint64_t insert_failed = 0;     // rte_hash refused a key even after eviction (should stay 0)
+  uint64_t pair_evictions = 0;    // address pairs forgotten for room: their pair_flows restarted
 };
 
 class FlowTable {
@@ -125,7 +128,8 @@ class FlowTable {
   int32_t insert(const FlowKey& key, RecordSink& sink);
   void account_one(const PacketRef& ref, const FlowKey& key, bool src_is_lo, int32_t pos, uint32_t input_index,
                    RecordSink& sink);
-  void start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, uint32_t input_index, uint64_t ts_ns);
+  void start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& key, bool src_is_lo, uint32_t input_index,
+                  uint64_t ts_ns);
   std::span<FirstPacketSlot> first_slots(uint32_t idx);
 
   FlowTableConfig cfg_;
@@ -133,6 +137,7 @@ class FlowTable {
   rte_hash* index_ = nullptr;
   Entry* entries_ = nullptr;           // capacity entries, indexed by rte_hash position
   FirstPacketSlot* first_ = nullptr;   // capacity * first_packets
+  PairActivity pairs_;
   std::vector<uint32_t> wheel_;        // slot -> head entry index
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;

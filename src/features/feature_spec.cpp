@@ -50,8 +50,8 @@ FeatureSpec::FeatureSpec(const FeatureConfig& cfg) : cfg_(cfg) {
     throw std::invalid_argument(fmt::format("features.first_packets must be 0..{}, got {}",
                                             FeatureConfig::kMaxFirstPackets, cfg.first_packets));
   }
-  version_ = fmt::format("{} first_packets={} activity_gap_ns={}", kDocVersion, cfg.first_packets,
-                         cfg.activity_gap_ns);
+  version_ = fmt::format("{} first_packets={} activity_gap_ns={} pair_window_ns={}", kDocVersion,
+                         cfg.first_packets, cfg.activity_gap_ns, cfg.pair_window_ns);
   for (const char* d : kDirs) names_.push_back(fmt::format("pkts_{}", d));
   for (const char* d : kDirs) names_.push_back(fmt::format("bytes_wire_{}", d));
   for (const char* d : kDirs) names_.push_back(fmt::format("bytes_ip_{}", d));
@@ -68,6 +68,7 @@ FeatureSpec::FeatureSpec(const FeatureConfig& cfg) : cfg_(cfg) {
   for (const char* d : kDirs) names_.push_back(fmt::format("tcp_init_win_{}", d));
   add_stat_names(names_, "active", "_us");
   add_stat_names(names_, "idle", "_us");
+  names_.push_back("pair_flows");
   for (uint32_t k = 0; k < cfg.first_packets; ++k) names_.push_back(fmt::format("first_len_{}", k));
   for (uint32_t k = 0; k < cfg.first_packets; ++k) names_.push_back(fmt::format("first_dir_{}", k));
   for (uint32_t k = 0; k < cfg.first_packets; ++k) names_.push_back(fmt::format("first_gap_us_{}", k));
@@ -127,6 +128,7 @@ void FeatureSpec::compute(const FlowFeatures& f, std::span<const FirstPacketSlot
     // The longest gap is idle whenever any gap is.
     out = put_stats(out, f.idle_count, f.idle_min, f.iat_both_max, f.idle_sum, f.idle_sq);
   }
+  *out++ = to_f32(f.pair_flows);
 
   const size_t shown = std::min<uint64_t>({cfg_.first_packets, first.size(), n});
   const uint32_t first_n = cfg_.first_packets;

@@ -85,7 +85,12 @@ struct FlowTable::Entry {
 };
 
 FlowTable::FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features)
-    : cfg_(cfg), feature_cfg_(features), wheel_(cfg.wheel_slots, kNil) {}
+    : cfg_(cfg),
+      feature_cfg_(features),
+      // Half a slot per flow: pairs are fewer than flows, and a flood's
+      // one-flow pairs are the first to make room (pair_activity.hpp).
+      pairs_(cfg.capacity / 2, features.pair_window_ns),
+      wheel_(cfg.wheel_slots, kNil) {}
 
 FlowTable::~FlowTable() {
   rte_hash_free(index_);
@@ -146,6 +151,7 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   }
   t->memory_.entry_bytes = page_rounded(sizeof(Entry) * size_t{cfg.capacity});
   t->memory_.first_packet_bytes = page_rounded(first_bytes);
+  t->memory_.pair_bytes = t->pairs_.bytes();
   return t;
 }
 
@@ -281,8 +287,8 @@ int32_t FlowTable::insert(const FlowKey& key, RecordSink& sink) {
   return pos;
 }
 
-void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, uint32_t input_index,
-                           uint64_t ts_ns) {
+void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& key, bool src_is_lo,
+                           uint32_t input_index, uint64_t ts_ns) {
   Entry& e = entries_[idx];
   // The initiator is the side of the first packet, unless that packet is a
   // SYN-ACK: then the SYN sender (the other side) opened the connection.
@@ -295,6 +301,8 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, bool src_is_lo, 
   e.input_index = input_index;
   e.wheel_prev = e.wheel_next = kNil;
   e.stats.reset(ts_ns);
+  e.stats.pair_flows = pairs_.begin_flow(key, ts_ns);
+  counters_.pair_evictions = pairs_.evictions();
   wheel_link(idx, due(e));
 }
 
@@ -401,7 +409,7 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
   if (pos < 0) {
     pos = insert(key, sink);
     if (pos < 0) return;
-    start_flow(static_cast<uint32_t>(pos), p, src_is_lo, input_index, ts_ns);
+    start_flow(static_cast<uint32_t>(pos), p, key, src_is_lo, input_index, ts_ns);
   }
   const uint32_t idx = static_cast<uint32_t>(pos);
   Entry* e = &entries_[idx];
@@ -425,11 +433,12 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     counters_.tcp_port_reuse += ending == Ending::kNotYet;
     ++counters_.flows_created;
     wheel_unlink(idx);
-    start_flow(idx, p, src_is_lo, input_index, ts_ns);
+    start_flow(idx, p, key, src_is_lo, input_index, ts_ns);
   }
-  if (e->flags & kEmpty) {
+  if (e->flags & kEmpty) {  // the first packet of a record that continues its flow
     e->flags &= static_cast<uint8_t>(~kEmpty);
     e->stats.reset(ts_ns);
+    e->stats.pair_flows = pairs_.recent_flows(key, ts_ns);
   }
 
   const bool from_lo = src_is_lo;
@@ -500,6 +509,7 @@ void FlowTable::flush(EndReason reason, RecordSink& sink) {
   }
   wheel_started_ = false;  // the next input may run on another clock (another capture file)
   now_ns_ = 0;
+  pairs_.clear();
 }
 
 }  // namespace flowscore

@@ -25,6 +25,17 @@ bool as_seconds(const json& v, uint64_t& ns, std::string& why) {
   return true;
 }
 
+// pair_flows counts in epochs of at least a second, so an epoch
+// number fits 32 bits (pair_activity.hpp).
+bool as_window(const json& v, uint64_t& ns, std::string& why) {
+  if (!as_seconds(v, ns, why)) return false;
+  if (ns < 1'000'000'000) {
+    why = "must be at least 1 second";
+    return false;
+  }
+  return true;
+}
+
 template <typename T>
 bool as_uint(const json& v, T& out, uint64_t lo, uint64_t hi, std::string& why) {
   if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
@@ -115,6 +126,7 @@ const std::map<std::string, Setter>& setters() {
       {"flow.fragment_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.fragment_timeout_ns, w); }},
       {"features.first_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.features.first_packets, 0, FeatureConfig::kMaxFirstPackets, w); }},
       {"features.activity_gap", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.features.activity_gap_ns, w); }},
+      {"features.pair_window", [](const json& v, Config& c, std::string& w) { return as_window(v, c.features.pair_window_ns, w); }},
       {"output.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.path, w); }},
       {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},

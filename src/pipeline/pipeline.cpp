@@ -153,7 +153,7 @@ void warn_if_truncated(const std::string& path, uint16_t port) {
 }
 
 struct Totals {
-  uint64_t packets = 0, wire_bytes = 0, flows = 0, records = 0, dropped_records = 0, evicted = 0;
+  uint64_t packets = 0, wire_bytes = 0, flows = 0, records = 0, dropped_records = 0, evicted = 0, pair_evictions = 0;
   uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
   uint64_t frag_unattributed = 0, alerts = 0, scored = 0, batches = 0, latency_max_tsc = 0, latency_sum_tsc = 0;
 };
@@ -180,6 +180,7 @@ Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers, const S
     t.records += f.records_emitted;
     t.dropped_records += f.records_dropped;
     t.evicted += f.evicted_pressure;
+    t.pair_evictions += f.pair_evictions;
     if (const ScoreBatch* s = w->scorer()) add_score_counters(t, s->counters());
   }
   return t;
@@ -238,6 +239,9 @@ void print_summary(const Totals& t, double elapsed, const OutputSink& sink, cons
   if (!drops.empty()) fmt::print(stderr, "flowscore: packets not flowed:{}\n", drops);
   if (t.evicted)
     fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n", t.evicted);
+  if (t.pair_evictions)
+    fmt::print(stderr, "flowscore: {} address pairs forgotten for room: their pair_flows restarted (flow.table_size)\n",
+               t.pair_evictions);
   if (model) {
     const double hz = double(rte_get_tsc_hz());
     fmt::print(stderr,

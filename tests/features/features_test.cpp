@@ -35,6 +35,9 @@ using u128 = unsigned __int128;
 // ulp (2^-24) of the true value, so after rounding to float32 they are the
 // same float, or the two neighbours of a rounding midpoint: ≤ 1 ulp apart.
 constexpr int64_t kMaxUlpRounded = 1;
+// pair_flows counts other flows (FEATURES.md §7a): the flow table sets it, the
+// accumulator carries it to the record unchanged. Any value will do here.
+constexpr uint8_t kPairFlows = 7;
 
 struct Packet {
   uint64_t ts_ns;
@@ -128,6 +131,7 @@ class Twin {
     }
     stats("active_", "_us", active);
     stats("idle_", "_us", idle);
+    exact("pair_flows", kPairFlows);
     for (uint32_t k = 0; k < cfg.first_packets; ++k) {
       const bool have = k < pkts.size();
       const std::string suffix = "_" + std::to_string(k);
@@ -196,6 +200,7 @@ Computed run_fast(const FeatureSpec& spec, const std::vector<Packet>& pkts, std:
   std::memset(&c.f, static_cast<int>(rng() & 0xFF), sizeof c.f);
   std::vector<FirstPacketSlot> slots(spec.config().first_packets);
   c.f.reset(pkts[0].ts_ns);
+  c.f.pair_flows = kPairFlows;  // what the flow table's PairActivity sets after reset()
   for (const Packet& p : pkts) {
     PacketObservation o;
     o.ts_ns = p.ts_ns;
@@ -473,7 +478,7 @@ TEST(FeatureSpec, VersionNamesDocumentAndValueChangingConfig) {
   FeatureConfig cfg;
   cfg.first_packets = 5;
   cfg.activity_gap_ns = 123;
-  EXPECT_EQ(FeatureSpec(cfg).version(), "flowscore-features v1 first_packets=5 activity_gap_ns=123");
+  EXPECT_EQ(FeatureSpec(cfg).version(), "flowscore-features v2 first_packets=5 activity_gap_ns=123 pair_window_ns=60000000000");
 }
 
 TEST(FeatureSpec, RejectsTooManyFirstPackets) {

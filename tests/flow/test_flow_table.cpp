@@ -182,6 +182,38 @@ TEST(FlowTable, ActiveTimeoutReportsALongFlowAndKeepsTrackingIt) {
   EXPECT_EQ(total, packets);
 }
 
+// pair_flows (FEATURES.md §7a): flows the two hosts began in this epoch and
+// the one before, set when a record starts; replies and continuation
+// records count nothing; each input starts afresh.
+TEST(FlowTable, RecordsCarryTheFlowsTheirTwoHostsBeganLately) {
+  FlowTableConfig c = small_config();
+  c.active_timeout_ns = 30 * kSec;
+  auto t = make_table(c);
+  VectorSink sink;
+  const uint64_t t0 = 6000 * kSec;  // an epoch boundary (60 s epochs)
+  for (uint16_t port = 1; port <= 5; ++port) {
+    t->account(tcp(kClient, 40000, kServer, port, tcp_flag::kSyn), 60, t0 + port * kSec, 0, sink);
+    t->account(tcp(kServer, port, kClient, 40000, tcp_flag::kRst | tcp_flag::kAck), 60, t0 + port * kSec + 1000, 0, sink);
+  }
+  t->account(udp(v4(10, 9, 9, 9), 53, kServer, 53), 80, t0 + 6 * kSec, 0, sink);  // another pair
+  // One long flow of the pair, 40 s on: it begins (6th) and is checkpointed at 70 s.
+  for (uint64_t ts = t0 + 40 * kSec; ts <= t0 + 80 * kSec; ts += kSec) {
+    t->expire(ts, sink);
+    t->account(udp(kServer, 7000, kClient, 7001), 100, ts, 0, sink);
+  }
+  t->flush(EndReason::kShutdown, sink);
+  std::map<std::pair<uint16_t, uint64_t>, unsigned> by_port_and_start;
+  for (const FlowRecord& r : sink.records) by_port_and_start[{r.dst.port, r.stats.first_ts_ns}] = r.stats.pair_flows;
+  for (uint16_t port = 1; port <= 5; ++port) EXPECT_EQ((by_port_and_start[{port, t0 + port * kSec}]), port);
+  EXPECT_EQ((by_port_and_start[{53, t0 + 6 * kSec}]), 1u);
+  EXPECT_EQ((by_port_and_start[{7001, t0 + 40 * kSec}]), 6u);
+  EXPECT_EQ((by_port_and_start[{7001, t0 + 71 * kSec}]), 6u) << "a continuation counts nothing, sees the recent flows";
+  t->account(tcp(kClient, 40000, kServer, 9, tcp_flag::kSyn), 60, t0 + 81 * kSec, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  EXPECT_EQ(sink.records.back().stats.pair_flows, 1) << "a new input starts with no history";
+  EXPECT_EQ(t->counters().pair_evictions, 0u);
+}
+
 TEST(FlowTable, AFullTableEndsFlowsEarlyAndCountsThemNeverLosingARecord) {
   auto t = make_table(small_config(64));
   VectorSink sink;

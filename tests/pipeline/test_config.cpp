@@ -34,6 +34,7 @@ TEST(Config, TheShippedConfigLoadsAndMatchesItsDocumentedDefaults) {
   ASSERT_TRUE(load_config(std::string(FLOWSCORE_SOURCE_DIR) + "/conf/flowscore.json", cfg, err)) << err;
   EXPECT_EQ(cfg.flow.idle_timeout_ns, 60'000'000'000u);
   EXPECT_EQ(cfg.flow.capacity, (1u << 20) - 1);  // 2^k - 1: rte_hash's free-slot ring does not double
+  EXPECT_EQ(cfg.features.pair_window_ns, 60'000'000'000u);
   EXPECT_EQ(cfg.output.path, "-");
   EXPECT_FALSE(cfg.output.include_features);
 }
@@ -45,6 +46,8 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"flow": {"active_timeout": 5000}})").find("flow.active_timeout"), std::string::npos);
   EXPECT_NE(load_error(R"({"dpdk": {"hugepages": "maybe"}})").find("dpdk.hugepages"), std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"score_on": "gpu"}})").find("model.score_on"), std::string::npos);
+  EXPECT_NE(load_error(R"({"features": {"pair_window": 0.5}})").find("features.pair_window: must be at least 1 second"),
+            std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
