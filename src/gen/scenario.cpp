@@ -1,5 +1,6 @@
 #include "scenario.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace flowscore::gen {
@@ -18,16 +19,36 @@ uint32_t ipv4_value(const IpAddr& a) {
          static_cast<uint32_t>(a.bytes[2]) << 8 | a.bytes[3];
 }
 
+namespace {
+// An index below n with P(index < k) = (k / n)^(1 / skew): skew 1 is
+// uniform, skew 3 sends ~21% of draws to the first 1% of indices.
+size_t skewed_index(Rng& rng, size_t n, double skew) {
+  const size_t i = static_cast<size_t>(static_cast<double>(n) * std::pow(rng.uniform(), skew));
+  return std::min(i, n - 1);
+}
+}  // namespace
+
 IpAddr Scenario::client_v4(Rng& rng) const {
-  return ipv4(clients_v4.base + 1 + static_cast<uint32_t>(rng.below(clients_v4.hosts)));
+  if (active_clients.empty()) return ipv4(clients_v4.base + 1 + static_cast<uint32_t>(rng.below(clients_v4.hosts)));
+  return ipv4(clients_v4.base + 1 + active_clients[skewed_index(rng, active_clients.size(), client_skew)]);
 }
 
+// A dual-stack host keeps its IPv6 address (an interface ID derived from its
+// host number); without active hosts (bench) each flow draws a fresh one.
 IpAddr Scenario::client_v6(Rng& rng) const {
   IpAddr a;
   for (int i = 0; i < 8; ++i) a.bytes[i] = clients_v6_prefix[i];
-  const uint64_t iid = rng.next();
+  uint64_t iid = rng.next();
+  if (!active_clients.empty()) {
+    iid = active_clients[skewed_index(rng, active_clients.size(), client_skew)] * 0x9e3779b97f4a7c15ULL;
+    iid ^= iid >> 29;
+  }
   for (int i = 0; i < 8; ++i) a.bytes[8 + i] = static_cast<uint8_t>(iid >> (8 * i));
   return a;
+}
+
+size_t Scenario::server_index(Rng& rng, size_t n) const {
+  return server_skew == 1 ? static_cast<size_t>(rng.below(n)) : skewed_index(rng, n, server_skew);
 }
 
 IpAddr Scenario::server_v6(const IpAddr& v4) const {
@@ -103,6 +124,13 @@ Scenario draw_scenario(Profile profile, Rng& rng) {
   s.upload_servers = server_pool(rng, 3, 40);
   s.voip_peers = server_pool(rng, 10, 400);
   s.ping_targets = server_pool(rng, 5, 200);
+  if (!bench) {  // the bench profile keeps the uniform draws its published captures came from
+    const uint32_t active = static_cast<uint32_t>(std::min<uint64_t>(hosts, rng.between(4, 80)));
+    s.active_clients.resize(active);
+    for (auto& h : s.active_clients) h = static_cast<uint32_t>(rng.below(hosts));
+    s.client_skew = rng.uniform(1.0, 3.0);
+    s.server_skew = rng.uniform(1.0, 3.0);
+  }
 
   s.rtt_median_ms = rng.lognormal(25, 0.6);
   s.rtt_sigma = rng.uniform(0.3, 0.9);

@@ -37,6 +37,12 @@ struct Campaign {
   double jitter = 0;          // relative jitter of the period
   double open_share = 0;      // scans: share of probed ports that are open
   double reply_share = 0;     // share of probes the victim answers
+  // Benign classes that come in visits (web, DNS, video, QUIC): the share of
+  // flows that repeat the previous flow's two hosts, and those hosts.
+  double revisit_share = 0;   // 0: every flow draws its hosts (the bench profile)
+  bool visited = false;
+  bool visit_ipv6 = false;
+  IpAddr visit_client, visit_server;
 };
 
 struct Scenario {
@@ -44,6 +50,13 @@ struct Scenario {
   int64_t epoch_us = 0;  // capture start, microseconds since the Unix epoch
 
   Subnet4 clients_v4;
+  // Who talks. A real network has a few busy hosts and many quiet ones, and
+  // popular servers: so the same two hosts meet again and again (a host and
+  // its resolver, a browser and a site), as pair_flows sees (FEATURES.md
+  // §7a). Empty (the bench profile): every flow draws any host of the subnet.
+  std::vector<uint32_t> active_clients;  // host numbers within clients_v4, busiest first
+  double client_skew = 1;  // >= 1; 1 is uniform (skewed_index)
+  double server_skew = 1;
   std::array<uint8_t, 8> clients_v6_prefix{};  // /64
   std::array<uint8_t, 6> servers_v6_prefix{};  // /48; IID carries the v4 address
   double ipv6_share = 0;
@@ -72,6 +85,8 @@ struct Scenario {
 
   IpAddr client_v4(Rng& rng) const;
   IpAddr client_v6(Rng& rng) const;
+  // One of n servers of a pool, popular ones (low indices) more often.
+  size_t server_index(Rng& rng, size_t n) const;
   IpAddr server_v6(const IpAddr& v4) const;
   static IpAddr random_public_v4(Rng& rng);
 };

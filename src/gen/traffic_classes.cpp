@@ -16,9 +16,26 @@ using tcp::kRst;
 using tcp::kSyn;
 using tcp::kUrg;
 
-template <class T>
-const T& pick(Rng& rng, const std::vector<T>& v) {
-  return v[rng.below(v.size())];
+// A server of one of the scenario's pools: popular ones more often.
+const IpAddr& pick_server(FlowBuilder& b, const std::vector<IpAddr>& pool) {
+  return pool[b.sc.server_index(b.rng, pool.size())];
+}
+
+// Hosts come back to a server: a page opens several connections to one
+// site, a host asks its resolver again. The class's flows arrive moments
+// apart, so repeating the previous flow's two hosts (revisit_share of the
+// time) makes the bursts of one pair that pair_flows sees (FEATURES.md §7a).
+void visit(FlowBuilder& b, Campaign& c, const std::vector<IpAddr>& pool, uint16_t port, uint8_t proto) {
+  if (c.visited && c.revisit_share > 0 && b.rng.chance(c.revisit_share)) {
+    b.addr.ipv6 = c.visit_ipv6;
+    b.set_endpoints(c.visit_client, b.ephemeral_port(), c.visit_server, port, proto);
+    return;
+  }
+  b.client_to_server(pick_server(b, pool), port, proto, true);
+  c.visited = true;
+  c.visit_ipv6 = b.addr.ipv6;
+  c.visit_client = b.addr.initiator;
+  c.visit_server = b.addr.responder;
 }
 
 uint32_t clamp_u32(double v, double lo, double hi) {
@@ -62,8 +79,8 @@ void http_exchange(FlowBuilder& b) {
                 body32, Payload::kOpaque, link_rate_bps(b));
 }
 
-void build_web_http(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.web_servers), 80, kProtoTcp, true);
+void build_web_http(FlowBuilder& b, Campaign& c) {
+  visit(b, c, b.sc.web_servers, 80, kProtoTcp);
   b.tcp_handshake();
   b.t += b.host_delay;
   const uint32_t requests = requests_in_connection(b);
@@ -97,8 +114,8 @@ void tls_exchange(FlowBuilder& b, uint64_t request, uint64_t response, double ra
                 Payload::kTlsData, rate_bps);
 }
 
-void build_web_tls(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.web_servers), 443, kProtoTcp, true);
+void build_web_tls(FlowBuilder& b, Campaign& c) {
+  visit(b, c, b.sc.web_servers, 443, kProtoTcp);
   b.tcp_handshake();
   tls_handshake(b);
   const uint32_t requests = requests_in_connection(b);
@@ -124,16 +141,16 @@ void dns_exchange(FlowBuilder& b, int64_t answer_delay) {
   b.send(kToInitiator, 0, query + answers * kDnsARecordLen, Payload::kDnsResponse, name);
 }
 
-void build_dns(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.dns_resolvers), 53, kProtoUdp, true);
+void build_dns(FlowBuilder& b, Campaign& c) {
+  visit(b, c, b.sc.dns_resolvers, 53, kProtoUdp);
   // A cache hit answers at LAN speed; a miss costs the resolver's recursion.
   const int64_t delay = b.rng.chance(0.7) ? static_cast<int64_t>(b.rng.uniform(300, 3000))
                                           : b.rtt * 2 + static_cast<int64_t>(b.rng.exponential(20000));
   dns_exchange(b, delay);
 }
 
-void build_video(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.cdn_servers), 443, kProtoTcp, true);
+void build_video(FlowBuilder& b, Campaign& c) {
+  visit(b, c, b.sc.cdn_servers, 443, kProtoTcp);
   b.tcp_handshake();
   tls_handshake(b);
   // Adaptive streaming: one segment request every few seconds, each answered
@@ -153,7 +170,7 @@ void build_video(FlowBuilder& b, Campaign&) {
 }
 
 void build_upload(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.upload_servers), 443, kProtoTcp, true);
+  b.client_to_server(pick_server(b, b.sc.upload_servers), 443, kProtoTcp, true);
   b.tcp_handshake();
   tls_handshake(b);
   const double size = std::min(b.rng.lognormal(bench(b) ? 300e3 : 3e6, 1.0), bench(b) ? 3e6 : 100e6);
@@ -196,7 +213,7 @@ void ssh_setup(FlowBuilder& b, uint32_t client_banner, uint32_t client_kexinit,
 }
 
 void build_ssh(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.ssh_servers), 22, kProtoTcp, true);
+  b.client_to_server(pick_server(b, b.sc.ssh_servers), 22, kProtoTcp, true);
   b.tcp_handshake();
   ssh_setup(b, 41, clamp_u32(b.rng.uniform(1400, 1560), kSshKexInitMinLen, 1560), 3, 52);
   // Typing: each key is one 36-byte encrypted packet, echoed by the server
@@ -226,7 +243,7 @@ void build_ssh(FlowBuilder& b, Campaign&) {
 }
 
 void build_ntp(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.ntp_servers), 123, kProtoUdp, true);
+  b.client_to_server(pick_server(b, b.sc.ntp_servers), 123, kProtoUdp, true);
   if (b.rng.chance(0.3)) b.addr.initiator_port = 123;  // ntpd's symmetric source port
   const uint32_t polls = static_cast<uint32_t>(b.rng.between(1, bench(b) ? 2 : 4));
   for (uint32_t i = 0; i < polls && !b.past_horizon(); ++i) {
@@ -239,7 +256,7 @@ void build_ntp(FlowBuilder& b, Campaign&) {
 
 // G.711 over RTP: 20 ms of 8 kHz samples = 160 bytes per packet, each way.
 void build_voip(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.voip_peers), 0, kProtoUdp, true);
+  b.client_to_server(pick_server(b, b.sc.voip_peers), 0, kProtoUdp, true);
   b.addr.initiator_port = static_cast<uint16_t>(2 * b.rng.between(8192, 16383));
   b.addr.responder_port = static_cast<uint16_t>(2 * b.rng.between(8192, 16383));
   const double seconds = bench(b) ? b.rng.uniform(1, 6)
@@ -257,7 +274,7 @@ void build_voip(FlowBuilder& b, Campaign&) {
 }
 
 void build_ping(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.ping_targets), 0, kProtoIcmp, true);
+  b.client_to_server(pick_server(b, b.sc.ping_targets), 0, kProtoIcmp, true);
   const int64_t count = b.rng.between(1, 5);
   for (int64_t i = 0; i < count; ++i) {
     if (i > 0) b.wait_seconds(1.0);
@@ -287,8 +304,8 @@ void quic_stream(FlowBuilder& b, Dir d, uint64_t bytes, uint32_t datagram, doubl
   }
 }
 
-void build_quic(FlowBuilder& b, Campaign&) {
-  b.client_to_server(pick(b.rng, b.sc.web_servers), 443, kProtoUdp, true);
+void build_quic(FlowBuilder& b, Campaign& c) {
+  visit(b, c, b.sc.web_servers, 443, kProtoUdp);
   const uint32_t datagram = b.rng.chance(0.5) ? 1350 : 1252;  // server max_udp_payload in use
   b.send(kToResponder, 0, 1250, Payload::kQuicLong, 0);
   b.t += b.rtt;
@@ -727,6 +744,10 @@ std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
     c.jitter = r.uniform(0.05, 0.3);
     c.open_share = r.uniform(0.01, 0.08);
     c.reply_share = r.uniform(0.5, 1.0);
+    if (sc.profile != Profile::kBench &&
+        (name == "web_http" || name == "web_tls" || name == "dns" || name == "video" || name == "quic")) {
+      c.revisit_share = r.uniform(0.2, 0.7);
+    }
     if (name == "icmp_flood") c.size = static_cast<uint32_t>(r.between(8, 1400));
     if (name == "dns_amplification") c.size = static_cast<uint32_t>(r.between(1100, 1430));
     if (name == "ssdp_amplification") c.size = static_cast<uint32_t>(r.between(280, 340));
