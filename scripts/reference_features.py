@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference implementation of flowscore's per-flow features (flowscore-features v1).
+"""Reference implementation of flowscore's per-flow features (flowscore-features v2).
 
 Written from docs/FEATURES.md and issue 2 §3-§4 only, never from the C++, so
 tests/reference/compare_features.py can hold `flowscore extract` against it.
@@ -23,7 +23,7 @@ from refflow.columns import METADATA, feature_columns  # noqa: E402
 
 # Defaults mirror conf/flowscore.json (seconds).
 DEFAULT_IDLE_S, DEFAULT_ACTIVE_S, DEFAULT_LINGER_S = 60, 1800, 2
-DEFAULT_FIRST_PACKETS, DEFAULT_ACTIVITY_GAP_S = 8, 5
+DEFAULT_FIRST_PACKETS, DEFAULT_ACTIVITY_GAP_S, DEFAULT_PAIR_WINDOW_S = 8, 5, 60
 DEFAULT_FRAGMENT_S, DEFAULT_RESOLUTION_S = 30, 0.1
 
 
@@ -32,6 +32,13 @@ def seconds_to_ns(text):
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return round(value * 1_000_000_000)
+
+
+def window_to_ns(text):
+    ns = seconds_to_ns(text)
+    if ns < 1_000_000_000:
+        raise argparse.ArgumentTypeError("must be at least 1 second (FEATURES.md §7a)")
+    return ns
 
 
 def parse_args(argv):
@@ -46,6 +53,7 @@ def parse_args(argv):
                    metavar="S", help="timer tick; a flow ends at the first tick after its deadline (0: exactly)")
     p.add_argument("--first-packets", type=int, default=DEFAULT_FIRST_PACKETS, choices=range(0, 33), metavar="N")
     p.add_argument("--activity-gap", type=seconds_to_ns, default=DEFAULT_ACTIVITY_GAP_S * 10**9, metavar="S")
+    p.add_argument("--pair-window", type=window_to_ns, default=DEFAULT_PAIR_WINDOW_S * 10**9, metavar="S")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     return p.parse_args(argv)
 
@@ -79,7 +87,7 @@ def main(argv):
     args = parse_args(argv)
     timeouts = flows.Timeouts(idle_ns=args.idle_timeout, active_ns=args.active_timeout,
                               tcp_linger_ns=args.tcp_linger, fragment_ns=args.fragment_timeout,
-                              resolution_ns=args.expiry_resolution)
+                              resolution_ns=args.expiry_resolution, pair_window_ns=args.pair_window)
     out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(METADATA) + feature_columns(args.first_packets))
@@ -91,7 +99,7 @@ def main(argv):
             return 2
         records.sort(key=lambda r: (r.first_ts, r.serial))
         for rec in records:
-            vec = features.compute(rec.packets, args.first_packets, args.activity_gap)
+            vec = features.compute(rec.packets, args.first_packets, args.activity_gap, rec.pair_flows)
             meta = ["", os.path.basename(path), ipaddress.ip_address(rec.src), rec.sport,
                     ipaddress.ip_address(rec.dst), rec.dport, rec.proto,
                     epoch_seconds(rec.first_ts), epoch_seconds(rec.last_ts), ""]

@@ -20,7 +20,8 @@ def feature_columns(first_packets):
     cols += ["tcp_init_win_fwd", "tcp_init_win_bwd"]
     cols += [f"active_{s}_us" for s in STATS]
     cols += [f"idle_{s}_us" for s in STATS]
+    cols.append("pair_flows")
     for what in ("first_len", "first_dir", "first_gap_us"):
         cols += [f"{what}_{k}" for k in range(first_packets)]
-    assert len(cols) == 59 + 3 * first_packets
+    assert len(cols) == 60 + 3 * first_packets
     return cols

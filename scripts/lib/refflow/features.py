@@ -51,8 +51,9 @@ def active_idle(times, activity_gap_ns):
     return actives, idles
 
 
-def compute(packets, first_packets, activity_gap_ns):
-    """packets: list of (Packet, is_forward) in table order. Returns float32 list."""
+def compute(packets, first_packets, activity_gap_ns, pair_flows):
+    """packets: list of (Packet, is_forward) in table order; pair_flows is the
+    record's §7a count (the flow table's). Returns float32 list."""
     n = len(packets)
     times = record_times([p.ts_ns for p, _ in packets])
     lengths = [min(p.ip_len, LENGTH_CAP) for p, _ in packets]
@@ -81,6 +82,7 @@ def compute(packets, first_packets, activity_gap_ns):
     actives, idles = active_idle(times, activity_gap_ns)
     values += stats(actives)
     values += stats(idles)
+    values.append(pair_flows)
     first = range(first_packets)
     values += [lengths[k] if k < n else NAN for k in first]
     values += [(1 if packets[k][1] else 0) if k < n else NAN for k in first]

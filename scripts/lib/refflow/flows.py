@@ -12,6 +12,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from .decode import PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP
+from .pairs import PairCounts
 
 NS = 1_000_000_000
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
@@ -32,6 +33,7 @@ class Timeouts:
     tcp_linger_ns: int = 2 * NS
     fragment_ns: int = 30 * NS
     resolution_ns: int = NS // 10   # flow.expiry_resolution; 0 = exact deadlines
+    pair_window_ns: int = 60 * NS   # features.pair_window (FEATURES.md §7a)
 
     def end_time(self, deadline):
         """ARCHITECTURE.md: a flow ends at the first tick boundary after its
@@ -52,6 +54,7 @@ class Record:
     first_ts: int
     serial: int
     packets: list = field(default_factory=list)   # (Packet, is_forward)
+    pair_flows: int = 0   # FEATURES.md §7a, fixed when the record starts
     last_ts: int = 0
     reason: str = ""
 
@@ -113,6 +116,7 @@ class FlowTable:
         self._serial = 0
         self.finished = []
         self.counters = {}
+        self.pairs = PairCounts(timeouts.pair_window_ns)
 
     def _count(self, what):
         self.counters[what] = self.counters.get(what, 0) + 1
@@ -132,7 +136,8 @@ class FlowTable:
             # ARCHITECTURE.md: a new SYN on a closed flow ends the old record.
             self._end(entry, "tcp-reuse")
             entry = None
-        if entry is None:
+        begins_flow = entry is None
+        if begins_flow:
             entry = self._open(key, pkt, sport, dport)
         if entry.record is None:
             # First packet of a record; after an active timeout the entry,
@@ -140,7 +145,9 @@ class FlowTable:
             self._serial += 1
             entry.record = Record(proto=entry.proto, src=entry.src, sport=entry.sport,
                                   dst=entry.dst, dport=entry.dport, first_ts=pkt.ts_ns,
-                                  serial=self._serial)
+                                  serial=self._serial,
+                                  pair_flows=self.pairs.record_starts(entry.src, entry.dst, pkt.ts_ns,
+                                                                      begins_flow))
         forward = (pkt.src, sport) == (entry.src, entry.sport)
         entry.record.packets.append((pkt, forward))
         entry.record.last_ts = max(entry.record.last_ts, pkt.ts_ns)
