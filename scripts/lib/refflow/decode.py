@@ -258,12 +258,12 @@ def _decode_ipv6(ts_ns, frame, off):
 
 def _decode_l4(pkt, frame, l4_off, l4_len):
     """Fill ports/flags/window/payload; l4_len = IP-length bytes after the IP headers."""
+    header_len = L4_HEADER_LEN.get(pkt.proto)
+    if header_len is None:
+        return pkt  # §2: payload 0 for any other protocol, fragments included
     if pkt.fragment == "later":
         pkt.payload = l4_len  # §2: the fragment's data after the IP header(s)
         return pkt
-    header_len = L4_HEADER_LEN.get(pkt.proto)
-    if header_len is None:
-        return pkt  # §2: payload 0 for any other protocol
     if l4_off + L4_FIELDS_LEN[pkt.proto] > len(frame):
         return "truncated-l4"
     if pkt.proto == PROTO_TCP:
