@@ -406,35 +406,39 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     wheel_tick_ = first_tick ? first_tick - 1 : 0;
     wheel_started_ = true;
   }
+  const bool is_tcp = p.proto == kProtoTcp && p.has_l4;
+  const uint8_t flags = is_tcp ? p.tcp_flags : 0;
+  // Time only moves forward: a packet stamped earlier than the latest one
+  // seen is judged at the latest time (captures merged or reordered).
+  now_ns_ = std::max(now_ns_, ts_ns);
   if (pos < 0) {
     pos = insert(key, sink);
     if (pos < 0) return;
     start_flow(static_cast<uint32_t>(pos), p, key, src_is_lo, input_index, ts_ns);
+  } else {
+    // The wheel runs once per burst, so this flow may be past its deadline
+    // already: end it here, so a packet never joins a flow that timed out
+    // (offline, one burst can span minutes of capture time). Only a flow
+    // that existed before this packet can end: a new one, stamped behind
+    // the clock, must not be reported empty and started again.
+    const uint32_t idx = static_cast<uint32_t>(pos);
+    const Entry& old = entries_[idx];
+    const Ending ending = ending_at(old, now_ns_);
+    const bool port_reuse = (old.flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+    if (ending == Ending::kActiveTimeout || saturated(old.stats)) {
+      checkpoint(idx, sink);  // the flow continues below, in a new record
+    } else if (ending != Ending::kNotYet || port_reuse) {
+      // Timed out, or closed and lingering when a new connection reuses the
+      // 5-tuple: report the old flow, start a new one in the same entry.
+      if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);
+      counters_.tcp_port_reuse += ending == Ending::kNotYet;
+      ++counters_.flows_created;
+      wheel_unlink(idx);
+      start_flow(idx, p, key, src_is_lo, input_index, ts_ns);
+    }
   }
   const uint32_t idx = static_cast<uint32_t>(pos);
   Entry* e = &entries_[idx];
-  const bool is_tcp = p.proto == kProtoTcp && p.has_l4;
-  const uint8_t flags = is_tcp ? p.tcp_flags : 0;
-
-  // The wheel runs once per burst, so this flow may be past its deadline
-  // already: end it here, so a packet never joins a flow that timed out
-  // (offline, one burst can span minutes of capture time).
-  // Time only moves forward: a packet stamped earlier than the latest one
-  // seen is judged at the latest time (captures merged or reordered).
-  now_ns_ = std::max(now_ns_, ts_ns);
-  const Ending ending = ending_at(*e, now_ns_);
-  const bool port_reuse = (e->flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
-  if (ending == Ending::kActiveTimeout || saturated(e->stats)) {
-    checkpoint(idx, sink);  // the flow continues below, in a new record
-  } else if (ending != Ending::kNotYet || port_reuse) {
-    // Timed out, or closed and lingering when a new connection reuses the
-    // 5-tuple: report the old flow, start a new one in the same entry.
-    if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);
-    counters_.tcp_port_reuse += ending == Ending::kNotYet;
-    ++counters_.flows_created;
-    wheel_unlink(idx);
-    start_flow(idx, p, key, src_is_lo, input_index, ts_ns);
-  }
   if (e->flags & kEmpty) {  // the first packet of a record that continues its flow
     e->flags &= static_cast<uint8_t>(~kEmpty);
     e->stats.reset(ts_ns);
