@@ -59,8 +59,12 @@ class FlowBuilder {
     seq_used_[d] += n + ((flags & tcp::kSyn) ? 1u : 0u) + ((flags & tcp::kFin) ? 1u : 0u);
   }
   uint32_t max_payload() const {
-    const uint32_t l3 = addr.ipv6 ? 40 : 20;
-    const uint32_t l4 = addr.proto == kProtoTcp ? 20 : 8;  // options ride only on SYNs, which carry no data
+    const uint32_t l3 = addr.ipv6 ? 40 : addr.proto == kProtoIgmp ? 24 : 20;  // IGMP: Router Alert
+    // TCP options ride only on SYNs, which carry no data; ESP and IGMP
+    // payloads include their own headers.
+    const uint32_t l4 = addr.proto == kProtoTcp ? 20
+                        : addr.proto == kProtoEsp || addr.proto == kProtoIgmp ? 0
+                                                                              : 8;
     return 1500 - l3 - l4;
   }
   // Delay until the other side's answer to a packet sent in `d` is seen.

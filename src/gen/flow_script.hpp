@@ -50,6 +50,14 @@ enum class Payload : uint8_t {
   kQuicShort,        // QUIC 1-RTT short-header packet
   kIcmpEcho,         // ICMP(v6) echo request (to responder) or reply
   kIcmpPortUnreachable,  // ICMP(v6) port unreachable quoting the last probe
+  // IPsec (RFC 7296, 4303, 3948) and IGMP (RFC 2236, 3376); see payload.hpp for aux.
+  kIke,              // IKEv2 message, aux = exchange type | kIke* flags | message id << 16
+  kEsp,              // ESP packet: SPI, sequence number, opaque IV + ciphertext + ICV
+  kNatKeepalive,     // NAT-T keepalive: the single byte 0xFF (RFC 3948 §2.3)
+  kIgmpQuery,        // general query to 224.0.0.1, aux = IGMP version (2 or 3)
+  kIgmpV2Report,     // IGMPv2 membership report, aux = group (host order)
+  kIgmpLeave,        // IGMPv2 leave group, aux = group (host order)
+  kIgmpV3Report,     // IGMPv3 report, aux = record type | first group index << 8
 };
 
 struct PacketSpec {

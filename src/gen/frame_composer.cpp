@@ -11,6 +11,14 @@ namespace {
 
 constexpr uint32_t kIpv4HeaderLen = 20;
 constexpr uint32_t kIpv6HeaderLen = 40;
+// IGMP rides with the Router Alert option (RFC 2236 §2, RFC 3376 §4; RFC 2113),
+// so its IPv4 header is 24 bytes (IHL 6).
+constexpr uint32_t kIpv4RouterAlertHeaderLen = 24;
+constexpr uint32_t kRouterAlertOption = 0x94040000;  // type 148, length 4, value 0
+
+uint32_t ipv4_header_len(uint8_t proto) {
+  return proto == kProtoIgmp ? kIpv4RouterAlertHeaderLen : kIpv4HeaderLen;
+}
 constexpr uint32_t kTcpHeaderLen = 20;
 constexpr uint32_t kTcpSynOptionsLen = 12;
 constexpr uint32_t kUdpHeaderLen = 8;
@@ -68,6 +76,11 @@ void FrameComposer::reset(const FlowAddressing& addressing, uint64_t token) {
     rtp_seq_[d] = static_cast<uint16_t>(splitmix64(s));
     rtp_ts_[d] = static_cast<uint32_t>(splitmix64(s));
   }
+  // Drawn after the others, so every other field keeps its value.
+  for (int d = 0; d < 2; ++d) {
+    esp_spi_[d] = static_cast<uint32_t>(splitmix64(s)) | 0x100;  // 1-255 are reserved (RFC 4303 §2.1)
+    esp_seq_[d] = 1;
+  }
   icmp_seq_ = 0;
   last_probe_ = Sent{};
   l2_len_ = a_.vlan != 0 ? 18 : 14;
@@ -100,9 +113,10 @@ uint32_t FrameComposer::finish_ip(uint8_t* ip, Dir dir, uint8_t proto, uint32_t 
     std::memcpy(ip + 24, dst.bytes.data(), 16);
     return kIpv6HeaderLen + l4_len;
   }
-  ip[0] = 0x45;  // version 4, IHL 5
+  const uint32_t hdr = ipv4_header_len(proto);
+  ip[0] = static_cast<uint8_t>(0x40 | hdr / 4);  // version 4, IHL
   ip[1] = 0;
-  put16(ip + 2, kIpv4HeaderLen + l4_len);
+  put16(ip + 2, hdr + l4_len);
   put16(ip + 4, ip_id);
   // DF on TCP, as every modern stack sets it for PMTU discovery (RFC 1191).
   put16(ip + 6, proto == kProtoTcp ? 0x4000 : 0);
@@ -111,19 +125,20 @@ uint32_t FrameComposer::finish_ip(uint8_t* ip, Dir dir, uint8_t proto, uint32_t 
   put16(ip + 10, 0);
   std::memcpy(ip + 12, src.bytes.data(), 4);
   std::memcpy(ip + 16, dst.bytes.data(), 4);
-  put16(ip + 10, checksum_finish(checksum_partial(ip, kIpv4HeaderLen)));
-  return kIpv4HeaderLen + l4_len;
+  if (hdr != kIpv4HeaderLen) put32(ip + kIpv4HeaderLen, kRouterAlertOption);
+  put16(ip + 10, checksum_finish(checksum_partial(ip, hdr)));
+  return hdr + l4_len;
 }
 
 uint32_t FrameComposer::write_ip_packet(uint8_t* ip, const PacketSpec& pkt, int64_t ts_us,
                                         uint16_t ip_id, uint32_t seq, uint32_t ack) {
   const Dir dir = pkt.dir;
-  const uint32_t ip_len = a_.ipv6 ? kIpv6HeaderLen : kIpv4HeaderLen;
-  uint8_t* l4 = ip + ip_len;
   const uint8_t proto = wire_proto();
+  const uint32_t ip_len = a_.ipv6 ? kIpv6HeaderLen : ipv4_header_len(proto);
+  uint8_t* l4 = ip + ip_len;
   const uint16_t src_port = dir == kToResponder ? a_.initiator_port : a_.responder_port;
   const uint16_t dst_port = dir == kToResponder ? a_.responder_port : a_.initiator_port;
-  PayloadContext ctx{token_, ts_us, rtp_seq_[dir], rtp_ts_[dir]};
+  PayloadContext ctx{token_, ts_us, rtp_seq_[dir], rtp_ts_[dir], esp_spi_[dir], esp_seq_[dir]};
   uint32_t l4_len = 0;
   uint32_t csum_offset = 0;
   switch (proto) {
@@ -167,6 +182,14 @@ uint32_t FrameComposer::write_ip_packet(uint8_t* ip, const PacketSpec& pkt, int6
       l4_len = kUdpHeaderLen + pkt.payload_len;
       csum_offset = 6;
       break;
+    case kProtoEsp:  // no checksum: the ICV authenticates the packet (RFC 4303 §2.8)
+      write_payload(l4, pkt, ctx);
+      return finish_ip(ip, dir, proto, pkt.payload_len, ip_id);
+    case kProtoIgmp:  // checksum over the IGMP message alone (RFC 2236 §2.3)
+      write_payload(l4, pkt, ctx);
+      l4_len = pkt.payload_len;
+      csum_offset = 2;
+      break;
     default: {  // ICMP / ICMPv6 echo (RFC 792, RFC 4443 §4)
       const bool request = dir == kToResponder;
       l4[0] = a_.ipv6 ? (request ? 128 : 129) : (request ? 8 : 0);
@@ -182,7 +205,7 @@ uint32_t FrameComposer::write_ip_packet(uint8_t* ip, const PacketSpec& pkt, int6
   }
   const uint32_t total = finish_ip(ip, dir, proto, l4_len, ip_id);
   uint64_t sum = 0;
-  if (proto != kProtoIcmp) {  // ICMPv4 alone has no pseudo-header
+  if (proto != kProtoIcmp && proto != kProtoIgmp) {  // ICMPv4 and IGMP have no pseudo-header
     const IpAddr& src = dir == kToResponder ? a_.initiator : a_.responder;
     const IpAddr& dst = dir == kToResponder ? a_.responder : a_.initiator;
     sum = a_.ipv6 ? pseudo_header_sum_v6(src.bytes.data(), dst.bytes.data(), proto, l4_len)
@@ -238,6 +261,8 @@ uint32_t FrameComposer::compose(const PacketSpec& pkt, int64_t ts_us, uint8_t* o
     if (pkt.payload == Payload::kRtp) {
       ++rtp_seq_[dir];
       rtp_ts_[dir] += pkt.payload_len - kRtpHeaderLen;  // 8 kHz PCMU: one sample per byte
+    } else if (pkt.payload == Payload::kEsp) {
+      ++esp_seq_[dir];  // per SA, never reused (RFC 4303 §3.3.3)
     }
     if (dir == kToResponder) last_probe_ = Sent{pkt, ts_us, ip_id, seq, true};
   }

@@ -3,7 +3,8 @@
 // Built once per flow: the Ethernet (+802.1Q) and IP header of each direction
 // become a template, and every packet copies its template and patches the
 // fields that change (lengths, IP id, TCP seq/ack/flags), then computes the
-// IPv4 header checksum and the TCP/UDP/ICMP checksum over the finished bytes.
+// IPv4 header checksum and the TCP/UDP/ICMP/IGMP checksum over the finished
+// bytes (ESP has none).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -18,12 +19,13 @@ struct IpAddr {
   friend bool operator==(const IpAddr&, const IpAddr&) = default;
 };
 
-inline constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmpV6 = 58;
+inline constexpr uint8_t kProtoIcmp = 1, kProtoIgmp = 2, kProtoTcp = 6, kProtoUdp = 17, kProtoEsp = 50,
+                         kProtoIcmpV6 = 58;
 
 struct FlowAddressing {
   IpAddr initiator;
   IpAddr responder;
-  uint16_t initiator_port = 0;  // unused for ICMP
+  uint16_t initiator_port = 0;  // unused for ICMP, IGMP and ESP
   uint16_t responder_port = 0;
   uint16_t icmp_id = 0;         // echo identifier
   uint8_t proto = kProtoTcp;    // kProtoIcmp means ICMPv6 when ipv6 is set
@@ -74,6 +76,8 @@ class FrameComposer {
   std::array<uint32_t, 2> flow_label_{};
   std::array<uint16_t, 2> rtp_seq_{};
   std::array<uint32_t, 2> rtp_ts_{};
+  std::array<uint32_t, 2> esp_spi_{};  // one SA per direction (RFC 4303 §2.1)
+  std::array<uint32_t, 2> esp_seq_{};
   uint16_t icmp_seq_ = 0;
   Sent last_probe_;
 };

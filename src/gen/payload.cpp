@@ -523,7 +523,136 @@ void put_rtp(uint8_t* out, size_t len, const PayloadContext& ctx) {
                ctx.token + static_cast<uint64_t>(ctx.ts_us));
 }
 
+// IKEv2 (RFC 7296 §3.1-3.3). SPIs come from the flow's token; the responder's
+// is zero in the IKE_SA_INIT request. IKE_SA_INIT carries its payloads in the
+// clear; every later message one Encrypted payload (§3.14) of random bytes.
+uint8_t* put_ike_payload_header(uint8_t* p, uint8_t next, uint32_t len) {
+  p[0] = next;
+  p[1] = 0;  // not critical
+  put16(p + 2, len);
+  return p + 4;
+}
+
+void put_ike(uint8_t* out, size_t len, bool from_responder, uint32_t aux, const PayloadContext& ctx) {
+  const uint32_t exchange = aux & 0xff;
+  const bool response = aux & kIkeResponse;
+  if (aux & kIkeNatT) {
+    if (len < kNonEspMarkerLen) return write_opaque(out, len, ctx.token);
+    put32(out, 0);  // non-ESP marker
+    out += kNonEspMarkerLen;
+    len -= kNonEspMarkerLen;
+  }
+  const bool sa_init = exchange == kIkeSaInit;
+  if (len < (sa_init ? kIkeSaInitMinLen : kIkeEncryptedMinLen)) return write_opaque(out, len, ctx.token);
+  uint64_t s = ctx.token;
+  const uint64_t spi_i = splitmix64(s) | 1, spi_r = splitmix64(s) | 1;
+  put32(out, static_cast<uint32_t>(spi_i >> 32));
+  put32(out + 4, static_cast<uint32_t>(spi_i));
+  put32(out + 8, sa_init && !response ? 0 : static_cast<uint32_t>(spi_r >> 32));
+  put32(out + 12, sa_init && !response ? 0 : static_cast<uint32_t>(spi_r));
+  out[16] = sa_init ? 33 : 46;  // first payload: SA, or Encrypted and Authenticated
+  out[17] = 0x20;               // version 2.0
+  out[18] = static_cast<uint8_t>(exchange);
+  // I: sent by the original initiator; R: a response (§3.1).
+  out[19] = static_cast<uint8_t>((from_responder ? 0 : 0x08) | (response ? 0x20 : 0));
+  put32(out + 20, aux >> 16);
+  put32(out + 24, static_cast<uint32_t>(len));
+  uint8_t* p = out + kIkeHeaderLen;
+  if (!sa_init) {
+    // Encrypted: the first inner payload's type, IV, ciphertext, ICV. DPD
+    // probes (§2.4) are empty INFORMATIONAL requests.
+    const uint8_t inner = exchange == kIkeAuth ? (response ? 36 : 35) : (len > kIkeEncryptedMinLen ? 41 : 0);
+    p = put_ike_payload_header(p, inner, static_cast<uint32_t>(len - kIkeHeaderLen));
+    write_opaque(p, len - kIkeHeaderLen - 4, ctx.token + (aux >> 16) + (from_responder ? 7 : 0));
+    return;
+  }
+  // SA: one IKE proposal with ENCR_AES_CBC/256, PRF_HMAC_SHA2_256,
+  // AUTH_HMAC_SHA2_256_128, DH group 19 (§3.3).
+  static constexpr uint8_t kSa[44] = {
+      0, 0, 0, 44, 1, 1, 0, 4,                       // last proposal, #1, IKE, no SPI, 4 transforms
+      3, 0, 0, 12, 1, 0, 0, 12, 0x80, 0x0e, 1, 0,    // ENCR 12 (AES-CBC), key length 256
+      3, 0, 0, 8, 2, 0, 0, 5,                        // PRF 5 (HMAC-SHA2-256)
+      3, 0, 0, 8, 3, 0, 0, 12,                       // INTEG 12 (HMAC-SHA2-256-128)
+      0, 0, 0, 8, 4, 0, 0, 19};                      // D-H 19 (256-bit ECP)
+  p = put_ike_payload_header(p, 34, 4 + sizeof kSa);
+  std::memcpy(p, kSa, sizeof kSa);
+  p += sizeof kSa;
+  p = put_ike_payload_header(p, 40, 8 + 64);  // KE
+  put16(p, 19);
+  put16(p + 2, 0);
+  write_opaque(p + 4, 64, ctx.token + (from_responder ? 11 : 13));
+  p += 68;
+  p = put_ike_payload_header(p, 41, 4 + 32);  // Nonce
+  write_opaque(p, 32, ctx.token + (from_responder ? 17 : 19));
+  p += 32;
+  for (uint32_t type : {16388u, 16389u}) {  // NAT_DETECTION_SOURCE_IP, _DESTINATION_IP (§2.23)
+    p = put_ike_payload_header(p, type == 16388 ? 41 : 43, 4 + 4 + 20);
+    p[0] = 0;  // protocol id
+    p[1] = 0;  // SPI size
+    put16(p + 2, type);
+    write_opaque(p + 4, 20, ctx.token + type + (from_responder ? 1 : 0));
+    p += 24;
+  }
+  const size_t vendor = len - static_cast<size_t>(p - out);  // Vendor ID: the rest
+  p = put_ike_payload_header(p, 0, static_cast<uint32_t>(vendor));
+  write_opaque(p, vendor - 4, ctx.token + 23);
+}
+
+// ESP (RFC 4303 §2): SPI, sequence number, then what an observer cannot read.
+void put_esp(uint8_t* out, size_t len, const PayloadContext& ctx) {
+  if (len < kEspHeaderLen) return write_opaque(out, len, ctx.token);
+  put32(out, ctx.esp_spi);
+  put32(out + 4, ctx.esp_seq);
+  write_opaque(out + kEspHeaderLen, len - kEspHeaderLen, ctx.token + ctx.esp_seq);
+}
+
+// IGMP messages; the composer fills in the checksum (bytes 2-3).
+void put_igmp(uint8_t* out, size_t len, Payload kind, uint32_t aux) {
+  std::memset(out, 0, len);
+  switch (kind) {
+    case Payload::kIgmpQuery:  // general query: group 0 (RFC 2236 §2.4, RFC 3376 §4.1)
+      out[0] = 0x11;
+      out[1] = 100;  // Max Resp Time / Code: 10 s
+      if (aux == 3 && len >= kIgmpV3QueryLen) {
+        out[8] = 2;     // S 0, QRV 2 (robustness variable)
+        out[9] = 125;   // QQIC: the 125 s query interval
+      }
+      return;
+    case Payload::kIgmpV2Report:
+    case Payload::kIgmpLeave:
+      out[0] = kind == Payload::kIgmpLeave ? 0x17 : 0x16;
+      if (len >= kIgmpV2Len) put32(out + 4, aux);
+      return;
+    default: {  // v3 report (RFC 3376 §4.2): group records without sources
+      out[0] = 0x22;
+      if (len < kIgmpV3ReportHeaderLen) return;
+      const uint32_t records = static_cast<uint32_t>((len - kIgmpV3ReportHeaderLen) / kIgmpV3RecordLen);
+      put16(out + 6, records);
+      for (uint32_t i = 0; i < records; ++i) {
+        uint8_t* r = out + kIgmpV3ReportHeaderLen + i * kIgmpV3RecordLen;
+        r[0] = static_cast<uint8_t>(aux & 0xff);  // record type
+        put32(r + 4, igmp_common_group((aux >> 8) + i));
+      }
+      return;
+    }
+  }
+}
+
 }  // namespace
+
+uint32_t igmp_common_group(uint32_t index) {
+  static constexpr uint32_t kGroups[kIgmpCommonGroups] = {
+      0xe00000fb,  // 224.0.0.251 mDNS
+      0xeffffffa,  // 239.255.255.250 SSDP
+      0xe00000fc,  // 224.0.0.252 LLMNR
+      0xe000013c,  // 224.0.1.60 HP device discovery
+      0xeffffffd,  // 239.255.255.253 SLP
+      0xe0000101,  // 224.0.1.1 NTP
+      0xe00000fd,  // 224.0.0.253 Teredo
+      0xeffffffe,  // 239.255.255.254
+  };
+  return kGroups[index % kIgmpCommonGroups];
+}
 
 void write_opaque(uint8_t* out, size_t len, uint64_t offset_seed) {
   const auto& pool = opaque_pool();
@@ -577,6 +706,15 @@ void write_payload(uint8_t* out, const PacketSpec& pkt, const PayloadContext& ct
     case Payload::kRtp: return put_rtp(out, len, ctx);
     case Payload::kQuicLong: return put_quic(out, len, true, pkt.aux, from_responder, ctx);
     case Payload::kQuicShort: return put_quic(out, len, false, 0, from_responder, ctx);
+    case Payload::kIke: return put_ike(out, len, from_responder, pkt.aux, ctx);
+    case Payload::kEsp: return put_esp(out, len, ctx);
+    case Payload::kNatKeepalive:
+      std::memset(out, 0xff, len);
+      return;
+    case Payload::kIgmpQuery:
+    case Payload::kIgmpV2Report:
+    case Payload::kIgmpLeave:
+    case Payload::kIgmpV3Report: return put_igmp(out, len, pkt.payload, pkt.aux);
     case Payload::kOpaque:
     case Payload::kIcmpEcho:
     case Payload::kIcmpPortUnreachable:
