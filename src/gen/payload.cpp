@@ -543,14 +543,17 @@ void put_ike(uint8_t* out, size_t len, bool from_responder, uint32_t aux, const 
     len -= kNonEspMarkerLen;
   }
   const bool sa_init = exchange == kIkeSaInit;
-  if (len < (sa_init ? kIkeSaInitMinLen : kIkeEncryptedMinLen)) return write_opaque(out, len, ctx.token);
+  // A responder under load answers IKE_SA_INIT with a COOKIE notify alone (§2.6).
+  const bool cookie = sa_init && response && len >= kIkeCookieMinLen && len <= kIkeCookieMaxLen;
+  if (len < (cookie ? kIkeCookieMinLen : sa_init ? kIkeSaInitMinLen : kIkeEncryptedMinLen))
+    return write_opaque(out, len, ctx.token);
   uint64_t s = ctx.token;
   const uint64_t spi_i = splitmix64(s) | 1, spi_r = splitmix64(s) | 1;
   put32(out, static_cast<uint32_t>(spi_i >> 32));
   put32(out + 4, static_cast<uint32_t>(spi_i));
   put32(out + 8, sa_init && !response ? 0 : static_cast<uint32_t>(spi_r >> 32));
   put32(out + 12, sa_init && !response ? 0 : static_cast<uint32_t>(spi_r));
-  out[16] = sa_init ? 33 : 46;  // first payload: SA, or Encrypted and Authenticated
+  out[16] = cookie ? 41 : sa_init ? 33 : 46;  // first payload: Notify, SA, or Encrypted
   out[17] = 0x20;               // version 2.0
   out[18] = static_cast<uint8_t>(exchange);
   // I: sent by the original initiator; R: a response (§3.1).
@@ -558,6 +561,14 @@ void put_ike(uint8_t* out, size_t len, bool from_responder, uint32_t aux, const 
   put32(out + 20, aux >> 16);
   put32(out + 24, static_cast<uint32_t>(len));
   uint8_t* p = out + kIkeHeaderLen;
+  if (cookie) {
+    p = put_ike_payload_header(p, 0, static_cast<uint32_t>(len - kIkeHeaderLen));
+    p[0] = 0;  // protocol id
+    p[1] = 0;  // SPI size
+    put16(p + 2, 16390);  // COOKIE
+    write_opaque(p + 4, len - kIkeHeaderLen - 8, ctx.token + 29);
+    return;
+  }
   if (!sa_init) {
     // Encrypted: the first inner payload's type, IV, ciphertext, ICV. DPD
     // probes (§2.4) are empty INFORMATIONAL requests.

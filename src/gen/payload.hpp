@@ -68,6 +68,9 @@ inline constexpr uint32_t kNonEspMarkerLen = 4;
 // IKE_SA_INIT: header, SA (one proposal, 4 transforms), KE (group 19), Nonce,
 // two NAT_DETECTION notifies, and a Vendor ID payload that takes the rest.
 inline constexpr uint32_t kIkeSaInitMinLen = 244;
+// An IKE_SA_INIT response this short is a COOKIE notify (1-64 bytes of cookie).
+inline constexpr uint32_t kIkeCookieMinLen = kIkeHeaderLen + 8 + 1;
+inline constexpr uint32_t kIkeCookieMaxLen = kIkeHeaderLen + 8 + 64;
 // A message after IKE_SA_INIT: header, then an Encrypted payload (§3.14):
 // generic header, 16-byte IV (AES-CBC), ciphertext in 16-byte blocks, 12-byte ICV.
 inline constexpr uint32_t ike_encrypted_len(uint32_t plaintext) {

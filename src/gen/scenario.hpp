@@ -43,6 +43,8 @@ struct Campaign {
   bool visited = false;
   bool visit_ipv6 = false;
   IpAddr visit_client, visit_server;
+  bool visit_natt = false;    // ipsec: the tunnel visited runs over NAT-T (UDP/4500)
+  uint16_t visit_port = 0;    // ipsec: the NATed side's UDP/4500 source port
 };
 
 struct Scenario {

@@ -390,6 +390,259 @@ void build_lan_discovery(FlowBuilder& b, Campaign&) {
   }
 }
 
+// IGMP (IPv4 only; RFC 2236, RFC 3376), TTL 1 with Router Alert, to
+// multicast MACs. One flow is one of:
+//  - the querier's general queries to 224.0.0.1 every query interval
+//    (125 s by default, §8.2 of both RFCs; 60 s on many switches), v2 or v3;
+//  - a host's IGMPv2 membership reports to one group: the unsolicited join
+//    repeated within the 10 s Unsolicited Report Interval (RFC 2236 §3), then
+//    an answer to each query, delayed uniformly up to Max Resp Time (10 s);
+//  - a host's IGMPv2 leave (0x17 to 224.0.0.2, group in the message; §3), sent
+//    once or twice;
+//  - a host's IGMPv3 reports to 224.0.0.22 listing 1-6 groups: a
+//    CHANGE_TO_EXCLUDE state change sent twice within 1 s (RFC 3376 §5.1,
+//    robustness 2), then MODE_IS_EXCLUDE answers to queries; sometimes a
+//    final CHANGE_TO_INCLUDE with no sources (leaving).
+// The flows do not see each other: a host's answers follow its own copy of
+// the query rhythm, not the querier flow's packets.
+void build_igmp(FlowBuilder& b, Campaign& c) {
+  b.addr.ipv6 = false;
+  const double kind = b.rng.uniform();
+  const double query_s = c.period_s;
+  auto periodic = [&](Payload p, uint32_t len, uint32_t aux, double first_s, double reply_window_s) {
+    // Until the member leaves or the capture ends, one message per query interval.
+    const double lifetime = b.rng.lognormal(900, 0.8);
+    b.wait_seconds(first_s);
+    const int64_t end = b.t + static_cast<int64_t>(lifetime * 1e6);
+    while (b.t < end && !b.past_horizon()) {
+      b.wait_seconds(query_s + b.rng.uniform(-reply_window_s, reply_window_s) * 0.5);
+      if (b.t >= end) break;
+      b.send(kToResponder, 0, len, p, aux);
+    }
+  };
+  if (kind < 0.15) {
+    // The querier: the network's router. A LAN has one (the lowest address
+    // wins the election, RFC 2236 §3), so a capture has at most one such
+    // flow; later draws of it collide and are redrawn.
+    b.set_endpoints(ipv4(b.sc.clients_v4.base + 1), 0, ipv4(0xe0000001u), 0, kProtoIgmp);  // 224.0.0.1
+    b.addr.ttl[kToResponder] = 1;
+    const uint32_t version = c.size;
+    const uint32_t len = version == 3 ? kIgmpV3QueryLen : kIgmpV2Len;
+    // A querier starting up sends Startup Query Count (2) queries a quarter
+    // interval apart (RFC 2236 §3); one already running is seen mid-rhythm.
+    if (b.rng.chance(0.1)) {
+      b.send(kToResponder, 0, len, Payload::kIgmpQuery, version);
+      b.wait_seconds(query_s / 4);
+    }
+    b.send(kToResponder, 0, len, Payload::kIgmpQuery, version);
+    while (!b.past_horizon()) {
+      b.wait_seconds(b.rng.jitter(query_s, 0.005));
+      b.send(kToResponder, 0, len, Payload::kIgmpQuery, version);
+    }
+    return;
+  }
+  const IpAddr host = b.sc.client_v4(b.rng);
+  if (kind < 0.5) {  // v2 member of one group
+    const uint32_t group = b.rng.chance(0.75) ? igmp_common_group(static_cast<uint32_t>(b.rng.below(kIgmpCommonGroups)))
+                                              : 0xef000000u | static_cast<uint32_t>(b.rng.between(0x10000, 0xffffff));
+    b.set_endpoints(host, 0, ipv4(group), 0, kProtoIgmp);
+    b.addr.ttl[kToResponder] = 1;
+    if (b.rng.chance(0.3)) {  // joining now: unsolicited report, repeated
+      b.send(kToResponder, 0, kIgmpV2Len, Payload::kIgmpV2Report, group);
+      b.wait_seconds(b.rng.uniform(0, 10));
+    }
+    b.send(kToResponder, 0, kIgmpV2Len, Payload::kIgmpV2Report, group);
+    periodic(Payload::kIgmpV2Report, kIgmpV2Len, group, 0, 10);
+    return;
+  }
+  if (kind < 0.6) {  // v2 leave
+    const uint32_t group = igmp_common_group(static_cast<uint32_t>(b.rng.below(kIgmpCommonGroups)));
+    b.set_endpoints(host, 0, ipv4(0xe0000002u), 0, kProtoIgmp);  // 224.0.0.2
+    b.addr.ttl[kToResponder] = 1;
+    b.send(kToResponder, 0, kIgmpV2Len, Payload::kIgmpLeave, group);
+    if (b.rng.chance(0.4)) {
+      b.wait_seconds(b.rng.uniform(0.5, 2));
+      b.send(kToResponder, 0, kIgmpV2Len, Payload::kIgmpLeave, group);
+    }
+    return;
+  }
+  // v3 reports (record types: 2 MODE_IS_EXCLUDE, 3 CHANGE_TO_INCLUDE, 4 CHANGE_TO_EXCLUDE)
+  b.set_endpoints(host, 0, ipv4(0xe0000016u), 0, kProtoIgmp);  // 224.0.0.22
+  b.addr.ttl[kToResponder] = 1;
+  const uint32_t records = static_cast<uint32_t>(b.rng.between(1, 6));
+  const uint32_t first = static_cast<uint32_t>(b.rng.below(kIgmpCommonGroups)) << 8;
+  const uint32_t len = kIgmpV3ReportHeaderLen + records * kIgmpV3RecordLen;
+  if (b.rng.chance(0.3)) {
+    b.send(kToResponder, 0, len, Payload::kIgmpV3Report, first | 4);
+    b.wait_seconds(b.rng.uniform(0.01, 1));
+    b.send(kToResponder, 0, len, Payload::kIgmpV3Report, first | 4);
+  } else {
+    b.send(kToResponder, 0, len, Payload::kIgmpV3Report, first | 2);
+  }
+  periodic(Payload::kIgmpV3Report, len, first | 2, 0, 10);
+  if (!b.past_horizon() && b.rng.chance(0.15)) {
+    b.wait_seconds(b.rng.uniform(1, 60));
+    b.send(kToResponder, 0, len, Payload::kIgmpV3Report, first | 3);
+  }
+}
+
+// IPsec (RFC 4301): a tunnel between a LAN host or the site's gateway and a
+// remote VPN gateway. One tunnel is several flows, drawn one at a time and
+// tied together like web visits (a flow repeats the previous tunnel's hosts
+// with the campaign's revisit share):
+//  - IKE on UDP/500 both ends: IKE_SA_INIT (request ~300-1000 B, response
+//    ~290-450 B), then, without NAT, IKE_AUTH (1-3 round trips: EAP) and
+//    INFORMATIONAL liveness checks (DPD, RFC 7296 §2.4) every 10-300 s from
+//    either side; behind a NAT only IKE_SA_INIT is seen here, since IKE moves
+//    to port 4500 (RFC 7296 §2.23);
+//  - ESP (IP protocol 50, RFC 4303): the tunnelled traffic both ways, each
+//    direction its own SA (SPI) with a sequence number counting up from 1;
+//  - NAT-T on UDP/4500 (RFC 3948): IKE_AUTH behind a non-ESP marker, then
+//    ESP in UDP, DPD, and the NATed side's 1-byte 0xFF keepalive after 20 s
+//    of silence (§2.3, §4).
+// Tunnelled traffic comes in bursts (a transfer: full inner packets one way,
+// small ACKs back every second packet) separated by idle minutes with an
+// occasional small exchange (DNS, keep-alives). Packet sizes follow from the
+// inner sizes through esp_len (AES-CBC + HMAC-SHA1-96 or AES-GCM).
+void ipsec_dpd(FlowBuilder& b, uint32_t natt, uint32_t& msg_id_i, uint32_t& msg_id_r) {
+  const bool from_initiator = b.rng.chance(0.5);
+  const Dir d = from_initiator ? kToResponder : kToInitiator;
+  const uint32_t id = from_initiator ? ++msg_id_i : msg_id_r++;
+  b.send(d, 0, kIkeEncryptedMinLen + (natt ? kNonEspMarkerLen : 0), Payload::kIke,
+         kIkeInformational | natt | id << 16);
+  b.send_at(b.t + b.answer_delay(d), d == kToResponder ? kToInitiator : kToResponder, 0,
+            kIkeEncryptedMinLen + (natt ? kNonEspMarkerLen : 0), Payload::kIke,
+            kIkeInformational | kIkeResponse | natt | id << 16);
+}
+
+void ipsec_auth(FlowBuilder& b, uint32_t natt, uint32_t& msg_id_i) {
+  const uint32_t marker = natt ? kNonEspMarkerLen : 0;
+  const int64_t rounds = b.rng.chance(0.4) ? b.rng.between(2, 3) : 1;  // EAP adds round trips
+  for (int64_t i = 0; i < rounds; ++i) {
+    const uint32_t id = ++msg_id_i;
+    const uint32_t req = i == 0 ? clamp_u32(b.rng.lognormal(600, 0.4), 200, 1300) : static_cast<uint32_t>(b.rng.between(60, 120));
+    const uint32_t resp = i + 1 == rounds ? clamp_u32(b.rng.lognormal(400, 0.4), 150, 1300)
+                                          : static_cast<uint32_t>(b.rng.between(40, 220));
+    b.t += b.host_delay;
+    b.send(kToResponder, 0, ike_encrypted_len(req) + marker, Payload::kIke, kIkeAuth | natt | id << 16);
+    b.t += b.rtt + static_cast<int64_t>(b.rng.exponential(i == 0 ? 100000 : 250000));  // certificate / EAP checks
+    b.send(kToInitiator, 0, ike_encrypted_len(resp) + marker, Payload::kIke,
+           kIkeAuth | kIkeResponse | natt | id << 16);
+  }
+}
+
+void build_ipsec(FlowBuilder& b, Campaign& c) {
+  b.addr.ipv6 = false;
+  // A tunnel's second flow (IKE, or ESP / NAT-T) revisits its hosts; `probes`
+  // marks which of the two the tunnel has had (bit 0 IKE, bit 1 tunnel).
+  bool ike_flow;
+  if (c.visited && c.probes != 3 && b.rng.chance(c.revisit_share)) {
+    ike_flow = !(c.probes & 1);
+  } else {
+    c.visited = true;
+    c.visit_client = b.rng.chance(0.3) ? ipv4(b.sc.clients_v4.base + 1) : b.sc.client_v4(b.rng);
+    c.visit_server = b.rng.chance(0.5) ? c.victim : Scenario::random_public_v4(b.rng);
+    c.visit_natt = b.rng.chance(0.4);
+    c.visit_port = b.rng.chance(0.5) ? 4500 : b.ephemeral_port();
+    c.probes = 0;
+    ike_flow = b.rng.chance(0.4);
+  }
+  c.probes |= ike_flow ? 1 : 2;
+  const bool natt = c.visit_natt;
+  uint32_t msg_id_i = 0, msg_id_r = 0;
+  const int64_t dpd_us = static_cast<int64_t>(c.period_s * 1e6);
+  // Tunnel lifetime: minutes to hours (a rekey or a reconnect ends the flow).
+  const int64_t end = static_cast<int64_t>(std::min(b.rng.lognormal(600, 1.0), 7200.0) * 1e6);
+  if (ike_flow) {
+    b.set_endpoints(c.visit_client, 500, c.visit_server, 500, kProtoUdp);
+    if (natt) b.addr.initiator_port = c.visit_port == 4500 ? 500 : b.ephemeral_port();
+    const uint32_t request = clamp_u32(b.rng.lognormal(520, 0.35), kIkeSaInitMinLen + 40, 1200);
+    b.send(kToResponder, 0, request, Payload::kIke, kIkeSaInit);
+    b.t += b.rtt;
+    if (b.rng.chance(0.15)) {  // the responder asks for a cookie (§2.6): the request is sent again
+      b.send(kToInitiator, 0, kIkeHeaderLen + 8 + 16, Payload::kIke, kIkeSaInit | kIkeResponse);
+      b.t += b.host_delay;
+      b.send(kToResponder, 0, request + 24, Payload::kIke, kIkeSaInit);
+      b.t += b.rtt;
+    }
+    b.send(kToInitiator, 0, clamp_u32(b.rng.lognormal(300, 0.2), kIkeSaInitMinLen + 20, 600), Payload::kIke,
+           kIkeSaInit | kIkeResponse);
+    if (natt) return;
+    ipsec_auth(b, 0, msg_id_i);
+    while (!b.past_horizon()) {
+      b.t += static_cast<int64_t>(b.rng.jitter(static_cast<double>(dpd_us), 0.1));
+      if (b.t > end) break;
+      ipsec_dpd(b, 0, msg_id_i, msg_id_r);
+    }
+    return;
+  }
+  uint32_t natt_flag = 0;
+  if (natt) {
+    b.set_endpoints(c.visit_client, c.visit_port, c.visit_server, 4500, kProtoUdp);
+    natt_flag = kIkeNatT;
+    // A tunnel already up is seen mid-way; a new one starts with IKE_AUTH.
+    if (b.rng.chance(0.3)) ipsec_auth(b, natt_flag, msg_id_i);
+  } else {
+    b.set_endpoints(c.visit_client, 0, c.visit_server, 0, kProtoEsp);
+  }
+  const bool gcm = b.rng.chance(0.5);
+  const uint32_t tunnel_mtu = static_cast<uint32_t>(b.rng.between(1300, 1400));  // inner MTU
+  const double rate_bps = link_rate_bps(b);
+  int64_t last_initiator = b.t, next_dpd = b.t + dpd_us;
+  auto esp = [&](Dir d, uint32_t inner) {
+    b.send(d, 0, esp_len(std::min(inner, tunnel_mtu), gcm), Payload::kEsp);
+    if (d == kToResponder) last_initiator = b.t;
+  };
+  // Keepalives and DPD that fall due before `until`, in order (NAT-T only
+  // sends keepalives; DPD runs on the IKE flow, which is this one under NAT-T).
+  auto housekeeping = [&](int64_t until) {
+    if (!natt) return;
+    const int64_t resume = b.t;
+    for (;;) {
+      const int64_t keepalive = last_initiator + 20000000;
+      const int64_t next = std::min(keepalive, next_dpd);
+      if (next >= until || next > end) break;
+      b.t = next;
+      if (next == keepalive) {
+        b.send(kToResponder, 0, kNatKeepaliveLen, Payload::kNatKeepalive);
+        last_initiator = b.t;
+      } else {
+        ipsec_dpd(b, natt_flag, msg_id_i, msg_id_r);
+        next_dpd = b.t + static_cast<int64_t>(b.rng.jitter(static_cast<double>(dpd_us), 0.1));
+        last_initiator = b.t;
+      }
+    }
+    b.t = std::max(b.t, resume);
+  };
+  // The LAN side speaks first (its request opens the first burst), so the
+  // label's initiator is the tunnel's local end, whose I flag IKE carries.
+  for (bool first = true; b.t < end && !b.past_horizon(); first = false) {
+    const Dir d = !first && b.rng.chance(0.6) ? kToInitiator : kToResponder;  // downloads more often
+    const Dir back = d == kToResponder ? kToInitiator : kToResponder;
+    if (b.rng.chance(0.6)) {  // a transfer
+      const uint64_t n = 1 + b.rng.geometric(1.0 / 25);
+      const double pace_us = tunnel_mtu * 8.0 / std::max(rate_bps, 1e5) * 1e6;
+      for (uint64_t i = 0; i < n && !b.past_horizon(); ++i) {
+        esp(d, i + 1 == n ? static_cast<uint32_t>(b.rng.between(60, tunnel_mtu)) : tunnel_mtu);
+        if (i % 2 == 1 || i + 1 == n) {
+          const int64_t now = b.t;
+          b.t += b.answer_delay(d);
+          esp(back, static_cast<uint32_t>(b.rng.between(52, 64)));  // the inner TCP ACK
+          b.t = now;
+        }
+        b.t += static_cast<int64_t>(b.rng.jitter(pace_us, 0.2)) + 1;
+      }
+    } else {  // a small exchange: a DNS lookup, a keep-alive of an inner session
+      esp(d, static_cast<uint32_t>(b.rng.between(60, 180)));
+      b.t += b.answer_delay(d);
+      esp(back, static_cast<uint32_t>(b.rng.between(60, 300)));
+    }
+    const int64_t idle = static_cast<int64_t>(std::min(b.rng.exponential(c.jitter), 600.0) * 1e6);
+    housekeeping(b.t + idle);
+    b.t += idle;
+  }
+}
+
 // Partial views. A capture that starts while connections are open sees them
 // from the middle, without a handshake; asymmetric routing shows a capture
 // point only one direction of a conversation. Both are everyday in real
@@ -709,6 +962,8 @@ constexpr std::array kClasses = {
     TrafficClass{"one_way", false, build_one_way, 0, 0.03},
     TrafficClass{"port_scan_ack", true, build_port_scan_ack, 0, 1},
     TrafficClass{"tcp_reflection", true, build_tcp_reflection, 0, 1},
+    TrafficClass{"igmp", false, build_igmp, 0, 0.04},
+    TrafficClass{"ipsec", false, build_ipsec, 0, 0.04},
 };
 
 }  // namespace
@@ -765,6 +1020,17 @@ std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
     if (name == "c2_beacon") {
       c.period_s = r.uniform(5, 60);
       c.size = static_cast<uint32_t>(r.between(90, 300));
+    }
+    if (name == "igmp") {
+      c.period_s = r.chance(0.6) ? 125 : 60;             // query interval
+      c.size = r.chance(0.5) ? 3 : 2;                    // the querier's IGMP version
+    }
+    if (name == "ipsec") {
+      // The site's VPN gateway is `victim`; DPD interval; mean idle seconds.
+      c.victim = Scenario::random_public_v4(r);
+      c.period_s = r.chance(0.5) ? 30 : r.uniform(10, 300);
+      c.jitter = r.uniform(5, 60);
+      if (sc.profile != Profile::kBench) c.revisit_share = r.uniform(0.4, 0.8);
     }
     if (name == "exfiltration") {
       c.size = static_cast<uint32_t>(r.between(100, 1000));  // KB per chunk
