@@ -475,3 +475,190 @@ TEST(PcapWriter, UnwritablePathIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/x.pcap"), std::string::npos);
   }
 }
+
+namespace {
+
+// Walks an IKEv2 message's payload chain (RFC 7296 §3.2) and returns the
+// bytes it covers after the header; -1 if a length runs past the message.
+// An Encrypted payload (46) is the last one: its "next" names the first
+// payload inside the ciphertext (§3.14).
+int64_t ike_chain_len(const uint8_t* msg, size_t len) {
+  uint8_t next = msg[16];
+  size_t off = fg::kIkeHeaderLen;
+  while (next != 0) {
+    if (off + 4 > len) return -1;
+    const uint32_t plen = be16(msg + off + 2);
+    if (plen < 4 || off + plen > len) return -1;
+    const uint8_t type = next;
+    next = type == 46 ? 0 : msg[off];
+    off += plen;
+  }
+  return static_cast<int64_t>(off - fg::kIkeHeaderLen);
+}
+
+fg::FrameComposer composer_for(uint8_t proto, fg::IpAddr from, fg::IpAddr to, uint16_t sport = 0,
+                               uint16_t dport = 0) {
+  fg::FlowAddressing a;
+  a.initiator = from;
+  a.responder = to;
+  a.initiator_port = sport;
+  a.responder_port = dport;
+  a.proto = proto;
+  a.ttl = {1, 64};
+  fg::FrameComposer c;
+  c.reset(a, 77);
+  return c;
+}
+
+}  // namespace
+
+TEST(FrameComposer, IgmpCarriesRouterAlertAndItsOwnChecksum) {
+  auto c = composer_for(fg::kProtoIgmp, fg::IpAddr{{10, 0, 0, 7}}, fg::IpAddr{{224, 0, 0, 22}});
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const uint32_t records = 3, igmp_len = fg::kIgmpV3ReportHeaderLen + records * fg::kIgmpV3RecordLen;
+  const fg::PacketSpec report{0, 2 | (1u << 8), 0, 0, static_cast<uint16_t>(igmp_len), fg::kToResponder, 0,
+                              fg::Payload::kIgmpV3Report};
+  const uint32_t len = c.compose(report, 0, frame.data());
+  ASSERT_EQ(len, 14u + 24 + igmp_len);
+  // RFC 1112 §6.4: 224.0.0.22 -> 01:00:5e:00:00:16.
+  EXPECT_EQ(std::vector<uint8_t>(frame.begin(), frame.begin() + 6),
+            (std::vector<uint8_t>{0x01, 0x00, 0x5e, 0x00, 0x00, 0x16}));
+  const uint8_t* ip = frame.data() + 14;
+  EXPECT_EQ(ip[0], 0x46) << "IHL 6: Router Alert";
+  EXPECT_EQ(be32(ip + 20), 0x94040000u) << "RFC 2113 option";
+  EXPECT_EQ(be16(ip + 2), 24u + igmp_len);
+  EXPECT_EQ(ip[8], 1) << "TTL 1";
+  EXPECT_EQ(ip[9], 2);
+  EXPECT_EQ(slow_checksum(std::vector<uint8_t>(ip, ip + 24)), 0) << "IPv4 header checksum with option";
+  const uint8_t* igmp = ip + 24;
+  // No pseudo-header: the message alone sums to zero (RFC 3376 §4.2.3).
+  EXPECT_EQ(slow_checksum(std::vector<uint8_t>(igmp, igmp + igmp_len)), 0);
+  EXPECT_EQ(igmp[0], 0x22);
+  EXPECT_EQ(be16(igmp + 6), records);
+  for (uint32_t i = 0; i < records; ++i) {
+    const uint8_t* r = igmp + 8 + i * 8;
+    EXPECT_EQ(r[0], 2) << "MODE_IS_EXCLUDE";
+    EXPECT_EQ(be16(r + 2), 0u) << "no sources";
+    EXPECT_EQ(be32(r + 4), fg::igmp_common_group(1 + i));
+    EXPECT_EQ(r[4] & 0xf0, 0xe0) << "a multicast group";
+  }
+
+  // v2 leave to 224.0.0.2 names the group it leaves; v3 query is 12 bytes.
+  c = composer_for(fg::kProtoIgmp, fg::IpAddr{{10, 0, 0, 7}}, fg::IpAddr{{224, 0, 0, 2}});
+  const fg::PacketSpec leave{0, 0xeffffffa, 0, 0, fg::kIgmpV2Len, fg::kToResponder, 0, fg::Payload::kIgmpLeave};
+  EXPECT_EQ(c.compose(leave, 0, frame.data()), 60u) << "padded to the Ethernet minimum";
+  EXPECT_EQ(igmp[0], 0x17);
+  EXPECT_EQ(be32(igmp + 4), 0xeffffffau);
+  EXPECT_EQ(slow_checksum(std::vector<uint8_t>(igmp, igmp + 8)), 0);
+  c = composer_for(fg::kProtoIgmp, fg::IpAddr{{10, 0, 0, 1}}, fg::IpAddr{{224, 0, 0, 1}});
+  const fg::PacketSpec query{0, 3, 0, 0, fg::kIgmpV3QueryLen, fg::kToResponder, 0, fg::Payload::kIgmpQuery};
+  c.compose(query, 0, frame.data());
+  EXPECT_EQ(igmp[0], 0x11);
+  EXPECT_EQ(igmp[1], 100) << "Max Resp Code: 10 s";
+  EXPECT_EQ(be32(igmp + 4), 0u) << "general query";
+  EXPECT_EQ(igmp[9], 125) << "QQIC";
+  EXPECT_EQ(slow_checksum(std::vector<uint8_t>(igmp, igmp + 12)), 0);
+}
+
+TEST(FrameComposer, EspHasAnSpiPerDirectionAndCountsEachSa) {
+  auto c = composer_for(fg::kProtoEsp, fg::IpAddr{{10, 0, 0, 7}}, fg::IpAddr{{198, 51, 100, 9}});
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const uint32_t esp = fg::esp_len(1400, false);
+  uint32_t spi[2] = {0, 0};
+  const fg::Dir dirs[] = {fg::kToResponder, fg::kToResponder, fg::kToInitiator, fg::kToResponder,
+                          fg::kToInitiator};
+  uint32_t expect_seq[2] = {1, 1};
+  for (fg::Dir d : dirs) {
+    const fg::PacketSpec p{0, 0, 0, 0, static_cast<uint16_t>(esp), d, 0, fg::Payload::kEsp};
+    ASSERT_EQ(c.compose(p, 0, frame.data()), 14u + 20 + esp);
+    const uint8_t* ip = frame.data() + 14;
+    EXPECT_EQ(ip[0], 0x45);
+    EXPECT_EQ(ip[9], 50);
+    EXPECT_EQ(be16(ip + 2), 20u + esp);
+    EXPECT_EQ(slow_checksum(std::vector<uint8_t>(ip, ip + 20)), 0);
+    if (spi[d] == 0) spi[d] = be32(ip + 20);
+    EXPECT_EQ(be32(ip + 20), spi[d]) << "one SA per direction";
+    EXPECT_GT(be32(ip + 20), 255u) << "SPIs 1-255 are reserved";
+    EXPECT_EQ(be32(ip + 24), expect_seq[d]++);
+  }
+  EXPECT_NE(spi[0], spi[1]);
+  // AES-CBC: IV, whole 16-byte blocks holding the packet and its 2-byte
+  // trailer, 12-byte ICV; AES-GCM: 8-byte IV, 4-byte alignment, 16-byte ICV.
+  for (uint32_t inner : {40u, 52u, 1000u, 1400u}) {
+    const uint32_t ct = fg::esp_len(inner, false) - 8 - 16 - 12;
+    EXPECT_EQ(ct % 16, 0u);
+    EXPECT_GE(ct, inner + 2);
+    EXPECT_LT(ct, inner + 2 + 16);
+    const uint32_t gcm = fg::esp_len(inner, true) - 8 - 8 - 16;
+    EXPECT_EQ(gcm % 4, 0u);
+    EXPECT_GE(gcm, inner + 2);
+  }
+}
+
+TEST(FrameComposer, NatTraversalCarriesIkeEspAndKeepalivesInUdp4500) {
+  auto c = composer_for(fg::kProtoUdp, fg::IpAddr{{10, 0, 0, 7}}, fg::IpAddr{{198, 51, 100, 9}}, 40000, 4500);
+  std::vector<uint8_t> frame(fg::PcapWriter::kMaxFrame);
+  const uint8_t* ip = frame.data() + 14;
+  const uint8_t* udp = ip + 20;
+  auto udp_checksum_ok = [&](uint32_t l4) {
+    std::vector<uint8_t> pseudo(ip + 12, ip + 20);
+    pseudo.insert(pseudo.end(), {0, 17, static_cast<uint8_t>(l4 >> 8), static_cast<uint8_t>(l4)});
+    pseudo.insert(pseudo.end(), udp, udp + l4);
+    return slow_checksum(pseudo) == 0;
+  };
+  const uint32_t auth = fg::ike_encrypted_len(500) + fg::kNonEspMarkerLen;
+  const fg::PacketSpec ike{0, fg::kIkeAuth | fg::kIkeNatT | (1u << 16), 0, 0, static_cast<uint16_t>(auth),
+                           fg::kToResponder, 0, fg::Payload::kIke};
+  c.compose(ike, 0, frame.data());
+  EXPECT_TRUE(udp_checksum_ok(8 + auth));
+  EXPECT_EQ(be32(udp + 8), 0u) << "non-ESP marker (RFC 3948 §2.2)";
+  const uint8_t* msg = udp + 12;
+  EXPECT_EQ(msg[16], 46) << "Encrypted and Authenticated";
+  EXPECT_EQ(msg[17], 0x20);
+  EXPECT_EQ(msg[18], fg::kIkeAuth);
+  EXPECT_EQ(msg[19], 0x08) << "from the original initiator, a request";
+  EXPECT_EQ(be32(msg + 20), 1u) << "message id";
+  EXPECT_EQ(be32(msg + 24), auth - 4) << "IKE length excludes the marker";
+  EXPECT_EQ(ike_chain_len(msg, auth - 4), static_cast<int64_t>(auth - 4 - fg::kIkeHeaderLen));
+
+  const fg::PacketSpec esp{0, 0, 0, 0, static_cast<uint16_t>(fg::esp_len(100, false)), fg::kToInitiator, 0,
+                           fg::Payload::kEsp};
+  c.compose(esp, 0, frame.data());
+  EXPECT_NE(be32(udp + 8), 0u) << "an SPI, never the marker";
+  EXPECT_EQ(be32(udp + 12), 1u);
+  EXPECT_TRUE(udp_checksum_ok(8 + esp.payload_len));
+
+  const fg::PacketSpec keepalive{0, 0, 0, 0, fg::kNatKeepaliveLen, fg::kToResponder, 0, fg::Payload::kNatKeepalive};
+  EXPECT_EQ(c.compose(keepalive, 0, frame.data()), 60u);
+  EXPECT_EQ(be16(udp + 4), 9u);
+  EXPECT_EQ(udp[8], 0xff) << "RFC 3948 §2.3";
+  EXPECT_TRUE(udp_checksum_ok(9));
+}
+
+TEST(Payload, IkeSaInitPayloadChainFillsTheMessage) {
+  for (uint32_t len : {fg::kIkeSaInitMinLen, 300u, 776u, 1100u}) {
+    for (uint32_t aux : {fg::kIkeSaInit, fg::kIkeSaInit | fg::kIkeResponse}) {
+      const auto m = payload(fg::Payload::kIke, len, aux,
+                             aux & fg::kIkeResponse ? fg::kToInitiator : fg::kToResponder);
+      EXPECT_EQ(be32(m.data() + 24), len);
+      EXPECT_EQ(m[16], 33) << "SA first";
+      EXPECT_EQ(m[18], 34);
+      EXPECT_EQ(m[19], aux & fg::kIkeResponse ? 0x20 : 0x08);
+      EXPECT_EQ(be32(m.data() + 8) == 0 && be32(m.data() + 12) == 0, !(aux & fg::kIkeResponse))
+          << "the responder's SPI is zero only in the request";
+      EXPECT_EQ(ike_chain_len(m.data(), len), static_cast<int64_t>(len - fg::kIkeHeaderLen)) << len;
+    }
+  }
+  // A cookie answer (RFC 7296 §2.6): one COOKIE notify.
+  const uint32_t cookie = fg::kIkeHeaderLen + 8 + 16;
+  const auto m = payload(fg::Payload::kIke, cookie, fg::kIkeSaInit | fg::kIkeResponse, fg::kToInitiator);
+  EXPECT_EQ(m[16], 41);
+  EXPECT_EQ(be16(m.data() + fg::kIkeHeaderLen + 6), 16390u);
+  EXPECT_EQ(ike_chain_len(m.data(), cookie), static_cast<int64_t>(cookie - fg::kIkeHeaderLen));
+  // DPD probe: an empty INFORMATIONAL, the smallest encrypted message.
+  const auto dpd = payload(fg::Payload::kIke, fg::kIkeEncryptedMinLen, fg::kIkeInformational | (5u << 16));
+  EXPECT_EQ(fg::kIkeEncryptedMinLen, 76u);
+  EXPECT_EQ(dpd[16], 46);
+  EXPECT_EQ(dpd[fg::kIkeHeaderLen], 0) << "nothing inside";
+  EXPECT_EQ(be32(dpd.data() + 20), 5u);
+}
