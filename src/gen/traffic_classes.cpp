@@ -420,7 +420,7 @@ void build_igmp(FlowBuilder& b, Campaign& c) {
       b.send(kToResponder, 0, len, p, aux);
     }
   };
-  if (kind < 0.15) {
+  if (kind < 0.1) {
     // The querier: the network's router. A LAN has one (the lowest address
     // wins the election, RFC 2236 §3), so a capture has at most one such
     // flow; later draws of it collide and are redrawn.
@@ -442,7 +442,7 @@ void build_igmp(FlowBuilder& b, Campaign& c) {
     return;
   }
   const IpAddr host = b.sc.client_v4(b.rng);
-  if (kind < 0.5) {  // v2 member of one group
+  if (kind < 0.4) {  // v2 member of one group
     const uint32_t group = b.rng.chance(0.75) ? igmp_common_group(static_cast<uint32_t>(b.rng.below(kIgmpCommonGroups)))
                                               : 0xef000000u | static_cast<uint32_t>(b.rng.between(0x10000, 0xffffff));
     b.set_endpoints(host, 0, ipv4(group), 0, kProtoIgmp);
@@ -455,7 +455,7 @@ void build_igmp(FlowBuilder& b, Campaign& c) {
     periodic(Payload::kIgmpV2Report, kIgmpV2Len, group, 0, 10);
     return;
   }
-  if (kind < 0.6) {  // v2 leave
+  if (kind < 0.5) {  // v2 leave
     const uint32_t group = igmp_common_group(static_cast<uint32_t>(b.rng.below(kIgmpCommonGroups)));
     b.set_endpoints(host, 0, ipv4(0xe0000002u), 0, kProtoIgmp);  // 224.0.0.2
     b.addr.ttl[kToResponder] = 1;
