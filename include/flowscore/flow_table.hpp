@@ -6,6 +6,7 @@
 // and its key positions index a flat array of FlowEntry. Expiry is a timer
 // wheel checked once per burst; packets only touch their own entry.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "flowscore/flow_record.hpp"
 #include "flowscore/packet.hpp"
 #include "flowscore/pair_activity.hpp"
+#include "flowscore/prefault.hpp"
 
 struct rte_hash;
 
@@ -101,11 +103,18 @@ class FlowTable {
 
   size_t size() const { return live_; }
   size_t capacity() const { return cfg_.capacity; }
+  int socket_id() const { return cfg_.socket_id; }
   const FlowTableCounters& counters() const { return counters_; }
   const FlowTableMemory& memory() const { return memory_; }
   // memory().total() / capacity, rounded up: what each flow the table can
   // hold costs, whether or not it is in use.
   size_t bytes_per_flow() const;
+  // The arrays whose pages are faulted in on first touch (flow entries and
+  // first-N slots, `capacity()` elements each), for a Prefaulter, and how
+  // many positions from the front flows have used so far (updated by the
+  // owning worker, read by the prefaulting thread).
+  std::vector<MemoryRange> lazily_mapped() const;
+  const std::atomic<uint32_t>& positions_used() const { return positions_used_; }
 
   static constexpr uint32_t kNil = UINT32_MAX;
 
@@ -145,6 +154,7 @@ class FlowTable {
   size_t live_ = 0;
   uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
   uint64_t next_flow_seq_ = 0;
+  std::atomic<uint32_t> positions_used_{0};  // highest position handed out + 1
   FlowTableCounters counters_;
   FlowTableMemory memory_;
 };

@@ -159,6 +159,12 @@ size_t FlowTable::bytes_per_flow() const {
   return (memory_.total() + cfg_.capacity - 1) / cfg_.capacity;
 }
 
+std::vector<MemoryRange> FlowTable::lazily_mapped() const {
+  std::vector<MemoryRange> ranges{{entries_, sizeof(Entry) * size_t{cfg_.capacity}}};
+  if (first_ != nullptr) ranges.push_back({first_, sizeof(FirstPacketSlot) * size_t{cfg_.capacity} * feature_cfg_.first_packets});
+  return ranges;
+}
+
 std::span<FirstPacketSlot> FlowTable::first_slots(uint32_t idx) {
   return {first_ + size_t{idx} * feature_cfg_.first_packets, feature_cfg_.first_packets};
 }
@@ -284,6 +290,8 @@ int32_t FlowTable::insert(const FlowKey& key, RecordSink& sink) {
   }
   ++live_;
   ++counters_.flows_created;
+  if (uint32_t(pos) >= positions_used_.load(std::memory_order_relaxed))
+    positions_used_.store(uint32_t(pos) + 1, std::memory_order_relaxed);
   return pos;
 }
 
