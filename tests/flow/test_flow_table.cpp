@@ -9,6 +9,7 @@
 #include <bit>
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -318,6 +319,26 @@ TEST(FlowTable, TimeNeverRunsBackwards) {
   ASSERT_EQ(sink.records.size(), 4u);
   for (const auto& r : sink.records) EXPECT_EQ(r.stats.packets(), 1u);
   EXPECT_EQ(t->counters().flows_created, 4u);
+}
+
+// flush() empties the index in one reset: a full table flushed twice
+// (two capture files) holds every flow of the second round again, without
+// evictions, and emits each flow exactly once.
+TEST(FlowTable, AFlushedFullTableTakesAFullTableAgain) {
+  VectorSink sink;
+  auto t = make_table(small_config(64));
+  for (int round = 0; round < 2; ++round) {
+    for (uint16_t port = 1; port <= 64; ++port)
+      t->account(udp(kClient, port, kServer, uint16_t(1000 + round)), 80, kSec + port, 0, sink);
+    EXPECT_EQ(t->size(), 64u);
+    t->flush(EndReason::kShutdown, sink);
+    EXPECT_EQ(t->size(), 0u);
+  }
+  EXPECT_EQ(t->counters().evicted_pressure, 0u);
+  ASSERT_EQ(sink.records.size(), 128u);
+  std::set<std::pair<uint16_t, uint16_t>> seen;
+  for (const auto& r : sink.records) seen.insert({r.src.port, r.dst.port});
+  EXPECT_EQ(seen.size(), 128u);
 }
 
 TEST(FlowTable, ASinkWithoutRoomCountsDroppedRecords) {
