@@ -1,5 +1,6 @@
 // File / stdout sink; see include/flowscore/output_sink.hpp.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,11 +25,26 @@ void OutputSink::set_error(int errnum, std::string_view what) {
   last_error_len_ = n;
 }
 
+namespace {
+// A run replaces an existing regular file at its output path instead of
+// truncating it in place. On ext4 (auto_da_alloc), a file truncated to zero
+// and written again is written back synchronously when it is closed: for a
+// 590 MB EVE file that was 0.2 s in open() and 1.1 s in close() here,
+// against 0.03 s to unlink it. Anything else (a symlink, FIFO, device,
+// "/dev/stdout") is opened as it is. A hard link elsewhere keeps the old
+// contents. If the unlink fails, open() truncates as before.
+void replace_regular_file(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(path.c_str());
+}
+}  // namespace
+
 std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, std::string& error,
                                          size_t buffer_bytes) {
   if (path == "-") {
     return std::unique_ptr<FileSink>(new FileSink(STDOUT_FILENO, false, path, buffer_bytes));
   }
+  if (!append) replace_regular_file(path);
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) {

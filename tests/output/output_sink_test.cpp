@@ -69,6 +69,33 @@ TEST(FileSink, WritesEverythingInOrderAcrossBufferBoundaries) {
   std::filesystem::remove(path);
 }
 
+// Truncate mode replaces a regular file (a new inode, so ext4 does not
+// write the old one back on close) but writes through a symlink.
+TEST(FileSink, TruncateModeReplacesAFileAndWritesThroughASymlink) {
+  const std::string path = temp_path("replace"), link = temp_path("replace-link");
+  std::string error;
+  {
+    auto sink = FileSink::open(path, false, error);
+    ASSERT_TRUE(sink && sink->write("old contents, longer than the new\n"));
+  }
+  {
+    auto sink = FileSink::open(path, false, error);
+    ASSERT_TRUE(sink && sink->write("new\n"));
+  }
+  EXPECT_EQ(read_file(path), "new\n");
+
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(path, link);
+  {
+    auto sink = FileSink::open(link, false, error);
+    ASSERT_TRUE(sink && sink->write("through\n"));
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(read_file(path), "through\n");
+  std::filesystem::remove(link);
+  std::filesystem::remove(path);
+}
+
 TEST(FileSink, OpenFailureNamesThePathAndReason) {
   std::string error;
   EXPECT_EQ(FileSink::open("/nonexistent-dir/eve.json", false, error), nullptr);
