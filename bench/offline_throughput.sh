@@ -12,6 +12,9 @@
 # and ratios. The machine is shared: read the ratios, not the seconds.
 #
 #   bench/offline_throughput.sh [BUILD_DIR] [PCAP] [REPS]
+#
+# BASELINE_BUILD=<other build dir> adds that build's flowscore run as
+# flowscore_baseline, in the same rounds (before/after comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -36,6 +39,10 @@ declare -A CMD=(
   [dpdk_floor]="$BUILD/bench/pcap_read_floor $PCAP"
 )
 ORDER=(tcpdump dpdk_floor softflowd softflowd_1m flowscore_nomodel flowscore)
+if [[ -n ${BASELINE_BUILD:-} ]]; then
+  CMD[flowscore_baseline]="$BASELINE_BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q"
+  ORDER=(tcpdump dpdk_floor softflowd softflowd_1m flowscore_nomodel flowscore_baseline flowscore)
+fi
 # Timed by Python (wall clock and the child's rusage), with default signal
 # dispositions: softflowd ends its EOF shutdown by signalling itself, and
 # hangs when it inherits ignored signals (GNU time, nohup do that).
@@ -71,7 +78,7 @@ med = {n: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v
 print(f"capture: {pcap}, {packets} packets; {reps} interleaved rounds; medians")
 print("| program | wall s | CPU s (user+sys) | wall µs/packet | wall vs flowscore |")
 print("|---|---|---|---|---|")
-for n in ["flowscore", "flowscore_nomodel", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
+for n in ["flowscore", "flowscore_baseline", "flowscore_nomodel", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
     if n in med:
         w, c = med[n]
         print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {w / med['flowscore'][0]:.2f}× |")
