@@ -35,6 +35,10 @@ struct FlowTableConfig {
   uint32_t wheel_slots = 4096;               // power of two
   uint16_t worker_id = 0;
   int socket_id = -1;                        // NUMA socket for the memory (SOCKET_ID_ANY = -1)
+  // Map the flow arrays from the hugetlb pool when it has room (else
+  // anonymous memory with transparent huge pages). Set when DPDK itself
+  // runs on hugepages; see map_flow_array() in flow_table.cpp for why.
+  bool hugetlb_arrays = false;
 };
 
 // Where finished flows go. reserve() may return nullptr when the consumer is
@@ -147,6 +151,7 @@ class FlowTable {
   Entry* entries_ = nullptr;           // capacity entries, indexed by rte_hash position
   FirstPacketSlot* first_ = nullptr;   // capacity * first_packets
   PairActivity pairs_;
+  size_t entries_mapped_ = 0, first_mapped_ = 0;  // mapping lengths (hugetlb rounds up)
   std::vector<uint32_t> wheel_;        // slot -> head entry index
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;

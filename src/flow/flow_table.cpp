@@ -42,7 +42,22 @@ enum EntryFlag : uint8_t {
 
 std::atomic<uint32_t> g_table_serial{0};  // rte_hash names must be unique per process
 
-void* map_lazily(size_t bytes) {
+// Maps one flow array; pages are faulted in on first touch. From the
+// hugetlb pool when asked and it has room: pool pages stay backed by the
+// host between runs and are zeroed at memory speed (6 GB/s here), while
+// fresh anonymous memory in this VM faults at 0.3-5 GB/s depending on the
+// host (docs/BENCHMARKS.md). A private hugetlb mapping reserves its pages at
+// mmap, so a short pool fails here, not with SIGBUS later; then, or when not
+// asked, anonymous memory with transparent huge pages. Sets `mapped` to the
+// mapping's length (hugetlb rounds up to whole 2 MiB pages).
+void* map_flow_array(size_t bytes, bool hugetlb, size_t& mapped) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  if (hugetlb) {
+    mapped = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    if (p != MAP_FAILED) return p;
+  }
+  mapped = bytes;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   madvise(p, bytes, MADV_HUGEPAGE);
@@ -94,8 +109,8 @@ FlowTable::FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features)
 
 FlowTable::~FlowTable() {
   rte_hash_free(index_);
-  unmap(entries_, sizeof(Entry) * size_t{cfg_.capacity});
-  unmap(first_, sizeof(FirstPacketSlot) * size_t{cfg_.capacity} * feature_cfg_.first_packets);
+  unmap(entries_, entries_mapped_);
+  unmap(first_, first_mapped_);
 }
 
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
@@ -142,15 +157,16 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   // NUMA node), untouched capacity costs nothing at start-up, and
   // transparent huge pages keep TLB misses down without hugetlbfs.
   const size_t first_bytes = sizeof(FirstPacketSlot) * size_t{cfg.capacity} * features.first_packets;
-  t->entries_ = static_cast<Entry*>(map_lazily(sizeof(Entry) * size_t{cfg.capacity}));
-  t->first_ = first_bytes ? static_cast<FirstPacketSlot*>(map_lazily(first_bytes)) : nullptr;  // N = 0: none
+  t->entries_ = static_cast<Entry*>(map_flow_array(sizeof(Entry) * size_t{cfg.capacity}, cfg.hugetlb_arrays, t->entries_mapped_));
+  t->first_ = first_bytes ? static_cast<FirstPacketSlot*>(map_flow_array(first_bytes, cfg.hugetlb_arrays, t->first_mapped_))
+                          : nullptr;  // N = 0: none
   if (t->entries_ == nullptr || (first_bytes && t->first_ == nullptr)) {
     error = fmt::format("cannot map {} MiB for {} flows (lower flow.table_size)",
                         (sizeof(Entry) * size_t{cfg.capacity} + first_bytes) >> 20, cfg.capacity);
     return nullptr;
   }
-  t->memory_.entry_bytes = page_rounded(sizeof(Entry) * size_t{cfg.capacity});
-  t->memory_.first_packet_bytes = page_rounded(first_bytes);
+  t->memory_.entry_bytes = page_rounded(t->entries_mapped_);
+  t->memory_.first_packet_bytes = page_rounded(t->first_mapped_);
   t->memory_.pair_bytes = t->pairs_.bytes();
   return t;
 }

@@ -376,6 +376,7 @@ bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelS
     FlowTableConfig tcfg = cfg.flow;
     tcfg.worker_id = static_cast<uint16_t>(w);
     tcfg.socket_id = static_cast<int>(rte_lcore_to_socket_id(lcore));
+    tcfg.hugetlb_arrays = rte_eal_has_hugepages();
     auto table = FlowTable::create(tcfg, cfg.features, error);
     auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
                        : nullptr;
