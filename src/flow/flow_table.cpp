@@ -153,9 +153,10 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   }
   t->memory_.index_bytes = dpdk_heap_allocated() - heap_before;
   // The two big arrays come from the kernel, not DPDK's heap: pages are
-  // faulted in by the worker that first touches them (so they land on its
-  // NUMA node), untouched capacity costs nothing at start-up, and
-  // transparent huge pages keep TLB misses down without hugetlbfs.
+  // faulted in on first touch (so they land on the NUMA node of the thread
+  // that touches them: the worker, or offline a Prefaulter ahead of it) and
+  // untouched capacity costs no start-up time. Huge pages (hugetlb when
+  // asked, else transparent) keep TLB misses down; see map_flow_array().
   const size_t first_bytes = sizeof(FirstPacketSlot) * size_t{cfg.capacity} * features.first_packets;
   t->entries_ = static_cast<Entry*>(map_flow_array(sizeof(Entry) * size_t{cfg.capacity}, cfg.hugetlb_arrays, t->entries_mapped_));
   t->first_ = first_bytes ? static_cast<FirstPacketSlot*>(map_flow_array(first_bytes, cfg.hugetlb_arrays, t->first_mapped_))
