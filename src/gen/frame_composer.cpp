@@ -144,7 +144,7 @@ uint32_t FrameComposer::write_ip_packet(uint8_t* ip, const PacketSpec& pkt, int6
   switch (proto) {
     case kProtoTcp: {
       const bool syn = pkt.tcp_flags & tcp::kSyn;
-      const uint32_t hdr = kTcpHeaderLen + (syn ? kTcpSynOptionsLen : 0);
+      const uint32_t hdr = kTcpHeaderLen + (syn && a_.syn_options[dir] ? kTcpSynOptionsLen : 0);
       put16(l4, src_port);
       put16(l4 + 2, dst_port);
       put32(l4 + 4, seq);
@@ -153,7 +153,7 @@ uint32_t FrameComposer::write_ip_packet(uint8_t* ip, const PacketSpec& pkt, int6
       l4[13] = pkt.tcp_flags;
       put16(l4 + 14, a_.tcp_window[dir]);
       put32(l4 + 16, 0);  // checksum, urgent pointer
-      if (syn) {
+      if (hdr > kTcpHeaderLen) {
         // MSS, NOP, window scale 7, NOP, NOP, SACK permitted (RFC 9293, 7323, 2018)
         uint8_t* o = l4 + kTcpHeaderLen;
         o[0] = 2;

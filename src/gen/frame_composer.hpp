@@ -34,6 +34,7 @@ struct FlowAddressing {
   std::array<uint8_t, 2> ttl{64, 64};  // TTL / hop limit per Dir, as seen at the capture point
   std::array<uint16_t, 2> tcp_window{64240, 65160};
   uint16_t mss = 1460;
+  std::array<bool, 2> syn_options{true, true};  // per Dir; false: SYNs carry none (a raw-socket tool's)
 };
 
 class FrameComposer {

@@ -40,6 +40,11 @@ struct Campaign {
   // Benign classes that come in visits (web, DNS, video, QUIC): the share of
   // flows that repeat the previous flow's two hosts, and those hosts.
   double revisit_share = 0;   // 0: every flow draws its hosts (the bench profile)
+  // SYN flood tool: a raw-socket tool's SYN has no options and the tool's
+  // window (fixed, or random per packet); otherwise an OS stack's SYN.
+  bool raw_syn = false;
+  bool random_window = false;
+  uint16_t syn_window = 0;
   bool visited = false;
   bool visit_ipv6 = false;
   IpAddr visit_client, visit_server;

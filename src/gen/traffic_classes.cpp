@@ -682,6 +682,10 @@ void build_syn_flood(FlowBuilder& b, Campaign& c) {
   // A spoofed source per SYN: every SYN is its own flow (RFC 4987 §2).
   b.set_endpoints(Scenario::random_public_v4(b.rng), static_cast<uint16_t>(b.rng.between(1024, 65535)),
                   c.victim, c.victim_port, kProtoTcp);
+  if (c.raw_syn) {
+    b.addr.syn_options[kToResponder] = false;
+    b.addr.tcp_window[kToResponder] = c.random_window ? static_cast<uint16_t>(b.rng.next()) : c.syn_window;
+  }
   b.send(kToResponder, kSyn, 0, Payload::kOpaque);
   if (b.rng.chance(c.reply_share)) {
     // The victim answers the spoofed source and retransmits SYN-ACK at 1, 3, 7 s.
@@ -1002,6 +1006,15 @@ std::vector<Campaign> draw_campaigns(const Scenario& sc, Rng& rng) {
     if (sc.profile != Profile::kBench &&
         (name == "web_http" || name == "web_tls" || name == "dns" || name == "video" || name == "quic")) {
       c.revisit_share = r.uniform(0.2, 0.7);
+    }
+    if (name == "syn_flood" && sc.profile != Profile::kBench) {
+      // Flood tools craft SYNs on raw sockets: no options, the tool's window
+      // (hping3 64, scapy 8192, others 0 or 512, or random per packet);
+      // bots that flood through the OS stack send ordinary SYNs.
+      static constexpr uint16_t kToolWindows[] = {0, 64, 512, 1024, 8192, 65535};
+      c.raw_syn = r.chance(0.7);
+      c.random_window = r.chance(0.3);
+      c.syn_window = kToolWindows[r.below(std::size(kToolWindows))];
     }
     if (name == "icmp_flood") c.size = static_cast<uint32_t>(r.between(8, 1400));
     if (name == "dns_amplification") c.size = static_cast<uint32_t>(r.between(1100, 1430));
