@@ -73,7 +73,6 @@ struct FlowTableCounters {
   uint64_t flushed = 0;
   uint64_t tcp_port_reuse = 0;    // SYN on a closed flow: old record emitted, new flow started
   uint64_t insert_failed = 0;     // rte_hash refused a key even after eviction (should stay 0)
-  uint64_t pair_evictions = 0;    // address pairs forgotten for room: their pair_flows restarted
 };
 
 class FlowTable {
@@ -109,6 +108,8 @@ class FlowTable {
   size_t capacity() const { return cfg_.capacity; }
   int socket_id() const { return cfg_.socket_id; }
   const FlowTableCounters& counters() const { return counters_; }
+  // Address pairs forgotten for room: their pair_flows restarted.
+  uint64_t pair_evictions() const { return pairs_.evictions(); }
   const FlowTableMemory& memory() const { return memory_; }
   // memory().total() / capacity, rounded up: what each flow the table can
   // hold costs, whether or not it is in use.

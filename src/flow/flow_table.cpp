@@ -327,7 +327,6 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& k
   e.wheel_prev = e.wheel_next = kNil;
   e.stats.reset(ts_ns);
   e.stats.pair_flows = pairs_.begin_flow(key, ts_ns);
-  counters_.pair_evictions = pairs_.evictions();
   wheel_link(idx, due(e));
 }
 

@@ -181,7 +181,7 @@ Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers, const S
     t.records += f.records_emitted;
     t.dropped_records += f.records_dropped;
     t.evicted += f.evicted_pressure;
-    t.pair_evictions += f.pair_evictions;
+    t.pair_evictions += w->table().pair_evictions();
     if (const ScoreBatch* s = w->scorer()) add_score_counters(t, s->counters());
   }
   return t;

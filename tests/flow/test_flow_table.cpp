@@ -212,7 +212,7 @@ TEST(FlowTable, RecordsCarryTheFlowsTheirTwoHostsBeganLately) {
   t->account(tcp(kClient, 40000, kServer, 9, tcp_flag::kSyn), 60, t0 + 81 * kSec, 0, sink);
   t->flush(EndReason::kShutdown, sink);
   EXPECT_EQ(sink.records.back().stats.pair_flows, 1) << "a new input starts with no history";
-  EXPECT_EQ(t->counters().pair_evictions, 0u);
+  EXPECT_EQ(t->pair_evictions(), 0u);
 }
 
 TEST(FlowTable, AFullTableEndsFlowsEarlyAndCountsThemNeverLosingARecord) {
