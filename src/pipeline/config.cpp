@@ -143,6 +143,7 @@ const std::map<std::string, Setter>& setters() {
       {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
       {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.hugepages, {"auto", "yes", "no"}, w); }},
       {"dpdk.memory_mb", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.memory_mb, 0, 1u << 20, w); }},
+      {"dpdk.read_on", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.read_on, {"auto", "main", "worker"}, w); }},
       {"dpdk.log_level", [](const json& v, Config& c, std::string& w) { return as_string(v, c.dpdk.log_level, w); }},
   };
   return table;

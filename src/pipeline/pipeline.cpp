@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "capture_feeder.hpp"
 #include "eal.hpp"
 #include "flowscore/labels.hpp"
 #include "flowscore/model.hpp"
@@ -32,6 +33,8 @@
 namespace flowscore {
 
 namespace {
+
+constexpr unsigned kMbufCache = 256;  // per-lcore cache of the mbuf pool
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -187,13 +190,15 @@ Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers, const S
   return t;
 }
 
-// The writer's loop on the main lcore: drains every worker's finished
+// The writer's loop on the main lcore: feeds the workers' capture rings
+// when it reads the capture files (`feeder`), drains every worker's finished
 // records, scores those a worker left unscored (when `scorer` is not null),
 // formats them and writes them in blocks of about 1 MiB, until all workers
 // have finished and their rings are empty. `between_polls` runs once per pass
 // (control requests). Returns the number of failed writes.
 uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* scorer, unsigned batch_size,
-                       RecordWriter& writer, OutputSink& sink, const std::function<void()>& between_polls) {
+                       CaptureFeeder* feeder, RecordWriter& writer, OutputSink& sink,
+                       const std::function<void()>& between_polls) {
   fmt::memory_buffer text;
   writer.header(text);
   uint64_t failures = 0;
@@ -201,7 +206,9 @@ uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch
   unsigned idle_polls = 0;
   for (;;) {
     bool all_done = true;
-    unsigned moved = 0;
+    // Keep the workers' capture rings full first: a worker waiting for
+    // packets costs more than a record waiting for its text.
+    unsigned moved = feeder ? feeder->poll() : 0;
     for (auto& w : workers) {
       const bool done = w->finished();  // read before draining: nothing is published after it
       const unsigned n = w->queue().drain(recs.data(), batch_size);
@@ -363,14 +370,42 @@ bool open_inputs(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, 
   return true;
 }
 
-// One worker per worker lcore, inputs dealt round-robin. Each gets its own
-// flow table, record queue and score batch, on its lcore's NUMA socket.
-bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelSlot& model_slot,
-                    bool score_on_writer, unsigned worker_count, const std::vector<WorkerInput>& inputs,
-                    std::vector<std::unique_ptr<Worker>>& workers, std::string& error) {
-  const Config& cfg = req.cfg;
+// Inputs dealt round-robin to `worker_count` workers.
+std::vector<std::vector<WorkerInput>> deal_inputs(const std::vector<WorkerInput>& inputs, unsigned worker_count) {
   std::vector<std::vector<WorkerInput>> assigned(worker_count);
   for (size_t i = 0; i < inputs.size(); ++i) assigned[i % worker_count].push_back(inputs[i]);
+  return assigned;
+}
+
+// Offline, when the main lcore reads the capture files (dpdk.read_on), the
+// feeder that hands each worker its packets; null when the workers read.
+std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req,
+                                                   const std::vector<std::vector<WorkerInput>>& assigned) {
+  const Config& cfg = req.cfg;
+  const std::string& read_on = cfg.dpdk.read_on;
+  if (req.pcaps.empty() || read_on == "worker" || (read_on == "auto" && assigned.size() > 1)) return nullptr;
+  std::vector<std::vector<CaptureFeeder::Input>> lanes;
+  for (const auto& inputs : assigned) {
+    lanes.emplace_back();
+    for (const WorkerInput& in : inputs) lanes.back().push_back({in.port});
+  }
+  // Mbufs that may sit outside the rings: each lcore's mempool cache (which
+  // fills to 1.5x its size before it spills), a burst in each lcore's hands.
+  const uint32_t reserved = rte_lcore_count() * (kMbufCache * 3 / 2 + cfg.dpdk.burst_size) + cfg.dpdk.burst_size;
+  std::string error;
+  auto feeder = CaptureFeeder::create(std::move(lanes), cfg.dpdk.mbufs, reserved,
+                                      static_cast<uint16_t>(cfg.dpdk.burst_size), static_cast<int>(rte_socket_id()), error);
+  if (!feeder) log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
+  return feeder;
+}
+
+// One worker per worker lcore. Each gets its own flow table, record queue
+// and score batch, on its lcore's NUMA socket.
+bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelSlot& model_slot,
+                    bool score_on_writer, std::vector<std::vector<WorkerInput>> assigned, CaptureFeeder* feeder,
+                    std::vector<std::unique_ptr<Worker>>& workers, std::string& error) {
+  const Config& cfg = req.cfg;
+  const unsigned worker_count = static_cast<unsigned>(assigned.size());
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned w = 0; w < worker_count; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     FlowTableConfig tcfg = cfg.flow;
@@ -387,7 +422,7 @@ bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelS
     auto scorer = req.mode == RunMode::kEve ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
     workers.push_back(std::make_unique<Worker>(static_cast<uint16_t>(w), cfg, !req.pcaps.empty(),
                                                std::move(assigned[w]), std::move(table), std::move(queue),
-                                               std::move(scorer), score_on_writer));
+                                               std::move(scorer), score_on_writer, feeder ? &feeder->lane(w) : nullptr));
   }
   return true;
 }
@@ -419,6 +454,17 @@ std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<
       prefaulters.push_back(std::make_unique<Prefaulter>(t.lazily_mapped(), t.capacity(), t.positions_used(), kLeadFlows));
   }
   return prefaulters;
+}
+
+// A PMD that finds no free mbuf drops the packet (the pcap PMD after it has
+// read it from the file): counted by the port, reported here, and offline
+// it fails the run, since the output then misses packets of the file.
+int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(port, &st) != 0 || st.rx_nombuf == 0) return 0;
+  fmt::print(stderr, "flowscore: {}: {} packets lost: no free mbuf (dpdk.mbufs)\n",
+             pcap.empty() ? fmt::format("port {}", port) : pcap, st.rx_nombuf);
+  return pcap.empty() ? 0 : 1;
 }
 
 // Exit status from what the run counted: lost records and failed writes fail it.
@@ -467,7 +513,7 @@ int run_pipeline(const RunRequest& req) {
     return 1;
   };
 
-  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               static_cast<int>(rte_socket_id()));
   if (pool == nullptr)
     return out_of_memory(fmt::format("cannot create the mbuf pool ({} mbufs): {}", cfg.dpdk.mbufs, rte_strerror(rte_errno)));
@@ -490,9 +536,12 @@ int run_pipeline(const RunRequest& req) {
                                (cfg.model.score_on == "writer" || (cfg.model.score_on == "auto" && worker_count == 1));
   std::unique_ptr<ScoreBatch> writer_scorer =
       score_on_writer ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
+  std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count);
+  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, assigned);
   std::vector<std::unique_ptr<Worker>> workers;
-  if (!create_workers(req, spec, model_slot, score_on_writer, worker_count, inputs, workers, error)) {
+  if (!create_workers(req, spec, model_slot, score_on_writer, std::move(assigned), feeder.get(), workers, error)) {
     workers.clear();
+    feeder.reset();
     rte_mempool_free(pool);
     return out_of_memory(error);
   }
@@ -528,7 +577,8 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, *writer, *in.sink, [&] {
+  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer,
+                                         *in.sink, [&] {
     if (g_reload.exchange(false) && can_reload) reload_model();
   });
   rte_eal_mp_wait_lcore();
@@ -542,11 +592,13 @@ int run_pipeline(const RunRequest& req) {
     print_summary(t, elapsed, *in.sink, in.model.get(), in.labels ? &*in.labels : nullptr, req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
-  const int status = report_losses(t, write_failures, *in.sink);
+  int status = report_losses(t, write_failures, *in.sink);
   if (offline)
     for (const WorkerInput& i : inputs) warn_if_truncated(req.pcaps[i.input_index], i.port);
+  for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();
+  feeder.reset();
   rte_mempool_free(pool);
   rte_eal_cleanup();
   return status;

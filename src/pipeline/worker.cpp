@@ -25,7 +25,7 @@ uint64_t wall_clock_ns() {
 
 Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
                std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue,
-               std::unique_ptr<ScoreBatch> scorer, bool writer_scores)
+               std::unique_ptr<ScoreBatch> scorer, bool writer_scores, CaptureLane* lane)
     : id_(id),
       cfg_(cfg),
       offline_(offline),
@@ -34,6 +34,7 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
       queue_(std::move(queue)),
       scorer_(std::move(scorer)),
       writer_scores_(writer_scores),
+      lane_(lane),
       fragments_(cfg.fragment_table_size, cfg.fragment_timeout_ns) {
   sink_.w = this;
   batch_.reserve(cfg.model.batch_size);
@@ -128,6 +129,18 @@ void Worker::flush() {
   flushing_ = false;
 }
 
+// Packets come from the input's port, or from the lane when the main lcore
+// reads the capture (dpdk.read_on).
+uint16_t Worker::receive(const WorkerInput& in, rte_mbuf** pkts, uint16_t burst) {
+  return lane_ ? static_cast<uint16_t>(lane_->take(pkts, burst)) : rte_eth_rx_burst(in.port, in.queue, pkts, burst);
+}
+
+// Offline, after an empty burst: has the current capture file ended? The
+// pcap PMD returns nothing only at the end of its file (or on an mbuf
+// shortage, which the pool's sizing rules out; the summary reports it); a
+// lane is empty also while the main lcore is busy, so it says when.
+bool Worker::input_ended() { return lane_ == nullptr || lane_->input_ended(); }
+
 // ---- the loop ----------------------------------------------------------------
 // One pass: read the clock once, poll each input for a burst, process it,
 // then run the timed work (expiry, score-batch deadline). Offline, inputs are
@@ -149,15 +162,14 @@ int Worker::run(const std::atomic<bool>& stop) {
     const size_t last = offline_ ? current + 1 : inputs_.size();
     for (size_t k = first; k < last; ++k) {
       const WorkerInput& in = inputs_[k];
-      const uint16_t n = rte_eth_rx_burst(in.port, in.queue, pkts, burst);
+      const uint16_t n = receive(in, pkts, burst);
       if (n == 0) {
         ++counters_.empty_polls;
-        // The pcap PMD returns nothing only at the end of its file (or on an
-        // mbuf shortage, which a worker that frees every burst never causes).
-        if (offline_) {
+        if (offline_ && input_ended()) {
           flush();
           ++current;
           clock_ns_ = 0;  // the next capture file runs on its own clock
+          if (lane_) lane_->next_input();
         }
         continue;
       }

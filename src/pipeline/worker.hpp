@@ -12,6 +12,7 @@
 #include "flowscore/flow_table.hpp"
 #include "flowscore/fragment_map.hpp"
 #include "flowscore/packet.hpp"
+#include "capture_feeder.hpp"
 #include "record_queue.hpp"
 #include "score_batch.hpp"
 
@@ -41,7 +42,8 @@ class Worker {
   Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
          std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue,
          std::unique_ptr<ScoreBatch> scorer,  // null: nothing is scored (extract)
-         bool writer_scores);                 // the writer scores, except what a flush emits
+         bool writer_scores,                  // the writer scores, except what a flush emits
+         CaptureLane* lane = nullptr);        // offline: packets the main lcore read (null: read inputs here)
 
   // lcore entry point; returns when its inputs end (offline) or on `stop`.
   int run(const std::atomic<bool>& stop);
@@ -71,6 +73,8 @@ class Worker {
   void hand_over_batch();
   void flush();  // ends every flow (end of input, shutdown)
   uint64_t packet_time_ns(const rte_mbuf* m) const;
+  uint16_t receive(const WorkerInput& in, rte_mbuf** pkts, uint16_t burst);
+  bool input_ended();
 
   uint16_t id_;
   const Config& cfg_;
@@ -80,6 +84,7 @@ class Worker {
   std::unique_ptr<RecordQueue> queue_;
   std::unique_ptr<ScoreBatch> scorer_;
   bool writer_scores_;
+  CaptureLane* lane_;
   bool flushing_ = false;
   FragmentMap fragments_;
   BatchSink sink_;

@@ -5,6 +5,7 @@ usage: /usr/bin/python3 test_cli.py SOURCE_DIR BUILD_DIR
 Prints "N passed, N failed" and exits non-zero on any failure.
 """
 import csv
+import glob
 import json
 import os
 import signal
@@ -194,6 +195,29 @@ def test_scoring_placement_does_not_change_verdicts():
         verdicts[where] = {r["flow_id"]: (r["flowscore"]["label"], r["flowscore"]["score"]) for r in recs}
     assert verdicts["worker"] == verdicts["writer"] == verdicts["auto"]
     run("run", "--pcap", PING, "--out", "-", "--set", "model.score_on=gpu", expect=2)
+
+
+def test_reading_on_the_main_lcore_changes_nothing():
+    # dpdk.read_on=main hands the worker its packets over a ring; the plain
+    # path, where the worker reads the files itself, is the reference. Several
+    # files in a row exercise the end-of-file handshake (each file is flushed
+    # on its own clock); the smallest mbuf pool makes the ring run full all
+    # the time. Short timeouts make records expire while packets still flow.
+    pcaps = [f for f in sorted(glob.glob(os.path.join(DATA, "oracle", "*.pcap"))) if "chdlc" not in f] + SMALL
+    outputs = {}
+    for read_on, mbufs in (("worker", 8191), ("main", 8191), ("main", 1023)):
+        out = os.path.join(TMP, f"read-on-{read_on}-{mbufs}.json")
+        args = ["run", "--out", out, "--idle-timeout", "2", "--set", f"dpdk.read_on={read_on}",
+                "--set", f"dpdk.mbufs={mbufs}", "--set", "model.batch_size=8"]
+        for f in pcaps:
+            args += ["--pcap", f]
+        p = run(*args)
+        assert "packets lost" not in p.stderr and "read the capture files themselves" not in p.stderr, p.stderr
+        with open(out, "rb") as f:
+            outputs[(read_on, mbufs)] = f.read()
+        assert summary_numbers(p.stderr)[0] > 5000
+    assert outputs[("worker", 8191)] == outputs[("main", 8191)] == outputs[("main", 1023)]
+    run("run", "--pcap", PING, "--out", "-", "--set", "dpdk.read_on=nic", expect=2)
 
 
 def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():

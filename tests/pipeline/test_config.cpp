@@ -46,6 +46,7 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"flow": {"active_timeout": 5000}})").find("flow.active_timeout"), std::string::npos);
   EXPECT_NE(load_error(R"({"dpdk": {"hugepages": "maybe"}})").find("dpdk.hugepages"), std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"score_on": "gpu"}})").find("model.score_on"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"read_on": "nic"}})").find("dpdk.read_on"), std::string::npos);
   EXPECT_NE(load_error(R"({"features": {"pair_window": 0.5}})").find("features.pair_window: must be at least 1 second"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);

@@ -1,0 +1,81 @@
+// Offline, reads the capture files on the main lcore and hands their packets
+// to the workers over rings, so reading and flow tracking overlap.
+//
+// With one worker, the worker would otherwise both read (libpcap's copy out
+// of the file, the pcap PMD's copy into mbufs: about half its time,
+// docs/BENCHMARKS.md) and track, while the main lcore mostly waits for
+// records. The feeder moves the reading to the main lcore, between the
+// writer's passes (dpdk.read_on). Packets are not parsed or reordered on the
+// way: a worker sees exactly the bursts the pcap PMD returned, in file order.
+//
+// One lane per worker: a single-producer/single-consumer ring of mbufs and a
+// two-counter handshake that marks where one capture file ends and the next
+// begins (each file is flushed on its own clock, so the worker must see the
+// end of file k before any packet of file k+1).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct rte_ring;
+struct rte_mbuf;
+
+namespace flowscore {
+
+// The worker's side of a lane.
+class CaptureLane {
+ public:
+  // Up to `max` packets of the current input; 0 when none are waiting.
+  unsigned take(rte_mbuf** pkts, unsigned max);
+  // True once the current input's last packet has been taken: the feeder
+  // has read it to its end and the ring is empty.
+  bool input_ended();
+  // The worker has flushed the current input: the feeder may start the next.
+  void next_input();
+
+ private:
+  friend class CaptureFeeder;
+  rte_ring* ring_ = nullptr;
+  std::atomic<uint32_t> inputs_read_{0};  // feeder: inputs read to their end
+  std::atomic<uint32_t> inputs_done_{0};  // worker: inputs flushed
+};
+
+class CaptureFeeder {
+ public:
+  struct Input {
+    uint16_t port = 0;  // a started net_pcap port (queue 0)
+  };
+  // `inputs_per_worker[w]` are worker w's inputs in the order it reads them.
+  // The rings are sized so the mbufs they hold never starve the pcap PMD
+  // (it drops a packet it has read when no mbuf is free): `mbufs` is the
+  // pool's size, `reserved` how many may sit elsewhere (per-lcore caches,
+  // bursts in hand). Returns null with `error` when the pool is too small.
+  static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint32_t mbufs,
+                                               uint32_t reserved, uint16_t burst, int socket, std::string& error);
+  ~CaptureFeeder();
+  CaptureFeeder(const CaptureFeeder&) = delete;
+  CaptureFeeder& operator=(const CaptureFeeder&) = delete;
+
+  CaptureLane& lane(size_t worker) { return *lanes_[worker].lane; }
+  // Fills every lane's ring as far as it has room. Returns packets moved.
+  unsigned poll();
+  // Every input has been read to its end.
+  bool finished() const;
+  uint32_t ring_capacity() const { return ring_capacity_; }
+
+ private:
+  struct Lane {
+    std::unique_ptr<CaptureLane> lane;
+    std::vector<Input> inputs;
+  };
+  CaptureFeeder() = default;
+  unsigned fill(Lane& l);
+
+  std::vector<Lane> lanes_;
+  uint16_t burst_ = 32;
+  uint32_t ring_capacity_ = 0;
+};
+
+}  // namespace flowscore
