@@ -14,7 +14,9 @@
 #   bench/offline_throughput.sh [BUILD_DIR] [PCAP] [REPS]
 #
 # BASELINE_BUILD=<other build dir> adds that build's flowscore run as
-# flowscore_baseline, in the same rounds (before/after comparisons).
+# flowscore_baseline, in the same rounds (before/after comparisons), with
+# the config beside it (BASELINE_CONFIG, default BASELINE_BUILD/../conf/flowscore.json).
+# ONLY="<names>" runs only those programs, in that order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -40,14 +42,22 @@ declare -A CMD=(
 )
 ORDER=(tcpdump dpdk_floor softflowd softflowd_1m flowscore_nomodel flowscore)
 if [[ -n ${BASELINE_BUILD:-} ]]; then
-  CMD[flowscore_baseline]="$BASELINE_BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q"
+  # The baseline's own config (the source tree beside its build), since
+  # config keys come and go between versions.
+  BASELINE_CONFIG=${BASELINE_CONFIG:-$BASELINE_BUILD/../conf/flowscore.json}
+  CMD[flowscore_baseline]="$BASELINE_BUILD/src/cli/flowscore run --config $BASELINE_CONFIG --pcap $PCAP --out $OUT/eve.json -q"
   ORDER=(tcpdump dpdk_floor softflowd softflowd_1m flowscore_nomodel flowscore_baseline flowscore)
 fi
+# ONLY="flowscore flowscore_baseline" runs just those (a quick A/B).
+if [[ -n ${ONLY:-} ]]; then read -ra ORDER <<<"$ONLY"; fi
 # Timed by Python (wall clock and the child's rusage), with default signal
 # dispositions: softflowd ends its EOF shutdown by signalling itself, and
 # hangs when it inherits ignored signals (GNU time, nohup do that).
 for ((r = 1; r <= REPS; r++)); do
   for name in "${ORDER[@]}"; do
+    # The previous run's output (600 MB of EVE) would otherwise be written
+    # back by the kernel during this one, on one of the same two cores.
+    sync
     /usr/bin/python3 - "$name" "$OUT/times" "$OUT/$name.err" ${CMD[$name]} <<'PY' || { echo "$name failed:"; cat "$OUT/$name.err"; exit 1; }
 import os, signal, subprocess, sys, time
 name, times, err, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
@@ -82,4 +92,10 @@ for n in ["flowscore", "flowscore_baseline", "flowscore_nomodel", "softflowd", "
     if n in med:
         w, c = med[n]
         print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {w / med['flowscore'][0]:.2f}× |")
+# Each round's programs ran minutes apart at most: the median of per-round
+# ratios is steadier than the ratio of medians when the machine's load drifts.
+for n in ["flowscore_baseline", "softflowd", "softflowd_1m"]:
+    if n in rows and "flowscore" in rows:
+        ratios = [o[0] / f[0] for o, f in zip(rows[n], rows["flowscore"])]
+        print(f"{n} / flowscore, per round: {' '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}×")
 PY

@@ -43,7 +43,7 @@ struct Config {
     // Where batches are scored: "worker" (each worker scores its own: scales
     // with workers), "writer" (the main lcore scores before formatting: uses
     // its idle time when there are few workers), or "auto" (writer with one
-    // worker, worker with several).
+    // worker that reads its own input, worker otherwise).
     std::string score_on = "auto";
   } model;
 

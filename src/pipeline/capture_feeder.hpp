@@ -1,17 +1,21 @@
-// Offline, reads the capture files on the main lcore and hands their packets
-// to the workers over rings, so reading and flow tracking overlap.
+// Offline, reads the capture files on the main lcore and hands the workers
+// their packets, parsed, over rings, so reading and flow tracking overlap.
 //
 // With one worker, the worker would otherwise both read (libpcap's copy out
 // of the file, the pcap PMD's copy into mbufs: about half its time,
 // docs/BENCHMARKS.md) and track, while the main lcore mostly waits for
-// records. The feeder moves the reading to the main lcore, between the
-// writer's passes (dpdk.read_on). Packets are not parsed or reordered on the
-// way: a worker sees exactly the bursts the pcap PMD returned, in file order.
+// records. The feeder moves reading and parsing (stage 1, FrameStager) to
+// the main lcore, between the writer's passes (dpdk.read_on), and frees the
+// mbufs there: frames are parsed while still in the cache the PMD copied
+// them into, and neither mbufs nor frame bytes cross between cores (handing
+// over the mbufs themselves made each lcore's stores wait on the other's
+// cache lines). The worker receives StagedFrames in file order and runs
+// stage 2 (fragments, flow table) on them, as it would on its own.
 //
-// One lane per worker: a single-producer/single-consumer ring of mbufs and a
-// two-counter handshake that marks where one capture file ends and the next
-// begins (each file is flushed on its own clock, so the worker must see the
-// end of file k before any packet of file k+1).
+// One lane per worker: a single-producer/single-consumer ring of
+// StagedFrames and a two-counter handshake that marks where one capture file
+// ends and the next begins (each file is flushed on its own clock, so the
+// worker must see the end of file k before any frame of file k+1).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -19,16 +23,18 @@
 #include <string>
 #include <vector>
 
+#include "flowscore/packet.hpp"
+#include "frame_stager.hpp"
+
 struct rte_ring;
-struct rte_mbuf;
 
 namespace flowscore {
 
 // The worker's side of a lane.
 class CaptureLane {
  public:
-  // Up to `max` packets of the current input; 0 when none are waiting.
-  unsigned take(rte_mbuf** pkts, unsigned max);
+  // Up to `max` frames of the current input; 0 when none are waiting.
+  unsigned take(StagedFrame* frames, unsigned max);
   // True once the current input's last packet has been taken: the feeder
   // has read it to its end and the ring is empty.
   bool input_ended();
@@ -46,20 +52,20 @@ class CaptureFeeder {
  public:
   struct Input {
     uint16_t port = 0;  // a started net_pcap port (queue 0)
+    LinkType link = LinkType::kEthernet;
+    uint32_t snaplen = 0;
   };
   // `inputs_per_worker[w]` are worker w's inputs in the order it reads them.
-  // The rings are sized so the mbufs they hold never starve the pcap PMD
-  // (it drops a packet it has read when no mbuf is free): `mbufs` is the
-  // pool's size, `reserved` how many may sit elsewhere (per-lcore caches,
-  // bursts in hand). Returns null with `error` when the pool is too small.
-  static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint32_t mbufs,
-                                               uint32_t reserved, uint16_t burst, int socket, std::string& error);
+  // Returns null with `error` when a ring cannot be made, or when the PMD
+  // does not stamp capture times (the workers then read for themselves).
+  static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint16_t burst,
+                                               int socket, std::string& error);
   ~CaptureFeeder();
   CaptureFeeder(const CaptureFeeder&) = delete;
   CaptureFeeder& operator=(const CaptureFeeder&) = delete;
 
   CaptureLane& lane(size_t worker) { return *lanes_[worker].lane; }
-  // Fills every lane's ring as far as it has room. Returns packets moved.
+  // Fills every lane's ring as far as it has room. Returns frames moved.
   unsigned poll();
   // Every input has been read to its end.
   bool finished() const;
@@ -74,6 +80,7 @@ class CaptureFeeder {
   unsigned fill(Lane& l);
 
   std::vector<Lane> lanes_;
+  FrameStager stager_;
   uint16_t burst_ = 32;
   uint32_t ring_capacity_ = 0;
 };

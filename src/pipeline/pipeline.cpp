@@ -34,8 +34,6 @@ namespace flowscore {
 
 namespace {
 
-constexpr unsigned kMbufCache = 256;  // per-lcore cache of the mbuf pool
-
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
 std::atomic<uint64_t> g_model_reloads{0}, g_model_refusals{0};
@@ -387,14 +385,11 @@ std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req,
   std::vector<std::vector<CaptureFeeder::Input>> lanes;
   for (const auto& inputs : assigned) {
     lanes.emplace_back();
-    for (const WorkerInput& in : inputs) lanes.back().push_back({in.port});
+    for (const WorkerInput& in : inputs) lanes.back().push_back({in.port, in.link, in.snaplen});
   }
-  // Mbufs that may sit outside the rings: each lcore's mempool cache (which
-  // fills to 1.5x its size before it spills), a burst in each lcore's hands.
-  const uint32_t reserved = rte_lcore_count() * (kMbufCache * 3 / 2 + cfg.dpdk.burst_size) + cfg.dpdk.burst_size;
   std::string error;
-  auto feeder = CaptureFeeder::create(std::move(lanes), cfg.dpdk.mbufs, reserved,
-                                      static_cast<uint16_t>(cfg.dpdk.burst_size), static_cast<int>(rte_socket_id()), error);
+  auto feeder = CaptureFeeder::create(std::move(lanes), static_cast<uint16_t>(cfg.dpdk.burst_size),
+                                      static_cast<int>(rte_socket_id()), error);
   if (!feeder) log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
   return feeder;
 }
@@ -513,7 +508,7 @@ int run_pipeline(const RunRequest& req) {
     return 1;
   };
 
-  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                               static_cast<int>(rte_socket_id()));
   if (pool == nullptr)
     return out_of_memory(fmt::format("cannot create the mbuf pool ({} mbufs): {}", cfg.dpdk.mbufs, rte_strerror(rte_errno)));
@@ -529,15 +524,17 @@ int run_pipeline(const RunRequest& req) {
   g_running_model.set(in.model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
-  // Scoring runs on the workers, or on the writer's lcore, which is mostly
-  // idle while it serves a single worker (model.score_on). A worker always
-  // scores what its flushes emit: it has no packets to serve then.
-  const bool score_on_writer = req.mode == RunMode::kEve &&
-                               (cfg.model.score_on == "writer" || (cfg.model.score_on == "auto" && worker_count == 1));
-  std::unique_ptr<ScoreBatch> writer_scorer =
-      score_on_writer ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
   std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count);
   std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, assigned);
+  // Scoring runs on the workers, or on the writer's lcore, which is mostly
+  // idle while it serves a single worker that reads its own input
+  // (model.score_on). A worker always scores what its flushes emit: it has
+  // no packets to serve then.
+  const bool score_on_writer =
+      req.mode == RunMode::kEve &&
+      (cfg.model.score_on == "writer" || (cfg.model.score_on == "auto" && worker_count == 1 && !feeder));
+  std::unique_ptr<ScoreBatch> writer_scorer =
+      score_on_writer ? std::make_unique<ScoreBatch>(spec, cfg, model_slot) : nullptr;
   std::vector<std::unique_ptr<Worker>> workers;
   if (!create_workers(req, spec, model_slot, score_on_writer, std::move(assigned), feeder.get(), workers, error)) {
     workers.clear();

@@ -3,7 +3,6 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 
@@ -13,7 +12,7 @@
 namespace flowscore {
 
 namespace {
-constexpr uint16_t kMaxBurst = FlowTable::kMaxBurst;
+constexpr unsigned kMaxBurst = FlowTable::kMaxBurst;
 constexpr unsigned kPrefetchAhead = 3;
 
 uint64_t wall_clock_ns() {
@@ -37,11 +36,9 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
       lane_(lane),
       fragments_(cfg.fragment_table_size, cfg.fragment_timeout_ns) {
   sink_.w = this;
+  burst_ = std::min<unsigned>(cfg.dpdk.burst_size, kMaxBurst);
   batch_.reserve(cfg.model.batch_size);
   batch_deadline_tsc_ = cfg.model.batch_deadline_ns * rte_get_tsc_hz() / 1'000'000'000;
-  // The pcap PMD stamps each mbuf with the capture time (µs since the epoch)
-  // in the standard Rx timestamp dynfield.
-  timestamp_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
 }
 
 // ---- records: worker -> score batch -> writer ------------------------------
@@ -77,47 +74,54 @@ void Worker::hand_over_batch() {
 
 // ---- packets ---------------------------------------------------------------
 
-uint64_t Worker::packet_time_ns(const rte_mbuf* m) const {
-  if (timestamp_offset_ < 0) return clock_ns_;
-  const uint64_t us = *RTE_MBUF_DYNFIELD(m, timestamp_offset_, const rte_mbuf_timestamp_t*);
-  return us * 1000;
+// One burst from an input through both stages. Returns the frames handled.
+unsigned Worker::poll_input(const WorkerInput& in, uint64_t live_now_ns) {
+  StagedFrame frames[kMaxBurst];
+  unsigned n = 0;
+  if (lane_) {
+    n = lane_->take(frames, burst_);  // stage 1 ran on the main lcore (dpdk.read_on)
+  } else {
+    rte_mbuf* pkts[kMaxBurst];
+    n = rte_eth_rx_burst(in.port, in.queue, pkts, burst_);
+    stage_burst(pkts, n, in, live_now_ns, frames);
+    rte_pktmbuf_free_bulk(pkts, n);
+  }
+  if (n) account_frames(frames, n, in);
+  return n;
 }
 
-void Worker::process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, uint64_t live_now_ns) {
-  // Stage 1: parse the burst (prefetching frames ahead). Stage 2: account it
-  // to the flow table in one call, which looks all keys up at once.
-  ParsedPacket parsed[kMaxBurst];
+// Stage 1: parse the burst, prefetching frames ahead (CaptureFeeder runs the
+// same stage on the main lcore).
+void Worker::stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uint64_t live_now_ns,
+                         StagedFrame* frames) {
+  for (unsigned i = 0; i < std::min(n, kPrefetchAhead); ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+    stager_.stage(pkts[i], in.link, in.snaplen, offline_, offline_ ? clock_ns_ : live_now_ns, frames[i]);
+  }
+}
+
+void Worker::account_frames(StagedFrame* frames, unsigned n, const WorkerInput& in) {
+  // Stage 2: count what did not parse, attribute fragments, then account the
+  // rest to the flow table in one call, which looks all keys up at once.
   FlowTable::PacketRef refs[kMaxBurst];
   unsigned flowed = 0;
-  for (uint16_t i = 0; i < std::min<uint16_t>(n, kPrefetchAhead); ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
-    const rte_mbuf* m = pkts[i];
-    const uint64_t ts = offline_ ? packet_time_ns(m) : live_now_ns;
-    ParsedPacket& p = parsed[flowed];
-    // A frame larger than one mbuf comes in segments: parse a contiguous copy
-    // (rare: jumbo frames, offload super-packets), so lengths that fall back
-    // on the captured size see the whole frame.
-    const uint8_t* data = m->nb_segs == 1
-                              ? rte_pktmbuf_mtod(m, const uint8_t*)
-                              : static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kScratchBytes), scratch_.get()));
-    const uint32_t captured = std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kScratchBytes);
-    const ParseStatus st = parse_frame(data, captured, in.link, p);
-    ++counters_.packets;
-    if (st != ParseStatus::kOk) {
-      ++counters_.parse_drops[static_cast<size_t>(st)];
+  counters_.packets += n;
+  for (unsigned i = 0; i < n; ++i) {
+    StagedFrame& f = frames[i];
+    if (f.status != ParseStatus::kOk) {
+      ++counters_.parse_drops[static_cast<size_t>(f.status)];
       continue;
     }
-    if (p.fragment == Fragment::kFirst) {
-      fragments_.remember(p, ts);
-    } else if (p.fragment == Fragment::kLater && !fragments_.attribute(p, ts)) {
+    if (f.packet.fragment == Fragment::kFirst) {
+      fragments_.remember(f.packet, f.ts_ns);
+    } else if (f.packet.fragment == Fragment::kLater && !fragments_.attribute(f.packet, f.ts_ns)) {
       ++counters_.fragments_unattributed;
       continue;
     }
-    const uint32_t wire = wire_length(p, rte_pktmbuf_pkt_len(m), in.snaplen);
-    counters_.wire_bytes += wire;
-    refs[flowed++] = {&p, wire, ts};
-    clock_ns_ = std::max(clock_ns_, ts);
+    counters_.wire_bytes += f.wire_len;
+    refs[flowed++] = {&f.packet, f.wire_len, f.ts_ns};
+    clock_ns_ = std::max(clock_ns_, f.ts_ns);
   }
   table_->account_burst({refs, flowed}, in.input_index, sink_);
 }
@@ -129,16 +133,11 @@ void Worker::flush() {
   flushing_ = false;
 }
 
-// Packets come from the input's port, or from the lane when the main lcore
-// reads the capture (dpdk.read_on).
-uint16_t Worker::receive(const WorkerInput& in, rte_mbuf** pkts, uint16_t burst) {
-  return lane_ ? static_cast<uint16_t>(lane_->take(pkts, burst)) : rte_eth_rx_burst(in.port, in.queue, pkts, burst);
-}
-
 // Offline, after an empty burst: has the current capture file ended? The
 // pcap PMD returns nothing only at the end of its file (or on an mbuf
-// shortage, which the pool's sizing rules out; the summary reports it); a
-// lane is empty also while the main lcore is busy, so it says when.
+// shortage, which a worker that frees every burst never causes; the summary
+// would report it); a lane is empty also while the main lcore is busy, so
+// the lane says when.
 bool Worker::input_ended() { return lane_ == nullptr || lane_->input_ended(); }
 
 // ---- the loop ----------------------------------------------------------------
@@ -148,8 +147,6 @@ bool Worker::input_ended() { return lane_ == nullptr || lane_->input_ended(); }
 // runs on another clock.
 
 int Worker::run(const std::atomic<bool>& stop) {
-  rte_mbuf* pkts[kMaxBurst];
-  const uint16_t burst = static_cast<uint16_t>(std::min<uint32_t>(cfg_.dpdk.burst_size, kMaxBurst));
   const double ns_per_tsc = 1e9 / double(rte_get_tsc_hz());
   const uint64_t tsc0 = rte_rdtsc();
   const uint64_t wall0 = wall_clock_ns();
@@ -161,21 +158,17 @@ int Worker::run(const std::atomic<bool>& stop) {
     const size_t first = offline_ ? current : 0;
     const size_t last = offline_ ? current + 1 : inputs_.size();
     for (size_t k = first; k < last; ++k) {
-      const WorkerInput& in = inputs_[k];
-      const uint16_t n = receive(in, pkts, burst);
-      if (n == 0) {
-        ++counters_.empty_polls;
-        if (offline_ && input_ended()) {
-          flush();
-          ++current;
-          clock_ns_ = 0;  // the next capture file runs on its own clock
-          if (lane_) lane_->next_input();
-        }
+      if (poll_input(inputs_[k], live_now) > 0) {
+        ++counters_.bursts;
         continue;
       }
-      ++counters_.bursts;
-      process_burst(pkts, n, in, live_now);
-      rte_pktmbuf_free_bulk(pkts, n);
+      ++counters_.empty_polls;
+      if (offline_ && input_ended()) {
+        flush();
+        ++current;
+        clock_ns_ = 0;  // the next capture file runs on its own clock
+        if (lane_) lane_->next_input();
+      }
     }
     if (!offline_) clock_ns_ = live_now;
     table_->expire(clock_ns_, sink_);

@@ -13,6 +13,7 @@
 #include "flowscore/fragment_map.hpp"
 #include "flowscore/packet.hpp"
 #include "capture_feeder.hpp"
+#include "frame_stager.hpp"
 #include "record_queue.hpp"
 #include "score_batch.hpp"
 
@@ -69,11 +70,11 @@ class Worker {
     void commit(FlowRecord* r) override;
   };
 
-  void process_burst(rte_mbuf** pkts, uint16_t n, const WorkerInput& in, uint64_t live_now_ns);
+  unsigned poll_input(const WorkerInput& in, uint64_t live_now_ns);
+  void stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uint64_t live_now_ns, StagedFrame* frames);
+  void account_frames(StagedFrame* frames, unsigned n, const WorkerInput& in);
   void hand_over_batch();
   void flush();  // ends every flow (end of input, shutdown)
-  uint64_t packet_time_ns(const rte_mbuf* m) const;
-  uint16_t receive(const WorkerInput& in, rte_mbuf** pkts, uint16_t burst);
   bool input_ended();
 
   uint16_t id_;
@@ -85,6 +86,7 @@ class Worker {
   std::unique_ptr<ScoreBatch> scorer_;
   bool writer_scores_;
   CaptureLane* lane_;
+  unsigned burst_ = 32;            // dpdk.burst_size
   bool flushing_ = false;
   FragmentMap fragments_;
   BatchSink sink_;
@@ -92,9 +94,7 @@ class Worker {
   uint64_t batch_started_tsc_ = 0;
   uint64_t batch_deadline_tsc_ = 0;
   uint64_t clock_ns_ = 0;          // latest packet time seen (offline) / TSC time (live)
-  int timestamp_offset_ = -1;      // mbuf dynfield with the pcap PMD's timestamp
-  static constexpr uint32_t kScratchBytes = 256 * 1024;  // libpcap's largest snap length
-  std::unique_ptr<uint8_t[]> scratch_{new uint8_t[kScratchBytes]};  // multi-segment frames, linearised
+  FrameStager stager_;
   std::atomic<bool> finished_{false};
   WorkerCounters counters_;
 };

@@ -198,25 +198,31 @@ def test_scoring_placement_does_not_change_verdicts():
 
 
 def test_reading_on_the_main_lcore_changes_nothing():
-    # dpdk.read_on=main hands the worker its packets over a ring; the plain
-    # path, where the worker reads the files itself, is the reference. Several
-    # files in a row exercise the end-of-file handshake (each file is flushed
-    # on its own clock); the smallest mbuf pool makes the ring run full all
-    # the time. Short timeouts make records expire while packets still flow.
+    # dpdk.read_on=main reads and parses on the main lcore and hands the
+    # worker parsed frames over a ring; the plain path, where the worker reads
+    # the files itself, is the reference. Many small files in a row exercise
+    # the end-of-file handshake (each file is flushed on its own clock); a
+    # generated capture of 60,000 packets, larger than the ring, exercises a
+    # ring that runs full. Short timeouts make records expire while packets
+    # still flow; a small batch makes the worker hand them over often.
+    big = os.path.join(TMP, "read-on-big.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "60000",
+                    "--seed", "7", "--out", big, "--quiet"], check=True, timeout=120)
     pcaps = [f for f in sorted(glob.glob(os.path.join(DATA, "oracle", "*.pcap"))) if "chdlc" not in f] + SMALL
+    pcaps += [big, PING]
     outputs = {}
-    for read_on, mbufs in (("worker", 8191), ("main", 8191), ("main", 1023)):
-        out = os.path.join(TMP, f"read-on-{read_on}-{mbufs}.json")
+    for read_on in ("worker", "main", "auto"):
+        out = os.path.join(TMP, f"read-on-{read_on}.json")
         args = ["run", "--out", out, "--idle-timeout", "2", "--set", f"dpdk.read_on={read_on}",
-                "--set", f"dpdk.mbufs={mbufs}", "--set", "model.batch_size=8"]
+                "--set", "model.batch_size=8"]
         for f in pcaps:
             args += ["--pcap", f]
         p = run(*args)
         assert "packets lost" not in p.stderr and "read the capture files themselves" not in p.stderr, p.stderr
         with open(out, "rb") as f:
-            outputs[(read_on, mbufs)] = f.read()
-        assert summary_numbers(p.stderr)[0] > 5000
-    assert outputs[("worker", 8191)] == outputs[("main", 8191)] == outputs[("main", 1023)]
+            outputs[read_on] = f.read()
+        assert summary_numbers(p.stderr)[0] > 65000
+    assert outputs["worker"] == outputs["main"] == outputs["auto"]
     run("run", "--pcap", PING, "--out", "-", "--set", "dpdk.read_on=nic", expect=2)
 
 
