@@ -31,8 +31,8 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 declare -A CMD=(
-  [flowscore]="$BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q"
-  [flowscore_nomodel]="$BUILD/src/cli/flowscore run --pcap $PCAP --out $OUT/eve.json -q --model none"
+  [flowscore]="$BUILD/src/cli/flowscore run --config conf/flowscore.json --pcap $PCAP --out $OUT/eve.json -q"
+  [flowscore_nomodel]="$BUILD/src/cli/flowscore run --config conf/flowscore.json --pcap $PCAP --out $OUT/eve.json -q --model none"
   # softflowd 1.1.0 hangs at EOF with some -c control-socket paths (seen
   # here with /tmp/flowscore-bench-1.ctl, fine with /tmp/y.ctl): keep its default.
   [softflowd]="softflowd -r $PCAP -n 127.0.0.1:9"
@@ -91,7 +91,8 @@ print("|---|---|---|---|---|")
 for n in ["flowscore", "flowscore_baseline", "flowscore_nomodel", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
     if n in med:
         w, c = med[n]
-        print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {w / med['flowscore'][0]:.2f}× |")
+        vs = f"{w / med['flowscore'][0]:.2f}×" if "flowscore" in med else "-"
+        print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {vs} |")
 # Each round's programs ran minutes apart at most: the median of per-round
 # ratios is steadier than the ratio of medians when the machine's load drifts.
 for n in ["flowscore_baseline", "softflowd", "softflowd_1m"]:

@@ -53,11 +53,12 @@ struct Config {
     std::string hugepages = "auto";    // auto | yes | no
     uint32_t memory_mb = 0;            // 0 = sized from the flow table
     std::string log_level = "warning";
-    // Offline, who reads the capture files: "worker" (each worker reads its
-    // own), "main" (the main lcore reads them between its writer passes and
-    // hands the packets over on a ring, so reading overlaps tracking), or
-    // "auto" (main with one worker, whose main lcore is mostly idle;
-    // workers with several, which one reader could not keep up with).
+    // Offline, who reads the capture files: "worker" (each worker reads and
+    // parses its own), "main" (the main lcore reads and parses them between
+    // its writer passes and hands the worker parsed frames on a ring, so
+    // reading overlaps tracking), or "auto" (main with one worker, whose
+    // main lcore has time to spare; workers with several, which one reader
+    // could not keep up with).
     std::string read_on = "auto";
   } dpdk;
 };

@@ -4,8 +4,8 @@
 //
 // The flow table's big arrays are anonymous mappings whose pages the kernel
 // zeroes on first touch. Offline, that zeroing lands on the worker's packet
-// path (a quarter of its time on a 750k-flow capture, docs/BENCHMARKS.md),
-// while the main lcore is mostly idle. A Prefaulter moves it there: a
+// path (a quarter of its time on a 750k-flow capture, docs/BENCHMARKS.md).
+// A Prefaulter moves it to the main lcore's CPU: a
 // thread faults the arrays in ahead of the worker, which fills the table
 // from the front (rte_hash hands positions out in order). It stays at most
 // `lead` elements ahead of the highest position in use, so capacity that no

@@ -6,6 +6,7 @@
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -14,16 +15,23 @@
 namespace flowscore {
 
 namespace {
-// Frames in flight per lane: enough to cover the writer's longest pass
-// (scoring and formatting one batch of records, a few hundred µs) at the
-// worker's pace; 4096 StagedFrames are 320 KiB, within the L2 cache.
-constexpr uint32_t kRingFrames = 4096;
+// Ring slots per lane (a power of two; one stays empty): enough to cover the
+// writer's longest pass (formatting one batch of records, a few hundred µs)
+// at the worker's pace; 4096 StagedFrames are 320 KiB, within the L2 cache.
+constexpr uint32_t kRingSlots = 4096;
+constexpr uint32_t kRingFrames = kRingSlots - 1;
+static_assert(sizeof(StagedFrame) % 4 == 0 && std::is_trivially_copyable_v<StagedFrame>,
+              "rte_ring element rings copy elements of a multiple of 4 bytes");
 }  // namespace
 
 // ---- worker side -------------------------------------------------------------
 
-unsigned CaptureLane::take(StagedFrame* frames, unsigned max) {
-  return rte_ring_sc_dequeue_burst_elem(ring_, frames, sizeof(StagedFrame), max, nullptr);
+unsigned CaptureLane::take(StagedFrame* frames, unsigned burst) {
+  // The feeder enqueues one PMD burst at a time, so a whole burst is waiting
+  // or none; only a file's last burst is shorter, and then the file has ended.
+  const unsigned n = rte_ring_sc_dequeue_bulk_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
+  if (n || inputs_read_.load(std::memory_order_acquire) <= inputs_done_.load(std::memory_order_relaxed)) return n;
+  return rte_ring_sc_dequeue_burst_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
 }
 
 bool CaptureLane::input_ended() {
@@ -46,15 +54,15 @@ std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<std::vector<Inp
     error = "the pcap PMD does not stamp capture times";
     return nullptr;
   }
-  f->burst_ = burst;
-  f->ring_capacity_ = kRingFrames;
+  f->burst_ = std::min<uint16_t>(burst, FlowTable::kMaxBurst);
+  f->frames_.reset(new StagedFrame[FlowTable::kMaxBurst]);
   for (size_t w = 0; w < inputs_per_worker.size(); ++w) {
     Lane l;
     l.lane = std::make_unique<CaptureLane>();
     l.inputs = std::move(inputs_per_worker[w]);
     const std::string name = fmt::format("fs_capture{}", w);
-    l.lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingFrames, socket,
-                                         RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+    l.lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingSlots, socket,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (l.lane->ring_ == nullptr) {
       error = fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno));
       return nullptr;
@@ -77,10 +85,10 @@ unsigned CaptureFeeder::fill(Lane& l) {
   if (c.inputs_done_.load(std::memory_order_acquire) < read) return 0;
   const Input& in = l.inputs[read];
   rte_mbuf* pkts[FlowTable::kMaxBurst];
-  StagedFrame frames[FlowTable::kMaxBurst];
+  StagedFrame* frames = frames_.get();
   unsigned moved = 0;
   // At most one ring's worth per call, so the writer's own work keeps its turn.
-  while (moved < ring_capacity_ && rte_ring_free_count(c.ring_) >= burst_) {
+  while (moved < kRingFrames && rte_ring_free_count(c.ring_) >= burst_) {
     const uint16_t n = rte_eth_rx_burst(in.port, 0, pkts, burst_);
     if (n == 0) {  // the pcap PMD's end of file
       c.inputs_read_.store(read + 1, std::memory_order_release);
@@ -98,12 +106,6 @@ unsigned CaptureFeeder::poll() {
   unsigned moved = 0;
   for (Lane& l : lanes_) moved += fill(l);
   return moved;
-}
-
-bool CaptureFeeder::finished() const {
-  return std::all_of(lanes_.begin(), lanes_.end(), [](const Lane& l) {
-    return l.lane->inputs_read_.load(std::memory_order_relaxed) == l.inputs.size();
-  });
 }
 
 }  // namespace flowscore

@@ -16,6 +16,11 @@
 // StagedFrames and a two-counter handshake that marks where one capture file
 // ends and the next begins (each file is flushed on its own clock, so the
 // worker must see the end of file k before any frame of file k+1).
+//
+// Bursts keep their boundaries: the worker takes exactly the bursts the PMD
+// returned (full `burst` sized ones, and a file's last, shorter one). Expiry
+// runs between bursts and record order follows it, so this is what makes the
+// output byte-identical to a worker reading the file itself.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -33,8 +38,9 @@ namespace flowscore {
 // The worker's side of a lane.
 class CaptureLane {
  public:
-  // Up to `max` frames of the current input; 0 when none are waiting.
-  unsigned take(StagedFrame* frames, unsigned max);
+  // The next burst of the current input: `burst` frames, or fewer only for
+  // the last burst of a file; 0 when no whole burst is waiting yet.
+  unsigned take(StagedFrame* frames, unsigned burst);
   // True once the current input's last packet has been taken: the feeder
   // has read it to its end and the ring is empty.
   bool input_ended();
@@ -55,8 +61,8 @@ class CaptureFeeder {
     LinkType link = LinkType::kEthernet;
     uint32_t snaplen = 0;
   };
-  // `inputs_per_worker[w]` are worker w's inputs in the order it reads them.
-  // Returns null with `error` when a ring cannot be made, or when the PMD
+  // `inputs_per_worker[w]` are worker w's inputs in the order it reads them;
+  // `burst` is the workers' burst size (at most FlowTable::kMaxBurst). Returns null with `error` when a ring cannot be made, or when the PMD
   // does not stamp capture times (the workers then read for themselves).
   static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint16_t burst,
                                                int socket, std::string& error);
@@ -67,9 +73,6 @@ class CaptureFeeder {
   CaptureLane& lane(size_t worker) { return *lanes_[worker].lane; }
   // Fills every lane's ring as far as it has room. Returns frames moved.
   unsigned poll();
-  // Every input has been read to its end.
-  bool finished() const;
-  uint32_t ring_capacity() const { return ring_capacity_; }
 
  private:
   struct Lane {
@@ -81,8 +84,8 @@ class CaptureFeeder {
 
   std::vector<Lane> lanes_;
   FrameStager stager_;
+  std::unique_ptr<StagedFrame[]> frames_;  // one burst; a local array would be zeroed on every call
   uint16_t burst_ = 32;
-  uint32_t ring_capacity_ = 0;
 };
 
 }  // namespace flowscore

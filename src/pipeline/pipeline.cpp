@@ -390,7 +390,10 @@ std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req,
   std::string error;
   auto feeder = CaptureFeeder::create(std::move(lanes), static_cast<uint16_t>(cfg.dpdk.burst_size),
                                       static_cast<int>(rte_socket_id()), error);
-  if (!feeder) log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
+  if (feeder)
+    log_line(req.quiet, "the main lcore reads and parses the capture files; the worker tracks flows (dpdk.read_on)");
+  else
+    log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
   return feeder;
 }
 
@@ -435,9 +438,9 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   return std::make_unique<EveRecordWriter>(eo, spec);
 }
 
-// Offline, the main lcore is mostly idle while the workers read: it faults
-// each flow table's memory in a little ahead of its worker (one thread per
-// table), so page zeroing leaves the packet path. Only tables on the main
+// Offline, a thread on the main lcore's CPU faults each flow table's memory
+// in a little ahead of its worker (one thread per table), so page zeroing
+// leaves the packet path. Only tables on the main
 // lcore's own NUMA socket: pages land where the faulting thread runs, and a
 // worker on another socket wants them local.
 std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -452,8 +455,9 @@ std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<
 }
 
 // A PMD that finds no free mbuf drops the packet (the pcap PMD after it has
-// read it from the file): counted by the port, reported here, and offline
-// it fails the run, since the output then misses packets of the file.
+// read it from the file). Every burst is freed at once, so this should never
+// happen offline; if it does, the output misses packets of the file and the
+// run fails. Live, it means the workers fell behind: reported, not fatal.
 int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
   rte_eth_stats st{};
   if (rte_eth_stats_get(port, &st) != 0 || st.rx_nombuf == 0) return 0;

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "capture_feeder.hpp"
+
 namespace flowscore {
 
 namespace {
@@ -76,7 +78,7 @@ void Worker::hand_over_batch() {
 
 // One burst from an input through both stages. Returns the frames handled.
 unsigned Worker::poll_input(const WorkerInput& in, uint64_t live_now_ns) {
-  StagedFrame frames[kMaxBurst];
+  StagedFrame* frames = frames_.get();  // a member: a local array would be zeroed on every poll
   unsigned n = 0;
   if (lane_) {
     n = lane_->take(frames, burst_);  // stage 1 ran on the main lcore (dpdk.read_on)

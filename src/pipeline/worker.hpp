@@ -12,7 +12,6 @@
 #include "flowscore/flow_table.hpp"
 #include "flowscore/fragment_map.hpp"
 #include "flowscore/packet.hpp"
-#include "capture_feeder.hpp"
 #include "frame_stager.hpp"
 #include "record_queue.hpp"
 #include "score_batch.hpp"
@@ -20,6 +19,8 @@
 struct rte_mbuf;
 
 namespace flowscore {
+
+class CaptureLane;
 
 struct WorkerInput {
   uint16_t port = 0;
@@ -95,6 +96,7 @@ class Worker {
   uint64_t batch_deadline_tsc_ = 0;
   uint64_t clock_ns_ = 0;          // latest packet time seen (offline) / TSC time (live)
   FrameStager stager_;
+  std::unique_ptr<StagedFrame[]> frames_{new StagedFrame[FlowTable::kMaxBurst]};  // one burst, stage 1 -> stage 2
   std::atomic<bool> finished_{false};
   WorkerCounters counters_;
 };
