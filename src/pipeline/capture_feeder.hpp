@@ -62,7 +62,8 @@ class CaptureFeeder {
     uint32_t snaplen = 0;
   };
   // `inputs_per_worker[w]` are worker w's inputs in the order it reads them;
-  // `burst` is the workers' burst size (at most FlowTable::kMaxBurst). Returns null with `error` when a ring cannot be made, or when the PMD
+  // `burst` is the workers' burst size (at most FlowTable::kMaxBurst).
+  // Returns null with `error` when a ring cannot be made, or when the PMD
   // does not stamp capture times (the workers then read for themselves).
   static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint16_t burst,
                                                int socket, std::string& error);

@@ -440,9 +440,9 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
 
 // Offline, a thread on the main lcore's CPU faults each flow table's memory
 // in a little ahead of its worker (one thread per table), so page zeroing
-// leaves the packet path. Only tables on the main
-// lcore's own NUMA socket: pages land where the faulting thread runs, and a
-// worker on another socket wants them local.
+// leaves the packet path. Only tables on the main lcore's own NUMA socket:
+// pages land where the faulting thread runs, and a worker on another socket
+// wants them local.
 std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<std::unique_ptr<Worker>>& workers) {
   constexpr size_t kLeadFlows = 65536;  // ~20 MB: over 0.1 s of new flows at full speed
   std::vector<std::unique_ptr<Prefaulter>> prefaulters;
