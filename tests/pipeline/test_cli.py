@@ -202,8 +202,8 @@ def test_reading_on_the_main_lcore_changes_nothing():
     # worker parsed frames over a ring; the plain path, where the worker reads
     # the files itself, is the reference. Many small files in a row exercise
     # the end-of-file handshake (each file is flushed on its own clock); a
-    # generated capture of 60,000 packets, much larger than the ring,
-    # exercises a ring that runs full. Short timeouts make records expire
+    # generated capture of 60,000 packets, 15 times the ring, makes it wrap
+    # and, whenever the worker falls behind, run full. Short timeouts make records expire
     # while packets still flow; a small batch makes the worker hand them over
     # often. One worker: record order across workers is not deterministic.
     big = os.path.join(TMP, "read-on-big.pcap")
