@@ -82,6 +82,8 @@ class EveFormatter {
   // name; the line is still written, without flowscore.features.
   bool format(const FlowRecord& record, std::span<const float> features,
               fmt::memory_buffer& out) const;
+  // The longest line format() can write with these options.
+  size_t max_line_bytes() const { return max_line_bytes_; }
 
  private:
   uint16_t seed_;

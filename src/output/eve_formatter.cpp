@@ -118,8 +118,8 @@ EveFormatter::EveFormatter(const EveOptions& options)
   max_line_bytes_ = 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
                     host_member_.size() + longest(alert_members_) + model_member_.size() +
                     longest(class_labels_) + total(class_keys_) +
-                    Verdict::kMaxClasses * kMaxFloat + total(feature_keys_) +
-                    feature_keys_.size() * kMaxFloat;
+                    Verdict::kMaxClasses * kMaxFloat +
+                    (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
 }
 
 bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,

@@ -97,6 +97,9 @@ TEST(EveFormatter, MatchesReferenceAndSchemaOnSyntheticRecords) {
       ASSERT_TRUE(formatter.format(r, f, out));
       const std::string line = fmt::to_string(out);
       ASSERT_EQ(line.find('\n'), line.size() - 1) << "one line, newline-terminated: " << line;
+      // format() reserves this much and then writes without checks: the
+      // bound must hold, with features or without.
+      ASSERT_LE(line.size(), formatter.max_line_bytes()) << line;
       json parsed;
       ASSERT_NO_THROW(parsed = json::parse(line)) << line;
       const auto errors = schema.check(parsed);
