@@ -69,6 +69,7 @@ struct EveOptions {
   // Names of the feature values passed to format(), in order (FeatureSpec::names()).
   std::vector<std::string> feature_names;
   ModelInfo model;
+  uint64_t model_generation = 0;  // the ModelSlot generation of `model` (Verdict::model_generation)
   std::string sensor_name;  // emitted as "host" when not empty
 };
 
@@ -85,15 +86,32 @@ class EveFormatter {
   // The longest line format() can write with these options.
   size_t max_line_bytes() const { return max_line_bytes_; }
 
+  // A reloaded model: records whose verdict carries `generation` are named
+  // after it (model name and hash, class labels, alert members). Records
+  // still in flight keep their own model's names. The last kModelsKept
+  // models are remembered; a verdict of an older one (a record held back
+  // through that many reloads) is named after the oldest kept.
+  void add_model(uint64_t generation, const ModelInfo& model);
+  static constexpr size_t kModelsKept = 8;
+
  private:
+  // What a verdict's model contributes to a line.
+  struct ModelText {
+    uint64_t generation = 0;
+    std::string model_member;                // `"model":{"name":...,"hash":...}`
+    std::vector<std::string> class_labels;   // `"name"`, one per class id
+    std::vector<std::string> class_keys;     // `"name":`
+    std::vector<std::string> alert_members;  // `"alert":{...},` per class id
+  };
+  static ModelText model_text(uint64_t generation, const ModelInfo& model);
+  const ModelText& model_for(uint64_t generation) const;
+  void update_max_line_bytes();
+
   uint16_t seed_;
   bool include_features_;
   std::string host_member_;                  // `"host":"...",` or empty
-  std::string model_member_;                 // `"model":{"name":...,"hash":...}`
   std::vector<std::string> feature_keys_;    // `"name":`
-  std::vector<std::string> class_labels_;    // `"name"`, one per class id
-  std::vector<std::string> class_keys_;      // `"name":`
-  std::vector<std::string> alert_members_;   // `"alert":{...},` per class id
+  std::vector<ModelText> models_;            // oldest first, at most kModelsKept
   size_t max_line_bytes_ = 0;                // upper bound on one formatted line
 };
 

@@ -33,6 +33,7 @@ struct Verdict {
   uint8_t num_classes = 0;
   float score = 0;          // probability of `label` (binary: of class 1)
   float proba[kMaxClasses] = {};
+  uint64_t model_generation = 0;  // which model scored it (ModelSlot generation): names its classes
 };
 
 // A finished (or, for active timeout, a checkpointed) flow. Oriented: src is

@@ -84,27 +84,48 @@ EveFormatter::EveFormatter(const EveOptions& options)
   if (!options.sensor_name.empty()) {
     host_member_ = "\"host\":" + json_string(options.sensor_name) + ",";
   }
-  model_member_ = "\"model\":{\"name\":" + json_string(options.model.name) +
-                  ",\"hash\":" + json_string(options.model.hash) + "}";
   for (const std::string& name : options.feature_names) {
     feature_keys_.push_back(json_string(name) + ":");
   }
+  models_.push_back(model_text(options.model_generation, options.model));
+  update_max_line_bytes();
+}
+
+EveFormatter::ModelText EveFormatter::model_text(uint64_t generation, const ModelInfo& model) {
+  ModelText t;
+  t.generation = generation;
+  t.model_member = "\"model\":{\"name\":" + json_string(model.name) + ",\"hash\":" + json_string(model.hash) + "}";
   for (int id = 0; id < Verdict::kMaxClasses; ++id) {
-    const bool known = static_cast<size_t>(id) < options.model.classes.size();
-    const ClassInfo info = known ? options.model.classes[id]
-                                 : ClassInfo{fmt::format("class_{}", id), "", 3};
-    class_labels_.push_back(json_string(info.name));
-    class_keys_.push_back(class_labels_.back() + ":");
+    const bool known = static_cast<size_t>(id) < model.classes.size();
+    const ClassInfo info = known ? model.classes[id] : ClassInfo{fmt::format("class_{}", id), "", 3};
+    t.class_labels.push_back(json_string(info.name));
+    t.class_keys.push_back(t.class_labels.back() + ":");
     // Suricata's alert object; gid 1 / rev 1 because a class is one fixed "rule".
-    alert_members_.push_back(fmt::format(
+    t.alert_members.push_back(fmt::format(
         "\"alert\":{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":1,"
         "\"signature\":{},\"category\":{},\"severity\":{}}},",
         id, json_string("flowscore: " + info.name), json_string(info.category), info.severity));
   }
+  return t;
+}
 
+void EveFormatter::add_model(uint64_t generation, const ModelInfo& model) {
+  if (models_.size() == kModelsKept) models_.erase(models_.begin());
+  models_.push_back(model_text(generation, model));
+  update_max_line_bytes();
+}
+
+const EveFormatter::ModelText& EveFormatter::model_for(uint64_t generation) const {
+  for (auto it = models_.rbegin(); it != models_.rend(); ++it)
+    if (it->generation == generation) return *it;
+  return models_.front();
+}
+
+void EveFormatter::update_max_line_bytes() {
   // The longest line format() can write, so it reserves once and then
   // stores without checks. Fixed member names and punctuation stay well
-  // under 512 bytes; every variable part is counted at its maximum.
+  // under 512 bytes; every variable part is counted at its maximum, over
+  // every model a verdict may still name.
   const auto longest = [](const std::vector<std::string>& v) {
     size_t n = 0;
     for (const std::string& s : v) n = std::max(n, s.size());
@@ -115,10 +136,12 @@ EveFormatter::EveFormatter(const EveOptions& options)
     for (const std::string& s : v) n += s.size() + 1;
     return n;
   };
+  size_t model_bytes = 0;
+  for (const ModelText& m : models_)
+    model_bytes = std::max(model_bytes, longest(m.alert_members) + m.model_member.size() + longest(m.class_labels) +
+                                            total(m.class_keys));
   max_line_bytes_ = 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
-                    host_member_.size() + longest(alert_members_) + model_member_.size() +
-                    longest(class_labels_) + total(class_keys_) +
-                    Verdict::kMaxClasses * kMaxFloat +
+                    host_member_.size() + model_bytes + Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
 }
 
@@ -130,6 +153,7 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   const Verdict& v = r.verdict;
   const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
   const bool alert = v.scored && v.alert;
+  const ModelText& model = model_for(v.model_generation);
 
   const size_t start = out.size();
   out.reserve(start + max_line_bytes_);
@@ -178,7 +202,7 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
     w.str(std::string_view(cid.data(), cid.size()));
     w.lit("\",");
   }
-  if (alert) w.str(alert_members_[label]);
+  if (alert) w.str(model.alert_members[label]);
 
   w.lit("\"flow\":{\"pkts_toserver\":");
   w.uint(s.pkts_fwd);
@@ -210,7 +234,7 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
     w.lit(",\"flowscore\":{");
     if (v.scored) {
       w.lit("\"label\":");
-      w.str(class_labels_[label]);
+      w.str(model.class_labels[label]);
       w.lit(",\"score\":");
       w.number(v.score);
       if (v.num_classes > 2) {
@@ -218,13 +242,13 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
         const int n = std::min<int>(v.num_classes, Verdict::kMaxClasses);
         for (int c = 0; c < n; ++c) {
           if (c) w.ch(',');
-          w.str(class_keys_[c]);
+          w.str(model.class_keys[c]);
           w.number(v.proba[c]);
         }
         w.ch('}');
       }
       w.ch(',');
-      w.str(model_member_);
+      w.str(model.model_member);
       if (with_features) w.ch(',');
     }
     if (with_features) {

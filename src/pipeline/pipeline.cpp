@@ -426,7 +426,7 @@ bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelS
 }
 
 std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const FeatureSpec& spec,
-                                                 const RunInputs& in) {
+                                                 const RunInputs& in, uint64_t model_generation) {
   if (req.mode == RunMode::kExtract)
     return std::make_unique<CsvRecordWriter>(spec, req.pcaps, in.labels ? &*in.labels : nullptr, req.default_label);
   EveOptions eo;
@@ -435,6 +435,7 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   eo.feature_names = spec.names();
   eo.sensor_name = req.cfg.output.sensor_name;
   if (in.model) eo.model = model_info(*in.model, req.cfg);
+  eo.model_generation = model_generation;
   return std::make_unique<EveRecordWriter>(eo, spec);
 }
 
@@ -546,7 +547,7 @@ int run_pipeline(const RunRequest& req) {
     rte_mempool_free(pool);
     return out_of_memory(error);
   }
-  std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in);
+  std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in, model_slot.generation());
 
   std::vector<std::unique_ptr<Prefaulter>> prefaulters;
   if (offline) prefaulters = prefault_flow_tables(workers);
@@ -569,6 +570,10 @@ int run_pipeline(const RunRequest& req) {
     auto fresh = load_run_model(cfg.model.path, spec, error);
     if (fresh) {
       g_running_model.set(fresh.get());
+      // The writer learns the new model's names before any verdict of it can
+      // reach the writer: only this thread swaps models, so the generation
+      // set() gives it is known now.
+      writer->model_changed(model_slot.generation() + 1, model_info(*fresh, cfg));
       model_slot.set(std::move(fresh));
       ++g_model_reloads;
       log_line(false, fmt::format("model reloaded from {}", cfg.model.path));

@@ -20,6 +20,8 @@ class RecordWriter {
   virtual ~RecordWriter() = default;
   virtual void header(fmt::memory_buffer& out) = 0;
   virtual void write(const FlowRecord& r, fmt::memory_buffer& out) = 0;
+  // The model was reloaded: verdicts of `generation` come from `model`.
+  virtual void model_changed(uint64_t /*generation*/, const ModelInfo& /*model*/) {}
 };
 
 class EveRecordWriter final : public RecordWriter {
@@ -27,6 +29,7 @@ class EveRecordWriter final : public RecordWriter {
   EveRecordWriter(const EveOptions& options, const FeatureSpec& spec);
   void header(fmt::memory_buffer&) override {}
   void write(const FlowRecord& r, fmt::memory_buffer& out) override;
+  void model_changed(uint64_t generation, const ModelInfo& model) override { formatter_.add_model(generation, model); }
 
  private:
   EveFormatter formatter_;

@@ -14,6 +14,12 @@ void ModelSlot::set(std::shared_ptr<const CompiledModel> m) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+std::shared_ptr<const CompiledModel> ModelSlot::get(uint64_t& generation) const {
+  std::lock_guard lock(mutex_);
+  generation = generation_.load(std::memory_order_relaxed);
+  return model_;
+}
+
 std::shared_ptr<const CompiledModel> ModelSlot::get() const {
   std::lock_guard lock(mutex_);
   return model_;
@@ -56,8 +62,7 @@ ScoreBatch::ScoreBatch(const FeatureSpec& spec, const Config& cfg, const ModelSl
 }
 
 void ScoreBatch::adopt_current_model() {
-  generation_ = slot_.generation();
-  model_ = slot_.get();
+  model_ = slot_.get(generation_);
   ++counters_.model_swaps;
   std::fill(std::begin(thresholds_), std::end(thresholds_), cfg_.model.default_threshold);
   benign_class_ = 0;
@@ -86,6 +91,7 @@ void ScoreBatch::score(FlowRecord* const* recs, unsigned n) {
   for (unsigned i = 0; i < n; ++i) {
     Verdict& v = recs[i]->verdict;
     v.scored = true;
+    v.model_generation = generation_;
     const float* p = out_.data() + i * k;
     if (k == 1) {  // binary: P(class 1); class 0 is the other outcome
       v.num_classes = 2;

@@ -24,6 +24,9 @@ class ModelSlot {
   void set(std::shared_ptr<const CompiledModel> m);
   std::shared_ptr<const CompiledModel> get() const;
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // The model and its generation, read together (a swap between two reads
+  // would pair one model with the other's generation).
+  std::shared_ptr<const CompiledModel> get(uint64_t& generation) const;
 
  private:
   mutable std::mutex mutex_;  // taken once per model swap per worker, never per packet

@@ -156,6 +156,52 @@ TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {
   EXPECT_TRUE(schema.check(parsed).empty());
 }
 
+TEST(EveFormatter, EachVerdictIsNamedAfterTheModelThatGaveIt) {
+  // A model reload while records are in flight: each line must name the
+  // model that scored it (name, hash, class labels, alert), not the newest.
+  EveOptions options = make_options(false, false, 0);
+  options.model_generation = 1;
+  EveFormatter formatter(options);
+  ModelInfo reloaded;
+  reloaded.name = "reloaded";
+  reloaded.hash = "sha256:feed";
+  reloaded.classes = {{"benign", "", 3}, {"scan", "Detection of a Network Scan", 3}, {"a much longer class name than before, to grow the bound", "", 2}};
+  formatter.add_model(2, reloaded);
+  std::mt19937_64 rng(3);
+  const auto line_for = [&](uint64_t generation, uint8_t label) {
+    FlowRecord r = random_record(rng, 0);
+    r.verdict = Verdict{};
+    r.verdict.scored = true;
+    r.verdict.alert = true;
+    r.verdict.num_classes = 3;
+    r.verdict.label = label;
+    r.verdict.score = r.verdict.proba[label] = 0.9f;
+    r.verdict.model_generation = generation;
+    fmt::memory_buffer out;
+    formatter.format(r, {}, out);
+    EXPECT_LE(out.size(), formatter.max_line_bytes());
+    return json::parse(fmt::to_string(out));
+  };
+  const json old_line = line_for(1, 1), new_line = line_for(2, 2);
+  EXPECT_EQ(old_line["flowscore"]["model"]["name"], options.model.name);
+  EXPECT_EQ(old_line["flowscore"]["label"], options.model.classes[1].name);
+  EXPECT_EQ(old_line["alert"]["signature"], "flowscore: " + options.model.classes[1].name);
+  EXPECT_TRUE(old_line["flowscore"]["probabilities"].contains(options.model.classes[0].name));
+  EXPECT_EQ(new_line["flowscore"]["model"]["name"], "reloaded");
+  EXPECT_EQ(new_line["flowscore"]["model"]["hash"], "sha256:feed");
+  EXPECT_EQ(new_line["flowscore"]["label"], reloaded.classes[2].name);
+  EXPECT_TRUE(new_line["flowscore"]["probabilities"].contains("scan"));
+  // Memory stays bounded: after many reloads only the newest models are kept,
+  // and a verdict of a forgotten one is named after the oldest kept.
+  for (uint64_t g = 3; g < 3 + 2 * EveFormatter::kModelsKept; ++g) {
+    reloaded.name = fmt::format("reload {}", g);
+    formatter.add_model(g, reloaded);
+  }
+  const uint64_t newest = 2 + 2 * EveFormatter::kModelsKept, oldest_kept = newest - EveFormatter::kModelsKept + 1;
+  EXPECT_EQ(line_for(newest, 1)["flowscore"]["model"]["name"], fmt::format("reload {}", newest));
+  EXPECT_EQ(line_for(1, 1)["flowscore"]["model"]["name"], fmt::format("reload {}", oldest_kept));
+}
+
 TEST(EveFormatter, FieldValuesForOneKnownFlow) {
   // A TCP flow written out by hand: values checked against independent facts
   // (Suricata's time format, inet_ntop's text), not against the formatter.

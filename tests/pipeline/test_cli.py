@@ -148,7 +148,7 @@ def test_extract_writes_the_feature_table():
     run("extract", "--pcap", PING, "--label", "a", "--label", "b", "--out", out, expect=2)
 
 
-def compiled_model(name, seed):
+def compiled_model(name, seed, class_names="benign,attack"):
     """A small real XGBoost model over flowscore's own feature names, compiled."""
     names = feature_names()
     path_json, path = os.path.join(TMP, f"{name}.json"), os.path.join(TMP, f"{name}.fsm")
@@ -162,7 +162,7 @@ b = xgb.train({{"objective": "binary:logistic", "max_depth": 3, "seed": {seed}}}
 b.save_model({path_json!r})
 """
     subprocess.run(["/usr/bin/python3", "-c", code], check=True, timeout=300)
-    run("compile", path_json, "-o", path, "--class-names", "benign,attack")
+    run("compile", path_json, "-o", path, "--class-names", class_names)
     return path
 
 
@@ -295,6 +295,16 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
             time.sleep(0.2)
         assert state["reloads"] == 2 and state["refusals"] == 1 and state["name"] == "live", state
         sock.close()
+        # A different model (name, classes): the records, all flushed at
+        # shutdown after this reload, must name it and its classes.
+        other = compiled_model("live-other", 3, class_names="quiet,noisy")
+        with open(other, "rb") as f, open(good, "wb") as g:
+            g.write(f.read())
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 60
+        while sum("model reloaded" in l for l in lines) < 3:
+            assert time.time() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         reader.join(timeout=10)
@@ -307,6 +317,8 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     recs = records(out)
     assert recs and all(r["flow"]["reason"] == "shutdown" for r in recs), err
     assert sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in recs) > 0
+    assert all(r["flowscore"]["model"]["name"] == "live-other" for r in recs), recs[0]
+    assert all(r["flowscore"]["label"] in ("quiet", "noisy") for r in recs), recs[0]
 
 
 def main():
