@@ -54,11 +54,12 @@ struct Config {
     uint32_t memory_mb = 0;            // 0 = sized from the flow table
     std::string log_level = "warning";
     // Offline, who reads the capture files: "worker" (each worker reads and
-    // parses its own), "main" (the main lcore reads and parses them between
-    // its writer passes and hands the worker parsed frames on a ring, so
-    // reading overlaps tracking), or "auto" (main with one worker, whose
-    // main lcore has time to spare; workers with several, which one reader
-    // could not keep up with).
+    // parses its own files), "main" (the main lcore reads and parses them all
+    // between its writer passes and deals the parsed frames to the workers by
+    // a symmetric hash of the address pair, so reading overlaps tracking and
+    // one file can feed several workers), or "auto" (main with one worker,
+    // whose main lcore has time to spare, or with more workers than files;
+    // else workers, since one reader could not keep up with several).
     std::string read_on = "auto";
   } dpdk;
 };

@@ -40,7 +40,8 @@ Options for run and extract:
   --active-timeout SECONDS  report a long flow every this many seconds
   --community-id-seed N     Community ID seed (0-65535)
   --set KEY=VALUE           any config key, e.g. --set flow.table_size=262144
-  --workers N               offline worker lcores (default: cores - 1, at most one per file)
+  --workers N               offline worker lcores (default: cores - 1, at most one per file
+                            unless the main lcore deals frames: dpdk.read_on)
   -q, --quiet               no summary on standard error
 Options for extract:
   --labels FILE             label rules or flowscore-gen label file (docs/LABELS.md)

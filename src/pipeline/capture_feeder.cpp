@@ -2,6 +2,7 @@
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -27,8 +28,8 @@ static_assert(sizeof(StagedFrame) % 4 == 0 && std::is_trivially_copyable_v<Stage
 // ---- worker side -------------------------------------------------------------
 
 unsigned CaptureLane::take(StagedFrame* frames, unsigned burst) {
-  // The feeder enqueues one PMD burst at a time, so a whole burst is waiting
-  // or none; only a file's last burst is shorter, and then the file has ended.
+  // Whole bursts only, so their boundaries never depend on timing; the
+  // shorter rest of a file once the file has ended.
   const unsigned n = rte_ring_sc_dequeue_bulk_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
   if (n || inputs_read_.load(std::memory_order_acquire) <= inputs_done_.load(std::memory_order_relaxed)) return n;
   return rte_ring_sc_dequeue_burst_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
@@ -47,64 +48,88 @@ void CaptureLane::next_input() {
 
 // ---- main lcore side ---------------------------------------------------------
 
-std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<std::vector<Input>> inputs_per_worker,
-                                                     uint16_t burst, int socket, std::string& error) {
+std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<Input> inputs, size_t workers, uint16_t burst,
+                                                     int socket, std::string& error) {
   std::unique_ptr<CaptureFeeder> f(new CaptureFeeder);
   if (!f->stager_.has_capture_time()) {
     error = "the pcap PMD does not stamp capture times";
     return nullptr;
   }
+  f->inputs_ = std::move(inputs);
   f->burst_ = std::min<uint16_t>(burst, FlowTable::kMaxBurst);
   f->frames_.reset(new StagedFrame[FlowTable::kMaxBurst]);
-  for (size_t w = 0; w < inputs_per_worker.size(); ++w) {
-    Lane l;
-    l.lane = std::make_unique<CaptureLane>();
-    l.inputs = std::move(inputs_per_worker[w]);
+  f->sorted_.reset(new StagedFrame[workers * FlowTable::kMaxBurst]);
+  f->dealt_.resize(workers);
+  for (size_t w = 0; w < workers; ++w) {
+    auto lane = std::make_unique<CaptureLane>();
     const std::string name = fmt::format("fs_capture{}", w);
-    l.lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingSlots, socket,
-                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (l.lane->ring_ == nullptr) {
+    lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingSlots, socket,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (lane->ring_ == nullptr) {
       error = fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno));
       return nullptr;
     }
-    f->lanes_.push_back(std::move(l));
+    f->lanes_.push_back(std::move(lane));
   }
   return f;
 }
 
 CaptureFeeder::~CaptureFeeder() {
-  for (Lane& l : lanes_) rte_ring_free(l.lane->ring_);
+  for (auto& l : lanes_) rte_ring_free(l->ring_);
 }
 
-unsigned CaptureFeeder::fill(Lane& l) {
-  CaptureLane& c = *l.lane;
-  const uint32_t read = c.inputs_read_.load(std::memory_order_relaxed);  // only the feeder writes it
-  if (read == l.inputs.size()) return 0;
-  // The worker is still flushing the previous input: the next one's packets
-  // would run on the wrong clock.
-  if (c.inputs_done_.load(std::memory_order_acquire) < read) return 0;
-  const Input& in = l.inputs[read];
+size_t CaptureFeeder::lane_of(const StagedFrame& f) const {
+  if (lanes_.size() == 1 || f.status != ParseStatus::kOk) return 0;
+  // The lower address first, so both directions hash alike.
+  const bool src_low = f.packet.src.bytes < f.packet.dst.bytes;
+  const IpAddress& low = src_low ? f.packet.src : f.packet.dst;
+  const IpAddress& high = src_low ? f.packet.dst : f.packet.src;
+  const uint32_t h = rte_hash_crc(high.bytes.data(), high.bytes.size(), rte_hash_crc(low.bytes.data(), low.bytes.size(), 0));
+  return static_cast<size_t>((uint64_t{h} * lanes_.size()) >> 32);
+}
+
+bool CaptureFeeder::lanes_have_room() const {
+  // A burst might all go to one lane.
+  return std::all_of(lanes_.begin(), lanes_.end(),
+                     [this](const auto& l) { return rte_ring_free_count(l->ring_) >= burst_; });
+}
+
+unsigned CaptureFeeder::poll() {
+  if (input_ == inputs_.size()) return 0;
+  // A worker still flushing the previous file would run this one's frames
+  // on the wrong clock.
+  for (const auto& l : lanes_)
+    if (l->inputs_done_.load(std::memory_order_acquire) < input_) return 0;
+  const Input& in = inputs_[input_];
   rte_mbuf* pkts[FlowTable::kMaxBurst];
   StagedFrame* frames = frames_.get();
   unsigned moved = 0;
   // At most one ring's worth per call, so the writer's own work keeps its turn.
-  while (moved < kRingFrames && rte_ring_free_count(c.ring_) >= burst_) {
+  while (moved < kRingFrames && lanes_have_room()) {
     const uint16_t n = rte_eth_rx_burst(in.port, 0, pkts, burst_);
     if (n == 0) {  // the pcap PMD's end of file
-      c.inputs_read_.store(read + 1, std::memory_order_release);
+      ++input_;
+      for (const auto& l : lanes_) l->inputs_read_.store(input_, std::memory_order_release);
       break;
     }
     for (uint16_t i = 0; i < n; ++i) stager_.stage(pkts[i], in.link, in.snaplen, true, 0, frames[i]);
     rte_pktmbuf_free_bulk(pkts, n);
-    rte_ring_sp_enqueue_burst_elem(c.ring_, frames, sizeof(StagedFrame), n, nullptr);  // room checked above
+    // Room was checked above: the enqueues take every frame.
+    if (lanes_.size() == 1) {
+      rte_ring_sp_enqueue_burst_elem(lanes_[0]->ring_, frames, sizeof(StagedFrame), n, nullptr);
+    } else {
+      std::fill(dealt_.begin(), dealt_.end(), 0u);
+      for (uint16_t i = 0; i < n; ++i) {
+        const size_t l = lane_of(frames[i]);
+        sorted_[l * FlowTable::kMaxBurst + dealt_[l]++] = frames[i];
+      }
+      for (size_t l = 0; l < lanes_.size(); ++l)
+        if (dealt_[l])
+          rte_ring_sp_enqueue_burst_elem(lanes_[l]->ring_, &sorted_[l * FlowTable::kMaxBurst], sizeof(StagedFrame),
+                                         dealt_[l], nullptr);
+    }
     moved += n;
   }
-  return moved;
-}
-
-unsigned CaptureFeeder::poll() {
-  unsigned moved = 0;
-  for (Lane& l : lanes_) moved += fill(l);
   return moved;
 }
 

@@ -12,15 +12,25 @@
 // cache lines). The worker receives StagedFrames in file order and runs
 // stage 2 (fragments, flow table) on them, as it would on its own.
 //
+// With several workers the feeder deals each frame to one of them by a
+// symmetric hash of its two IP addresses (software RSS), so one capture file
+// can keep several workers busy. Hashing on addresses alone keeps both
+// directions of a flow, all fragments of a datagram (later fragments carry
+// no ports) and every flow of an address pair (pair_flows, FEATURES.md §7a)
+// on one worker, which therefore computes exactly what a single worker would.
+// Frames that did not parse go to worker 0, which counts them.
+//
 // One lane per worker: a single-producer/single-consumer ring of
 // StagedFrames and a two-counter handshake that marks where one capture file
-// ends and the next begins (each file is flushed on its own clock, so the
-// worker must see the end of file k before any frame of file k+1).
+// ends and the next begins (each file is flushed on its own clock, so a
+// worker must see the end of file k before any frame of file k+1; the
+// feeder starts file k+1 once every worker has flushed file k).
 //
-// Bursts keep their boundaries: the worker takes exactly the bursts the PMD
-// returned (full `burst` sized ones, and a file's last, shorter one). Expiry
-// runs between bursts and record order follows it, so this is what makes the
-// output byte-identical to a worker reading the file itself.
+// Bursts have fixed boundaries: a worker takes its lane's frames in bursts
+// of exactly `burst`, and only the last one of a file is shorter. Expiry
+// runs between bursts and record order follows it, so a run's output does
+// not depend on timing. With one worker the bursts are the PMD's own, and
+// the output is byte-identical to a worker reading the file itself.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -61,31 +71,33 @@ class CaptureFeeder {
     LinkType link = LinkType::kEthernet;
     uint32_t snaplen = 0;
   };
-  // `inputs_per_worker[w]` are worker w's inputs in the order it reads them;
-  // `burst` is the workers' burst size (at most FlowTable::kMaxBurst).
-  // Returns null with `error` when a ring cannot be made, or when the PMD
-  // does not stamp capture times (the workers then read for themselves).
-  static std::unique_ptr<CaptureFeeder> create(std::vector<std::vector<Input>> inputs_per_worker, uint16_t burst,
+  // Reads `inputs` in order for `workers` workers (one lane each); `burst`
+  // is the workers' burst size (at most FlowTable::kMaxBurst). Returns null
+  // with `error` when a ring cannot be made, or when the PMD does not stamp
+  // capture times (the workers then read for themselves).
+  static std::unique_ptr<CaptureFeeder> create(std::vector<Input> inputs, size_t workers, uint16_t burst,
                                                int socket, std::string& error);
   ~CaptureFeeder();
   CaptureFeeder(const CaptureFeeder&) = delete;
   CaptureFeeder& operator=(const CaptureFeeder&) = delete;
 
-  CaptureLane& lane(size_t worker) { return *lanes_[worker].lane; }
-  // Fills every lane's ring as far as it has room. Returns frames moved.
+  CaptureLane& lane(size_t worker) { return *lanes_[worker]; }
+  // Reads as far as every lane has room for another burst. Returns frames moved.
   unsigned poll();
+  // The lane a frame belongs to (a symmetric hash of its addresses).
+  size_t lane_of(const StagedFrame& f) const;
 
  private:
-  struct Lane {
-    std::unique_ptr<CaptureLane> lane;
-    std::vector<Input> inputs;
-  };
   CaptureFeeder() = default;
-  unsigned fill(Lane& l);
+  bool lanes_have_room() const;
 
-  std::vector<Lane> lanes_;
+  std::vector<Input> inputs_;
+  std::vector<std::unique_ptr<CaptureLane>> lanes_;
+  uint32_t input_ = 0;  // the input being read
   FrameStager stager_;
-  std::unique_ptr<StagedFrame[]> frames_;  // one burst; a local array would be zeroed on every call
+  std::unique_ptr<StagedFrame[]> frames_;   // one burst; a local array would be zeroed on every call
+  std::unique_ptr<StagedFrame[]> sorted_;   // the burst dealt out: lanes x burst
+  std::vector<unsigned> dealt_;             // frames per lane in sorted_
   uint16_t burst_ = 32;
 };
 

@@ -49,15 +49,16 @@ size_t free_hugepage_mb() {
 
 std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
 
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t base_mb,
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, bool one_reader, size_t base_mb,
                       size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
                       EalPlan& plan, std::string& error) {
   const std::vector<int> cpus = usable_cpus();
   // One lcore writes output (the main lcore); the rest run workers. Workers
-  // read whole capture files, so more workers than files would idle.
+  // that read whole capture files themselves are at most one per file.
   unsigned workers = workers_wanted ? workers_wanted
                                     : static_cast<unsigned>(std::max<size_t>(1, cpus.size() - 1));
-  workers = std::max(1u, std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size())));
+  if (!one_reader) workers = std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size()));
+  workers = std::max(1u, workers);
   plan = EalPlan{};
   plan.worker_lcores = workers;
   const size_t memory_mb = base_mb + per_worker_mb * workers;

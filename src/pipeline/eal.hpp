@@ -17,7 +17,9 @@ struct EalPlan {
 
 // `hugepages`: "auto" (use them when enough are free), "yes", "no".
 // DPDK memory is sized as base_mb + per_worker_mb for each worker planned.
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, size_t base_mb,
+// `one_reader`: the main lcore reads every file and deals frames to the
+// workers (dpdk.read_on), so workers are not limited to one per file.
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, bool one_reader, size_t base_mb,
                       size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
                       EalPlan& plan, std::string& error);
 

@@ -314,8 +314,12 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& may_retry_wi
     // dpdk.memory_mb, when set, is the whole budget; else 128 MiB + each worker's share.
     const size_t base_mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb : 128;
     const size_t per_worker_mb = cfg.dpdk.memory_mb ? 0 : worker_memory_bytes(cfg) >> 20;
-    if (!plan_offline_eal(req.pcaps, req.workers, base_mb, per_worker_mb, cfg.dpdk.hugepages, cfg.dpdk.log_level,
-                          plan, error)) {
+    // dpdk.read_on: one reader on the main lcore, when asked for or when
+    // more workers are asked for than there are files.
+    const bool one_reader =
+        cfg.dpdk.read_on == "main" || (cfg.dpdk.read_on == "auto" && req.workers > req.pcaps.size());
+    if (!plan_offline_eal(req.pcaps, req.workers, one_reader, base_mb, per_worker_mb, cfg.dpdk.hugepages,
+                          cfg.dpdk.log_level, plan, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 2;
     }
@@ -368,33 +372,44 @@ bool open_inputs(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, 
   return true;
 }
 
-// Inputs dealt round-robin to `worker_count` workers.
-std::vector<std::vector<WorkerInput>> deal_inputs(const std::vector<WorkerInput>& inputs, unsigned worker_count) {
-  std::vector<std::vector<WorkerInput>> assigned(worker_count);
-  for (size_t i = 0; i < inputs.size(); ++i) assigned[i % worker_count].push_back(inputs[i]);
-  return assigned;
-}
-
 // Offline, when the main lcore reads the capture files (dpdk.read_on), the
-// feeder that hands each worker its packets; null when the workers read.
-std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req,
-                                                   const std::vector<std::vector<WorkerInput>>& assigned) {
+// feeder that deals their frames to the workers; null when the workers read.
+// "auto" picks it for one worker, whose main lcore has time to spare, and
+// for more workers than files, which would otherwise idle.
+std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req, const std::vector<WorkerInput>& inputs,
+                                                   unsigned worker_count) {
   const Config& cfg = req.cfg;
   const std::string& read_on = cfg.dpdk.read_on;
-  if (req.pcaps.empty() || read_on == "worker" || (read_on == "auto" && assigned.size() > 1)) return nullptr;
-  std::vector<std::vector<CaptureFeeder::Input>> lanes;
-  for (const auto& inputs : assigned) {
-    lanes.emplace_back();
-    for (const WorkerInput& in : inputs) lanes.back().push_back({in.port, in.link, in.snaplen});
-  }
+  if (req.pcaps.empty() || read_on == "worker") return nullptr;
+  if (read_on == "auto" && worker_count > 1 && worker_count <= inputs.size()) return nullptr;
+  std::vector<CaptureFeeder::Input> feeds;
+  for (const WorkerInput& in : inputs) feeds.push_back({in.port, in.link, in.snaplen});
   std::string error;
-  auto feeder = CaptureFeeder::create(std::move(lanes), static_cast<uint16_t>(cfg.dpdk.burst_size),
+  auto feeder = CaptureFeeder::create(std::move(feeds), worker_count, static_cast<uint16_t>(cfg.dpdk.burst_size),
                                       static_cast<int>(rte_socket_id()), error);
-  if (feeder)
+  if (feeder && worker_count == 1)
     log_line(req.quiet, "the main lcore reads and parses the capture files; the worker tracks flows (dpdk.read_on)");
+  else if (feeder)
+    log_line(req.quiet, fmt::format("the main lcore reads and parses the capture files and deals frames to {} "
+                                    "workers by address pair (dpdk.read_on)", worker_count));
   else
     log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
   return feeder;
+}
+
+// Each worker's inputs: with a feeder every worker sees every file (frames
+// dealt by the feeder); else files dealt round-robin, each read by one worker.
+std::vector<std::vector<WorkerInput>> deal_inputs(const std::vector<WorkerInput>& inputs, unsigned worker_count,
+                                                  bool feeder) {
+  std::vector<std::vector<WorkerInput>> assigned(worker_count);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (feeder) {
+      for (auto& a : assigned) a.push_back(inputs[i]);
+    } else {
+      assigned[i % worker_count].push_back(inputs[i]);
+    }
+  }
+  return assigned;
 }
 
 // One worker per worker lcore. Each gets its own flow table, record queue
@@ -529,8 +544,8 @@ int run_pipeline(const RunRequest& req) {
   g_running_model.set(in.model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
-  std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count);
-  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, assigned);
+  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, inputs, worker_count);
+  std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
   // Scoring runs on the workers, or on the writer's lcore, which is mostly
   // idle while it serves a single worker that reads its own input
   // (model.score_on). A worker always scores what its flushes emit: it has
