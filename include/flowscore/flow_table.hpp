@@ -159,6 +159,7 @@ class FlowTable {
   uint64_t now_ns_ = 0;                // latest time seen: the table's clock never runs back
   size_t live_ = 0;
   uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
+  bool keys_since_reset_ = false;      // a key went into the index since it was last emptied
   uint64_t next_flow_seq_ = 0;
   std::atomic<uint32_t> positions_used_{0};  // highest position handed out + 1
   FlowTableCounters counters_;

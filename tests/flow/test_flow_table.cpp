@@ -341,6 +341,26 @@ TEST(FlowTable, AFlushedFullTableTakesAFullTableAgain) {
   EXPECT_EQ(seen.size(), 128u);
 }
 
+// A flush of a few flows deletes their keys one by one instead of resetting
+// the whole index: their places must come back all the same, so the next
+// input can fill the table to the last place without an eviction.
+TEST(FlowTable, AFlushOfAFewFlowsFreesTheirPlaces) {
+  VectorSink sink;
+  auto t = make_table(small_config(256));  // a reset only above 256 / 64 live flows
+  for (uint16_t port = 1; port <= 3; ++port) t->account(udp(kClient, port, kServer, 53), 80, kSec + port, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  EXPECT_EQ(t->size(), 0u);
+  t->flush(EndReason::kShutdown, sink);  // an empty table: nothing to emit or delete
+  for (uint16_t port = 1; port <= 256; ++port) t->account(udp(kClient, port, kServer, 53), 80, 2 * kSec + port, 1, sink);
+  EXPECT_EQ(t->size(), 256u);
+  EXPECT_EQ(t->counters().evicted_pressure, 0u);
+  t->flush(EndReason::kShutdown, sink);
+  EXPECT_EQ(t->size(), 0u);
+  ASSERT_EQ(sink.records.size(), 3u + 256u);
+  for (size_t i = 0; i < sink.records.size(); ++i) EXPECT_EQ(sink.records[i].stats.packets(), 1u) << i;
+  EXPECT_EQ(t->counters().flows_created, 3u + 256u);
+}
+
 TEST(FlowTable, ASinkWithoutRoomCountsDroppedRecords) {
   struct FullSink final : RecordSink {
     FlowRecord* reserve() override { return nullptr; }
