@@ -58,7 +58,7 @@ struct Config {
     // between its writer passes and deals the parsed frames to the workers by
     // a symmetric hash of the address pair, so reading overlaps tracking and
     // one file can feed several workers), or "auto" (main with one worker,
-    // whose main lcore has time to spare, or with more workers than files;
+    // whose main lcore has time to spare, or with more --workers than files;
     // else workers, since one reader could not keep up with several).
     std::string read_on = "auto";
   } dpdk;

@@ -89,10 +89,12 @@ class EveFormatter {
   // A reloaded model: records whose verdict carries `generation` are named
   // after it (model name and hash, class labels, alert members). Records
   // still in flight keep their own model's names. The last kModelsKept
-  // models are remembered; a verdict of an older one (a record held back
-  // through that many reloads) is named after the oldest kept.
+  // models are remembered (memory stays bounded however often models are
+  // reloaded); a verdict of an older one, a record held back through that
+  // many reloads, names its model "unknown" and its classes class_<id>
+  // rather than another model's.
   void add_model(uint64_t generation, const ModelInfo& model);
-  static constexpr size_t kModelsKept = 8;
+  static constexpr size_t kModelsKept = 64;
 
  private:
   // What a verdict's model contributes to a line.
@@ -112,6 +114,7 @@ class EveFormatter {
   std::string host_member_;                  // `"host":"...",` or empty
   std::vector<std::string> feature_keys_;    // `"name":`
   std::vector<ModelText> models_;            // oldest first, at most kModelsKept
+  ModelText unknown_model_;                  // for a verdict of a model no longer kept
   size_t max_line_bytes_ = 0;                // upper bound on one formatted line
 };
 

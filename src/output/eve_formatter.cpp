@@ -88,6 +88,7 @@ EveFormatter::EveFormatter(const EveOptions& options)
     feature_keys_.push_back(json_string(name) + ":");
   }
   models_.push_back(model_text(options.model_generation, options.model));
+  unknown_model_ = model_text(0, ModelInfo{"unknown", "unknown", {}});
   update_max_line_bytes();
 }
 
@@ -118,7 +119,7 @@ void EveFormatter::add_model(uint64_t generation, const ModelInfo& model) {
 const EveFormatter::ModelText& EveFormatter::model_for(uint64_t generation) const {
   for (auto it = models_.rbegin(); it != models_.rend(); ++it)
     if (it->generation == generation) return *it;
-  return models_.front();
+  return unknown_model_;
 }
 
 void EveFormatter::update_max_line_bytes() {
@@ -136,10 +137,11 @@ void EveFormatter::update_max_line_bytes() {
     for (const std::string& s : v) n += s.size() + 1;
     return n;
   };
-  size_t model_bytes = 0;
-  for (const ModelText& m : models_)
-    model_bytes = std::max(model_bytes, longest(m.alert_members) + m.model_member.size() + longest(m.class_labels) +
-                                            total(m.class_keys));
+  const auto model_bytes_of = [&](const ModelText& m) {
+    return longest(m.alert_members) + m.model_member.size() + longest(m.class_labels) + total(m.class_keys);
+  };
+  size_t model_bytes = model_bytes_of(unknown_model_);
+  for (const ModelText& m : models_) model_bytes = std::max(model_bytes, model_bytes_of(m));
   max_line_bytes_ = 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
                     host_member_.size() + model_bytes + Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);

@@ -18,7 +18,8 @@ namespace flowscore {
 namespace {
 // Ring slots per lane (a power of two; one stays empty): enough to cover the
 // writer's longest pass (formatting one batch of records, a few hundred µs)
-// at the worker's pace; 4096 StagedFrames are 320 KiB, within the L2 cache.
+// at the worker's pace; 4096 StagedFrames are 320 KiB, so one lane stays
+// within the L2 cache.
 constexpr uint32_t kRingSlots = 4096;
 constexpr uint32_t kRingFrames = kRingSlots - 1;
 static_assert(sizeof(StagedFrame) % 4 == 0 && std::is_trivially_copyable_v<StagedFrame>,

@@ -17,8 +17,12 @@
 // can keep several workers busy. Hashing on addresses alone keeps both
 // directions of a flow, all fragments of a datagram (later fragments carry
 // no ports) and every flow of an address pair (pair_flows, FEATURES.md §7a)
-// on one worker, which therefore computes exactly what a single worker would.
-// Frames that did not parse go to worker 0, which counts them.
+// on one worker, which therefore computes what a single worker would, with
+// three exceptions (docs/ARCHITECTURE.md): each worker's clock is the latest
+// time it has seen, so a flow can end on `shutdown` rather than `timeout`,
+// or split differently where a capture's time runs backwards; and N workers
+// have N tables, so they evict under pressure later. Frames that did not
+// parse go to worker 0, which counts them.
 //
 // One lane per worker: a single-producer/single-consumer ring of
 // StagedFrames and a two-counter handshake that marks where one capture file
@@ -28,9 +32,10 @@
 //
 // Bursts have fixed boundaries: a worker takes its lane's frames in bursts
 // of exactly `burst`, and only the last one of a file is shorter. Expiry
-// runs between bursts and record order follows it, so a run's output does
-// not depend on timing. With one worker the bursts are the PMD's own, and
-// the output is byte-identical to a worker reading the file itself.
+// runs between bursts and record order follows it, so each worker's records
+// do not depend on timing (how the writer interleaves workers does). With
+// one worker the bursts are the PMD's own, and the output is byte-identical
+// to a worker reading the file itself.
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -49,22 +49,31 @@ size_t free_hugepage_mb() {
 
 std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
 
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, bool one_reader, size_t base_mb,
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, const std::string& read_on,
+                      size_t base_mb,
                       size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
                       EalPlan& plan, std::string& error) {
   const std::vector<int> cpus = usable_cpus();
   // One lcore writes output (the main lcore); the rest run workers. Workers
-  // that read whole capture files themselves are at most one per file.
+  // that read whole capture files themselves are at most one per file; so
+  // are workers by default when one reader deals the frames, since it
+  // reads at about one worker's pace.
+  const unsigned files = static_cast<unsigned>(pcaps.size());
   unsigned workers = workers_wanted ? workers_wanted
                                     : static_cast<unsigned>(std::max<size_t>(1, cpus.size() - 1));
-  if (!one_reader) workers = std::min<unsigned>(workers, static_cast<unsigned>(pcaps.size()));
+  const bool deal = read_on == "main" || (read_on == "auto" && workers_wanted > files);
+  if (!deal || workers_wanted == 0) workers = std::min(workers, files);
   workers = std::max(1u, workers);
   plan = EalPlan{};
   plan.worker_lcores = workers;
+  plan.one_reader = read_on == "main" || (read_on == "auto" && (workers == 1 || workers_wanted > files));
+  if (workers + 1 > cpus.size())
+    plan.notes.push_back(fmt::format("{} worker lcores and the main lcore share {} CPUs: lcores on one CPU take "
+                                     "turns, which is slow (--workers)", workers, cpus.size()));
   const size_t memory_mb = base_mb + per_worker_mb * workers;
   plan.args = {"flowscore", "--no-pci", "--no-telemetry", fmt::format("--log-level={}", log_level)};
   // EAL warns about every hugepage size it finds no pages of; flowscore
-  // says what it chose itself (plan.note), once.
+  // says what it chose itself (plan.notes), once.
   if (log_level == "warning" || log_level == "error") plan.args.push_back("--log-level=lib.eal:error");
   // lcore i runs on cpus[i]; with fewer CPUs than lcores they share (lcore@cpu).
   std::string lcores;
@@ -87,9 +96,10 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
     plan.args.push_back("--no-huge");
     plan.args.push_back("--no-shconf");
     plan.args.push_back(fmt::format("-m{}", memory_mb));
-    plan.note = hugepages == "no" ? "hugepages disabled by config: running with --no-huge"
-                                  : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",
-                                                free_mb, memory_mb);
+    plan.notes.push_back(hugepages == "no"
+                             ? "hugepages disabled by config: running with --no-huge"
+                             : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",
+                                           free_mb, memory_mb));
   }
   for (size_t i = 0; i < pcaps.size(); ++i) {
     // DPDK's devargs split on ',' and take '=' as key/value: such a path

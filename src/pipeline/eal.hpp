@@ -11,15 +11,19 @@ namespace flowscore {
 struct EalPlan {
   std::vector<std::string> args;  // argv for rte_eal_init, argv[0] included
   unsigned worker_lcores = 0;
+  bool one_reader = false;        // the main lcore reads every file and deals frames (dpdk.read_on)
   bool no_huge = false;
-  std::string note;               // one line for the log, e.g. why --no-huge
+  std::vector<std::string> notes; // lines for the log, e.g. why --no-huge
 };
 
 // `hugepages`: "auto" (use them when enough are free), "yes", "no".
 // DPDK memory is sized as base_mb + per_worker_mb for each worker planned.
-// `one_reader`: the main lcore reads every file and deals frames to the
-// workers (dpdk.read_on), so workers are not limited to one per file.
-bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, bool one_reader, size_t base_mb,
+// `read_on` (dpdk.read_on) decides plan.one_reader: "main", or "auto" with
+// one worker or with more workers asked for than files. Workers that read
+// their own files are at most one per file; with one reader, only workers
+// asked for (`workers_wanted`) go past that.
+bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, const std::string& read_on,
+                      size_t base_mb,
                       size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
                       EalPlan& plan, std::string& error);
 

@@ -304,27 +304,25 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
 
 // Starts the EAL: offline with arguments flowscore plans itself, live with
 // the user's. Sets how many workers the run gets. Returns 0 or an exit status.
-int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& may_retry_without_hugepages) {
+int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, bool& may_retry_without_hugepages) {
   const Config& cfg = req.cfg;
   std::string error;
   worker_count = 1;
+  one_reader = false;
   may_retry_without_hugepages = false;
   if (!req.pcaps.empty()) {
     EalPlan plan;
     // dpdk.memory_mb, when set, is the whole budget; else 128 MiB + each worker's share.
     const size_t base_mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb : 128;
     const size_t per_worker_mb = cfg.dpdk.memory_mb ? 0 : worker_memory_bytes(cfg) >> 20;
-    // dpdk.read_on: one reader on the main lcore, when asked for or when
-    // more workers are asked for than there are files.
-    const bool one_reader =
-        cfg.dpdk.read_on == "main" || (cfg.dpdk.read_on == "auto" && req.workers > req.pcaps.size());
-    if (!plan_offline_eal(req.pcaps, req.workers, one_reader, base_mb, per_worker_mb, cfg.dpdk.hugepages,
+    if (!plan_offline_eal(req.pcaps, req.workers, cfg.dpdk.read_on, base_mb, per_worker_mb, cfg.dpdk.hugepages,
                           cfg.dpdk.log_level, plan, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 2;
     }
-    if (!plan.note.empty()) log_line(req.quiet, plan.note);
+    for (const std::string& note : plan.notes) log_line(req.quiet, note);
     worker_count = plan.worker_lcores;
+    one_reader = plan.one_reader;
     may_retry_without_hugepages = !plan.no_huge && cfg.dpdk.hugepages == "auto";
     if (!start_eal(plan.args, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
@@ -372,16 +370,13 @@ bool open_inputs(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, 
   return true;
 }
 
-// Offline, when the main lcore reads the capture files (dpdk.read_on), the
-// feeder that deals their frames to the workers; null when the workers read.
-// "auto" picks it for one worker, whose main lcore has time to spare, and
-// for more workers than files, which would otherwise idle.
+// Offline, when the main lcore reads the capture files (`one_reader`, from
+// dpdk.read_on), the feeder that deals their frames to the workers; null
+// when the workers read.
 std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req, const std::vector<WorkerInput>& inputs,
-                                                   unsigned worker_count) {
+                                                   unsigned worker_count, bool one_reader) {
   const Config& cfg = req.cfg;
-  const std::string& read_on = cfg.dpdk.read_on;
-  if (req.pcaps.empty() || read_on == "worker") return nullptr;
-  if (read_on == "auto" && worker_count > 1 && worker_count <= inputs.size()) return nullptr;
+  if (req.pcaps.empty() || !one_reader) return nullptr;
   std::vector<CaptureFeeder::Input> feeds;
   for (const WorkerInput& in : inputs) feeds.push_back({in.port, in.link, in.snaplen});
   std::string error;
@@ -392,6 +387,9 @@ std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req, const 
   else if (feeder)
     log_line(req.quiet, fmt::format("the main lcore reads and parses the capture files and deals frames to {} "
                                     "workers by address pair (dpdk.read_on)", worker_count));
+  else if (worker_count > inputs.size())
+    log_line(req.quiet, fmt::format("the workers read the capture files themselves, and {} of them have none: {}",
+                                    worker_count - inputs.size(), error));
   else
     log_line(req.quiet, fmt::format("the workers read the capture files themselves: {}", error));
   return feeder;
@@ -513,8 +511,8 @@ int run_pipeline(const RunRequest& req) {
   // ---- DPDK -----------------------------------------------------------------
   const auto t_start = std::chrono::steady_clock::now();
   unsigned worker_count = 1;
-  bool may_retry_without_hugepages = false;
-  if (const int rc = start_dpdk(req, worker_count, may_retry_without_hugepages); rc != 0) return rc;
+  bool one_reader = false, may_retry_without_hugepages = false;
+  if (const int rc = start_dpdk(req, worker_count, one_reader, may_retry_without_hugepages); rc != 0) return rc;
 
   // DPDK memory ran out after start-up: with hugepages chosen by "auto",
   // another process probably took them since we counted; say so and retry.
@@ -544,7 +542,7 @@ int run_pipeline(const RunRequest& req) {
   g_running_model.set(in.model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
-  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, inputs, worker_count);
+  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, inputs, worker_count, one_reader);
   std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
   // Scoring runs on the workers, or on the writer's lcore, which is mostly
   // idle while it serves a single worker that reads its own input
@@ -610,7 +608,8 @@ int run_pipeline(const RunRequest& req) {
   // ---- summary and teardown ---------------------------------------------------
   const Totals t = sum_counters(workers, writer_scorer.get());
   if (!req.quiet)
-    print_summary(t, elapsed, *in.sink, in.model.get(), in.labels ? &*in.labels : nullptr, req.default_label);
+    print_summary(t, elapsed, *in.sink, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
+                  req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, write_failures, *in.sink);

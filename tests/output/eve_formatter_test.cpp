@@ -192,14 +192,18 @@ TEST(EveFormatter, EachVerdictIsNamedAfterTheModelThatGaveIt) {
   EXPECT_EQ(new_line["flowscore"]["label"], reloaded.classes[2].name);
   EXPECT_TRUE(new_line["flowscore"]["probabilities"].contains("scan"));
   // Memory stays bounded: after many reloads only the newest models are kept,
-  // and a verdict of a forgotten one is named after the oldest kept.
+  // and a verdict of a forgotten one names no model rather than a wrong one.
   for (uint64_t g = 3; g < 3 + 2 * EveFormatter::kModelsKept; ++g) {
     reloaded.name = fmt::format("reload {}", g);
     formatter.add_model(g, reloaded);
   }
   const uint64_t newest = 2 + 2 * EveFormatter::kModelsKept, oldest_kept = newest - EveFormatter::kModelsKept + 1;
   EXPECT_EQ(line_for(newest, 1)["flowscore"]["model"]["name"], fmt::format("reload {}", newest));
-  EXPECT_EQ(line_for(1, 1)["flowscore"]["model"]["name"], fmt::format("reload {}", oldest_kept));
+  EXPECT_EQ(line_for(oldest_kept, 1)["flowscore"]["model"]["name"], fmt::format("reload {}", oldest_kept));
+  const json forgotten = line_for(1, 1);
+  EXPECT_EQ(forgotten["flowscore"]["model"]["name"], "unknown");
+  EXPECT_EQ(forgotten["flowscore"]["model"]["hash"], "unknown");
+  EXPECT_EQ(forgotten["flowscore"]["label"], "class_1");
 }
 
 TEST(EveFormatter, FieldValuesForOneKnownFlow) {

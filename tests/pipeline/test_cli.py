@@ -233,28 +233,38 @@ def test_reading_on_the_main_lcore_changes_nothing():
 def test_dealing_frames_to_several_workers_changes_no_record():
     # With several workers the main lcore deals frames by a symmetric hash of
     # the address pair, so a worker sees whole flows and whole address pairs
-    # (pair_flows) and computes exactly what one worker computes: the same
-    # records, features and verdicts. Only flow_id (it carries the worker) and
-    # the order of lines may differ. The capture's time never runs backwards
-    # (else each worker's clock, the latest time it saw, could split flows
-    # differently), and it is large enough that every worker's clock moves.
-    big = os.path.join(TMP, "deal-big.pcap")
-    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "60000",
-                    "--seed", "11", "--out", big, "--quiet"], check=True, timeout=120)
-    records_by_workers = {}
-    for workers in (1, 2, 3):
-        out = os.path.join(TMP, f"deal-{workers}.json")
-        p = run("run", "--pcap", big, "--pcap", PING, "--workers", str(workers), "--out", out,
-                "--set", "dpdk.read_on=main")
-        if workers > 1:
-            assert f"deals frames to {workers} workers" in p.stderr, p.stderr
-        lines = []
+    # (pair_flows) and computes what one worker computes: the same records,
+    # features and verdicts. Only flow_id (it carries the worker) and the
+    # order of lines may differ. The reference is two workers that each read
+    # a file of their own. The captures' time never runs backwards (else each
+    # worker's clock, the latest time it saw, could split flows differently),
+    # and they are large enough that every worker's clock moves.
+    gen = os.path.join(BUILD, "src/gen/flowscore-gen")
+    caps = []
+    for seed in (11, 12):
+        caps.append(os.path.join(TMP, f"deal-{seed}.pcap"))
+        subprocess.run([gen, "--profile", "bench", "--packets", "30000", "--seed", str(seed), "--out", caps[-1],
+                        "--quiet"], check=True, timeout=120)
+
+    def records_without_flow_id(workers, read_on):
+        out = os.path.join(TMP, f"deal-{workers}-{read_on}.json")
+        args = ["run", "--pcap", caps[0], "--pcap", caps[1], "--workers", str(workers), "--out", out]
+        p = run(*(args + (["--set", f"dpdk.read_on={read_on}"] if read_on else [])))
+        lines, worker_ids = [], set()
         for r in records(out):
-            r.pop("flow_id")
+            worker_ids.add(r.pop("flow_id") >> 40)
             lines.append(json.dumps(r, sort_keys=True))
-        records_by_workers[workers] = sorted(lines)
-    assert len(records_by_workers[1]) > 5000
-    assert records_by_workers[1] == records_by_workers[2] == records_by_workers[3]
+        return sorted(lines), worker_ids, summary_numbers(p.stderr), p.stderr
+
+    reference, ids, summary, _ = records_without_flow_id(2, "worker")
+    assert len(reference) > 5000 and ids == {0, 1}
+    for workers, read_on in ((1, "main"), (2, "main"), (3, None)):  # None: auto, more workers than files
+        lines, ids, numbers, stderr = records_without_flow_id(workers, read_on)
+        if workers > 1:
+            assert f"deals frames to {workers} workers" in stderr, stderr
+        assert ids == set(range(workers)), (workers, ids)  # every worker got frames
+        assert numbers == summary, (workers, numbers, summary)
+        assert lines == reference, workers
 
 
 def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
