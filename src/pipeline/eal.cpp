@@ -50,9 +50,8 @@ size_t free_hugepage_mb() {
 std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
 
 bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, const std::string& read_on,
-                      size_t base_mb,
-                      size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
-                      EalPlan& plan, std::string& error) {
+                      size_t base_mb, size_t per_worker_mb, const std::string& hugepages,
+                      const std::string& log_level, EalPlan& plan, std::string& error) {
   const std::vector<int> cpus = usable_cpus();
   // One lcore writes output (the main lcore); the rest run workers. Workers
   // that read whole capture files themselves are at most one per file; so

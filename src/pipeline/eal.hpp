@@ -23,9 +23,8 @@ struct EalPlan {
 // their own files are at most one per file; with one reader, only workers
 // asked for (`workers_wanted`) go past that.
 bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, const std::string& read_on,
-                      size_t base_mb,
-                      size_t per_worker_mb, const std::string& hugepages, const std::string& log_level,
-                      EalPlan& plan, std::string& error);
+                      size_t base_mb, size_t per_worker_mb, const std::string& hugepages,
+                      const std::string& log_level, EalPlan& plan, std::string& error);
 
 // Name of the vdev for capture file i, as rte_eth_dev_get_port_by_name knows it.
 std::string pcap_vdev_name(size_t i);
