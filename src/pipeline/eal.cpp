@@ -1,5 +1,6 @@
 #include "eal.hpp"
 
+#include <rte_config.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <sched.h>
@@ -63,6 +64,11 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   const bool deal = read_on == "main" || (read_on == "auto" && workers_wanted > files);
   if (!deal || workers_wanted == 0) workers = std::min(workers, files);
   workers = std::max(1u, workers);
+  if (workers + 1 > RTE_MAX_LCORE) {
+    error = fmt::format("--workers {}: DPDK was built for at most {} lcores, one of them the main lcore",
+                        workers, RTE_MAX_LCORE);
+    return false;
+  }
   plan = EalPlan{};
   plan.worker_lcores = workers;
   plan.one_reader = read_on == "main" || (read_on == "auto" && (workers == 1 || workers_wanted > files));

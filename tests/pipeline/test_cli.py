@@ -228,6 +228,8 @@ def test_reading_on_the_main_lcore_changes_nothing():
     assert summaries["worker"] == summaries["main"] == summaries["auto"]
     assert outputs["worker"] == outputs["main"] == outputs["auto"]
     run("run", "--pcap", PING, "--out", "-", "--set", "dpdk.read_on=nic", expect=2)
+    p = run("run", "--pcap", PING, "--out", "-", "--workers", "1000", expect=2)
+    assert "lcores, one of them the main lcore" in p.stderr and "Usage" not in p.stderr, p.stderr
 
 
 def test_dealing_frames_to_several_workers_changes_no_record():
