@@ -28,20 +28,21 @@ static_assert(sizeof(StagedFrame) % 4 == 0 && std::is_trivially_copyable_v<Stage
 
 // ---- worker side -------------------------------------------------------------
 
+bool CaptureLane::read_to_end() const {
+  // The feeder enqueues all of an input before it publishes the count
+  // (release): once the count is seen, every frame of the input is in the ring.
+  return inputs_read_.load(std::memory_order_acquire) > inputs_done_.load(std::memory_order_relaxed);
+}
+
 unsigned CaptureLane::take(StagedFrame* frames, unsigned burst) {
   // Whole bursts only, so their boundaries never depend on timing; the
   // shorter rest of a file once the file has ended.
   const unsigned n = rte_ring_sc_dequeue_bulk_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
-  if (n || inputs_read_.load(std::memory_order_acquire) <= inputs_done_.load(std::memory_order_relaxed)) return n;
+  if (n || !read_to_end()) return n;
   return rte_ring_sc_dequeue_burst_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
 }
 
-bool CaptureLane::input_ended() {
-  // The feeder enqueues all of an input before it publishes the count
-  // (release), so once the count is seen, an empty ring means the end.
-  if (inputs_read_.load(std::memory_order_acquire) <= inputs_done_.load(std::memory_order_relaxed)) return false;
-  return rte_ring_empty(ring_) != 0;
-}
+bool CaptureLane::input_ended() const { return read_to_end() && rte_ring_empty(ring_) != 0; }
 
 void CaptureLane::next_input() {
   inputs_done_.store(inputs_done_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -80,7 +81,7 @@ CaptureFeeder::~CaptureFeeder() {
 }
 
 size_t CaptureFeeder::lane_of(const StagedFrame& f) const {
-  if (lanes_.size() == 1 || f.status != ParseStatus::kOk) return 0;
+  if (f.status != ParseStatus::kOk) return 0;
   // The lower address first, so both directions hash alike.
   const bool src_low = f.packet.src.bytes < f.packet.dst.bytes;
   const IpAddress& low = src_low ? f.packet.src : f.packet.dst;
@@ -115,23 +116,27 @@ unsigned CaptureFeeder::poll() {
     }
     for (uint16_t i = 0; i < n; ++i) stager_.stage(pkts[i], in.link, in.snaplen, true, 0, frames[i]);
     rte_pktmbuf_free_bulk(pkts, n);
-    // Room was checked above: the enqueues take every frame.
-    if (lanes_.size() == 1) {
-      rte_ring_sp_enqueue_burst_elem(lanes_[0]->ring_, frames, sizeof(StagedFrame), n, nullptr);
-    } else {
-      std::fill(dealt_.begin(), dealt_.end(), 0u);
-      for (uint16_t i = 0; i < n; ++i) {
-        const size_t l = lane_of(frames[i]);
-        sorted_[l * FlowTable::kMaxBurst + dealt_[l]++] = frames[i];
-      }
-      for (size_t l = 0; l < lanes_.size(); ++l)
-        if (dealt_[l])
-          rte_ring_sp_enqueue_burst_elem(lanes_[l]->ring_, &sorted_[l * FlowTable::kMaxBurst], sizeof(StagedFrame),
-                                         dealt_[l], nullptr);
-    }
+    hand_over(frames, n);
     moved += n;
   }
   return moved;
+}
+
+// Room was checked before the burst was read: the enqueues take every frame.
+void CaptureFeeder::hand_over(const StagedFrame* frames, unsigned n) {
+  if (lanes_.size() == 1) {  // one worker takes the burst as it is, without a copy
+    rte_ring_sp_enqueue_burst_elem(lanes_[0]->ring_, frames, sizeof(StagedFrame), n, nullptr);
+    return;
+  }
+  std::fill(dealt_.begin(), dealt_.end(), 0u);
+  for (unsigned i = 0; i < n; ++i) {
+    const size_t l = lane_of(frames[i]);
+    sorted_[l * FlowTable::kMaxBurst + dealt_[l]++] = frames[i];
+  }
+  for (size_t l = 0; l < lanes_.size(); ++l)
+    if (dealt_[l])
+      rte_ring_sp_enqueue_burst_elem(lanes_[l]->ring_, &sorted_[l * FlowTable::kMaxBurst], sizeof(StagedFrame),
+                                     dealt_[l], nullptr);
 }
 
 }  // namespace flowscore

@@ -58,12 +58,13 @@ class CaptureLane {
   unsigned take(StagedFrame* frames, unsigned burst);
   // True once the current input's last packet has been taken: the feeder
   // has read it to its end and the ring is empty.
-  bool input_ended();
+  bool input_ended() const;
   // The worker has flushed the current input: the feeder may start the next.
   void next_input();
 
  private:
   friend class CaptureFeeder;
+  bool read_to_end() const;  // the feeder has read the current input to its end
   rte_ring* ring_ = nullptr;
   std::atomic<uint32_t> inputs_read_{0};  // feeder: inputs read to their end
   std::atomic<uint32_t> inputs_done_{0};  // worker: inputs flushed
@@ -95,6 +96,7 @@ class CaptureFeeder {
  private:
   CaptureFeeder() = default;
   bool lanes_have_room() const;
+  void hand_over(const StagedFrame* frames, unsigned n);  // each frame to its lane's ring
 
   std::vector<Input> inputs_;
   std::vector<std::unique_ptr<CaptureLane>> lanes_;

@@ -71,7 +71,7 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   }
   plan = EalPlan{};
   plan.worker_lcores = workers;
-  plan.one_reader = read_on == "main" || (read_on == "auto" && (workers == 1 || workers_wanted > files));
+  plan.one_reader = deal || (read_on == "auto" && workers == 1);
   if (workers + 1 > cpus.size())
     plan.notes.push_back(fmt::format("{} worker lcores and the main lcore share {} CPUs: lcores on one CPU take "
                                      "turns, which is slow (--workers)", workers, cpus.size()));
