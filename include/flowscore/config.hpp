@@ -31,6 +31,9 @@ struct Config {
     uint16_t community_id_seed = 0;
     std::string sensor_name;
     uint32_t queue_records = 16384;   // records in flight between a worker and the writer
+    // Live runs: an EVE "stats" event this often, and one at shutdown; 0 = none.
+    // Offline runs write none, so their output depends on the captures alone.
+    uint64_t stats_interval_ns = 60'000'000'000;
   } output;
 
   struct Model {

@@ -25,6 +25,17 @@ bool as_seconds(const json& v, uint64_t& ns, std::string& why) {
   return true;
 }
 
+// A period that may be turned off with 0.
+bool as_seconds_or_off(const json& v, uint64_t& ns, std::string& why) {
+  if (v.is_number() && v.get<double>() == 0) {
+    ns = 0;
+    return true;
+  }
+  if (as_seconds(v, ns, why)) return true;
+  why = "must be 0 (off) or a positive number of seconds (at most 1e7)";
+  return false;
+}
+
 // pair_flows counts in epochs of at least a second, so an epoch
 // number fits 32 bits (pair_activity.hpp).
 bool as_window(const json& v, uint64_t& ns, std::string& why) {
@@ -132,6 +143,7 @@ const std::map<std::string, Setter>& setters() {
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},
       {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},
       {"output.queue_records", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.queue_records, 64, 1u << 22, w); }},
+      {"output.stats_interval", [](const json& v, Config& c, std::string& w) { return as_seconds_or_off(v, c.output.stats_interval_ns, w); }},
       {"model.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.path, w); }},
       {"model.batch_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.model.batch_size, 1, 4096, w); }},
       {"model.batch_deadline", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.model.batch_deadline_ns, w); }},

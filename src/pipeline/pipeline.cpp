@@ -28,6 +28,7 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "record_writer.hpp"
+#include "stats_reporter.hpp"
 #include "worker.hpp"
 
 namespace flowscore {
@@ -154,52 +155,19 @@ void warn_if_truncated(const std::string& path, uint16_t port) {
                path, uint64_t(size) - expected);
 }
 
-struct Totals {
-  uint64_t packets = 0, wire_bytes = 0, flows = 0, records = 0, dropped_records = 0, evicted = 0, pair_evictions = 0;
-  uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
-  uint64_t frag_unattributed = 0, alerts = 0, scored = 0, batches = 0, latency_max_tsc = 0, latency_sum_tsc = 0;
-};
-
-void add_score_counters(Totals& t, const ScoreCounters& c) {
-  t.alerts += c.alerts;
-  t.scored += c.flows_scored;
-  t.batches += c.batches;
-  t.latency_max_tsc = std::max(t.latency_max_tsc, c.latency_max_tsc);
-  t.latency_sum_tsc += c.latency_sum_tsc;
-}
-
-Totals sum_counters(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer) {
-  Totals t;
-  if (writer_scorer) add_score_counters(t, writer_scorer->counters());
-  for (const auto& w : workers) {
-    const WorkerCounters& c = w->counters();
-    t.packets += c.packets;
-    t.wire_bytes += c.wire_bytes;
-    for (size_t i = 0; i < std::size(t.parse_drops); ++i) t.parse_drops[i] += c.parse_drops[i];
-    t.frag_unattributed += c.fragments_unattributed;
-    const FlowTableCounters& f = w->table().counters();
-    t.flows += f.flows_created;
-    t.records += f.records_emitted;
-    t.dropped_records += f.records_dropped;
-    t.evicted += f.evicted_pressure;
-    t.pair_evictions += w->table().pair_evictions();
-    if (const ScoreBatch* s = w->scorer()) add_score_counters(t, s->counters());
-  }
-  return t;
-}
-
 // The writer's loop on the main lcore: feeds the workers' capture rings
 // when it reads the capture files (`feeder`), drains every worker's finished
 // records, scores those a worker left unscored (when `scorer` is not null),
 // formats them and writes them in blocks of about 1 MiB, until all workers
 // have finished and their rings are empty. `between_polls` runs once per pass
-// (control requests). Returns the number of failed writes.
-uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* scorer, unsigned batch_size,
-                       CaptureFeeder* feeder, RecordWriter& writer, OutputSink& sink,
-                       const std::function<void()>& between_polls) {
-  fmt::memory_buffer text;
+// (control requests, stats) and may append lines of its own. Counts failed
+// writes in `failures` as they happen. `live`: whenever a pass finds nothing
+// to do, the sink's buffer goes out too, so a verdict reaches the file or
+// collector within a pass of being written, not when 1 MiB has gathered.
+void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* scorer, unsigned batch_size,
+                   CaptureFeeder* feeder, RecordWriter& writer, OutputSink& sink, bool live, fmt::memory_buffer& text,
+                   uint64_t& failures, const std::function<void(fmt::memory_buffer&)>& between_polls) {
   writer.header(text);
-  uint64_t failures = 0;
   std::vector<FlowRecord*> recs(batch_size), unscored(batch_size);
   unsigned idle_polls = 0;
   for (;;) {
@@ -221,12 +189,13 @@ uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch
       moved += n;
       all_done &= done && n == 0;
     }
+    between_polls(text);
     if (text.size() >= (1u << 20) || (moved == 0 && text.size() > 0)) {
       if (!sink.write({text.data(), text.size()})) ++failures;
       text.clear();
     }
-    between_polls();
-    if (all_done) return failures;
+    if (live && moved == 0 && !sink.flush()) ++failures;
+    if (all_done) return;
     // Poll while records flow; after a quiet spell, sleep briefly so an idle
     // sensor does not burn the main core.
     idle_polls = moved ? 0 : idle_polls + 1;
@@ -234,27 +203,34 @@ uint64_t write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch
   }
 }
 
-void print_summary(const Totals& t, double elapsed, const OutputSink& sink, const CompiledModel* model,
+void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, const CompiledModel* model,
                    const LabelRules* labels, const std::string& default_label) {
+  const WorkerStats& t = s.total;
   fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
-             t.packets, t.wire_bytes, t.flows, t.records, elapsed, t.packets / elapsed / 1e6, sink.describe());
+             t.packets.packets, t.packets.wire_bytes, t.flows.flows_created, t.flows.records_emitted, elapsed,
+             t.packets.packets / elapsed / 1e6, sink.describe());
   std::string drops;
-  for (size_t i = 1; i < std::size(t.parse_drops); ++i)
-    if (t.parse_drops[i]) drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), t.parse_drops[i]);
-  if (t.frag_unattributed) drops += fmt::format(" fragment_unattributed={}", t.frag_unattributed);
+  for (size_t i = 1; i < std::size(t.packets.parse_drops); ++i)
+    if (const uint64_t n = t.packets.parse_drops[i]) drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), n);
+  if (const uint64_t n = t.packets.fragments_unattributed) drops += fmt::format(" fragment_unattributed={}", n);
   if (!drops.empty()) fmt::print(stderr, "flowscore: packets not flowed:{}\n", drops);
-  if (t.evicted)
-    fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n", t.evicted);
+  if (t.flows.evicted_pressure)
+    fmt::print(stderr, "flowscore: {} flows ended early because the flow table was full (flow.table_size)\n",
+               t.flows.evicted_pressure);
+  if (t.flows.insert_failed)
+    fmt::print(stderr, "flowscore: {} packets found no place in the flow index even after an eviction\n",
+               t.flows.insert_failed);
   if (t.pair_evictions)
     fmt::print(stderr, "flowscore: {} address pairs forgotten for room: their pair_flows restarted (flow.table_size)\n",
                t.pair_evictions);
   if (model) {
+    const ScoreCounters& c = t.scoring;
     const double hz = double(rte_get_tsc_hz());
     fmt::print(stderr,
                "flowscore: model {} ({}): {} flows scored in {} batches, {} alerts; "
                "expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
-               model->name(), model->hash(), t.scored, t.batches, t.alerts,
-               t.batches ? t.latency_sum_tsc / double(t.batches) / hz * 1e3 : 0.0, t.latency_max_tsc / hz * 1e3);
+               model->name(), model->hash(), c.flows_scored, c.batches, c.alerts,
+               c.batches ? c.latency_sum_tsc / double(c.batches) / hz * 1e3 : 0.0, c.latency_max_tsc / hz * 1e3);
   }
   if (labels) {
     const LabelStats ls = labels->stats();
@@ -481,13 +457,13 @@ int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
 }
 
 // Exit status from what the run counted: lost records and failed writes fail it.
-int report_losses(const Totals& t, uint64_t write_failures, const OutputSink& sink) {
+int report_losses(const RunStats& s, const OutputSink& sink) {
   int status = 0;
-  if (t.dropped_records) {
-    fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", t.dropped_records);
+  if (const uint64_t n = s.total.flows.records_dropped) {
+    fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", n);
     status = 1;
   }
-  if (write_failures) {
+  if (const uint64_t write_failures = s.write_failures) {
     fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink.describe(), sink.last_error());
     status = 1;
   }
@@ -542,6 +518,8 @@ int run_pipeline(const RunRequest& req) {
   g_running_model.set(in.model.get());
   rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
+  rte_telemetry_register_cmd("/flowscore/stats", StatsReporter::telemetry_stats,
+                             "Packets, drops, flows, records, alerts: at most about a second old");
   std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, inputs, worker_count, one_reader);
   std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
   // Scoring runs on the workers, or on the writer's lcore, which is mostly
@@ -596,23 +574,40 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  uint64_t write_failures = write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer,
-                                         *in.sink, [&] {
+  uint64_t write_failures = 0;
+  std::vector<uint16_t> ports;
+  for (const WorkerInput& i : inputs) ports.push_back(i.port);
+  StatsReporter stats(workers, writer_scorer.get(), std::move(ports), offline ? 0 : cfg.output.stats_interval_ns,
+                      cfg.output.sensor_name, [&](RunStats& s) {
+    s.write_failures = write_failures;
+    s.model_reloads = g_model_reloads.load();
+    s.model_refusals = g_model_refusals.load();
+    std::lock_guard lock(g_running_model.mutex);
+    s.model_name = g_running_model.name;
+    s.model_hash = g_running_model.hash;
+  });
+  fmt::memory_buffer text;
+  write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
+                text, write_failures, [&](fmt::memory_buffer& out) {
     if (g_reload.exchange(false) && can_reload) reload_model();
+    if (!offline) stats.poll(out);
   });
   rte_eal_mp_wait_lcore();
   prefaulters.clear();
+  const RunStats totals = stats.finish(text);
+  if (text.size() && !in.sink->write({text.data(), text.size()})) ++write_failures;
   if (!in.sink->flush()) ++write_failures;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary and teardown ---------------------------------------------------
-  const Totals t = sum_counters(workers, writer_scorer.get());
+  RunStats t = totals;
+  t.write_failures = write_failures;  // the last writes came after the snapshot
   if (!req.quiet)
     print_summary(t, elapsed, *in.sink, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
                   req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
-  int status = report_losses(t, write_failures, *in.sink);
+  int status = report_losses(t, *in.sink);
   if (offline)
     for (const WorkerInput& i : inputs) warn_if_truncated(req.pcaps[i.input_index], i.port);
   for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");

@@ -15,6 +15,7 @@
 #include "flowscore/features.hpp"
 #include "flowscore/flow_record.hpp"
 #include "flowscore/model.hpp"
+#include "run_stats.hpp"
 
 namespace flowscore {
 
@@ -37,15 +38,6 @@ class ModelSlot {
 // Refuses a model `run` cannot use: wrong feature names or order (names the
 // differences), not a classifier, or too many classes.
 bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error);
-
-struct ScoreCounters {
-  uint64_t batches = 0;
-  uint64_t flows_scored = 0;
-  uint64_t alerts = 0;
-  uint64_t model_swaps = 0;
-  uint64_t latency_max_tsc = 0;  // expiry of a batch's oldest flow -> its verdicts
-  uint64_t latency_sum_tsc = 0;  // summed over batches
-};
 
 class ScoreBatch {
  public:

@@ -128,6 +128,19 @@ void Worker::account_frames(StagedFrame* frames, unsigned n, const WorkerInput& 
   table_->account_burst({refs, flowed}, in.input_index, sink_);
 }
 
+WorkerStats Worker::stats() const {
+  WorkerStats s;
+  s.packets = counters_;
+  s.flows = table_->counters();
+  s.fragments = fragments_.counters();
+  if (scorer_) s.scoring = scorer_->counters();
+  s.flows_active = table_->size();
+  s.flow_memory_bytes = table_->memory().total();
+  s.pair_evictions = table_->pair_evictions();
+  s.records_waited = sink_.waits;
+  return s;
+}
+
 void Worker::flush() {
   flushing_ = true;
   table_->flush(EndReason::kShutdown, sink_);
@@ -175,6 +188,7 @@ int Worker::run(const std::atomic<bool>& stop) {
     if (!offline_) clock_ns_ = live_now;
     table_->expire(clock_ns_, sink_);
     if (!batch_.empty() && rte_rdtsc() - batch_started_tsc_ > batch_deadline_tsc_) hand_over_batch();
+    if (mailbox_.asked()) mailbox_.reply(stats());
   }
   flush();
   finished_.store(true, std::memory_order_release);

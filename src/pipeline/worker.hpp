@@ -14,6 +14,7 @@
 #include "flowscore/packet.hpp"
 #include "frame_stager.hpp"
 #include "record_queue.hpp"
+#include "run_stats.hpp"
 #include "score_batch.hpp"
 
 struct rte_mbuf;
@@ -30,15 +31,6 @@ struct WorkerInput {
   uint32_t snaplen = 0;      // capture file's snap length; 0 live (frames are whole)
 };
 
-struct WorkerCounters {
-  uint64_t packets = 0;
-  uint64_t wire_bytes = 0;
-  uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
-  uint64_t fragments_unattributed = 0;
-  uint64_t bursts = 0;
-  uint64_t empty_polls = 0;
-};
-
 class Worker {
  public:
   Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerInput> inputs,
@@ -52,11 +44,11 @@ class Worker {
 
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   RecordQueue& queue() { return *queue_; }
-  const WorkerCounters& counters() const { return counters_; }
+  // Its counters: from the worker's own thread, or from any thread once it
+  // has finished. Other threads ask through stats_mailbox().
+  WorkerStats stats() const;
   const FlowTable& table() const { return *table_; }
-  const FragmentMap& fragments() const { return fragments_; }
-  const ScoreBatch* scorer() const { return scorer_.get(); }
-  uint64_t records_waited() const { return sink_.waits; }
+  StatsMailbox& stats_mailbox() { return mailbox_; }
 
  private:
   // The worker's RecordSink: records collect into a batch, which is handed
@@ -99,6 +91,7 @@ class Worker {
   std::unique_ptr<StagedFrame[]> frames_{new StagedFrame[FlowTable::kMaxBurst]};  // one burst, stage 1 -> stage 2
   std::atomic<bool> finished_{false};
   WorkerCounters counters_;
+  StatsMailbox mailbox_;
 };
 
 }  // namespace flowscore

@@ -37,6 +37,7 @@ TEST(Config, TheShippedConfigLoadsAndMatchesItsDocumentedDefaults) {
   EXPECT_EQ(cfg.features.pair_window_ns, 60'000'000'000u);
   EXPECT_EQ(cfg.output.path, "-");
   EXPECT_FALSE(cfg.output.include_features);
+  EXPECT_EQ(cfg.output.stats_interval_ns, 60'000'000'000u);
 }
 
 TEST(Config, ErrorsNameTheKeyAndTheProblem) {
@@ -51,6 +52,8 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
             std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or"),
+            std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": )").find("not valid JSON"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": {"expiry_resolution": 100, "idle_timeout": 10}})").find("flow.expiry_resolution"),
@@ -64,6 +67,8 @@ TEST(Config, OverridesUseTheSameValidation) {
   EXPECT_EQ(cfg.flow.idle_timeout_ns, 2'500'000'000u);
   ASSERT_TRUE(apply_override("output.path", "eve.json", cfg, err)) << err;  // a bare string
   EXPECT_EQ(cfg.output.path, "eve.json");
+  ASSERT_TRUE(apply_override("output.stats_interval", "0", cfg, err)) << err;  // off
+  EXPECT_EQ(cfg.output.stats_interval_ns, 0u);
   EXPECT_FALSE(apply_override("flow.table_size", "-5", cfg, err));
   EXPECT_NE(err.find("flow.table_size"), std::string::npos);
   EXPECT_FALSE(apply_override("no.such_key", "1", cfg, err));

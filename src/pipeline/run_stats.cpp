@@ -1,0 +1,152 @@
+#include "run_stats.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "flowscore/eve.hpp"
+#include "flowscore/flow_record.hpp"
+
+namespace flowscore {
+
+void ScoreCounters::add(const ScoreCounters& o) {
+  batches += o.batches;
+  flows_scored += o.flows_scored;
+  alerts += o.alerts;
+  model_swaps += o.model_swaps;
+  latency_max_tsc = std::max(latency_max_tsc, o.latency_max_tsc);
+  latency_sum_tsc += o.latency_sum_tsc;
+}
+
+namespace {
+
+void add_worker(WorkerStats& t, const WorkerStats& w) {
+  WorkerCounters& p = t.packets;
+  p.packets += w.packets.packets;
+  p.wire_bytes += w.packets.wire_bytes;
+  for (size_t i = 0; i < std::size(p.parse_drops); ++i) p.parse_drops[i] += w.packets.parse_drops[i];
+  p.fragments_unattributed += w.packets.fragments_unattributed;
+  p.bursts += w.packets.bursts;
+  p.empty_polls += w.packets.empty_polls;
+
+  FlowTableCounters& f = t.flows;
+  f.flows_created += w.flows.flows_created;
+  f.records_emitted += w.flows.records_emitted;
+  f.records_dropped += w.flows.records_dropped;
+  f.expired_idle += w.flows.expired_idle;
+  f.expired_active += w.flows.expired_active;
+  f.expired_tcp_close += w.flows.expired_tcp_close;
+  f.evicted_pressure += w.flows.evicted_pressure;
+  f.flushed += w.flows.flushed;
+  f.tcp_port_reuse += w.flows.tcp_port_reuse;
+  f.insert_failed += w.flows.insert_failed;
+
+  t.fragments.first_seen += w.fragments.first_seen;
+  t.fragments.attributed += w.fragments.attributed;
+  t.fragments.unattributed += w.fragments.unattributed;
+  t.fragments.overwritten += w.fragments.overwritten;
+  t.scoring.add(w.scoring);
+  t.flows_active += w.flows_active;
+  t.flow_memory_bytes += w.flow_memory_bytes;
+  t.pair_evictions += w.pair_evictions;
+  t.records_waited += w.records_waited;
+}
+
+nlohmann::ordered_json score_json(const ScoreCounters& c, uint64_t tsc_hz) {
+  const double ms_per_tsc = 1e3 / double(tsc_hz);
+  return {{"batches", c.batches},
+          {"flows", c.flows_scored},
+          {"alerts", c.alerts},
+          {"latency_mean_ms", c.batches ? double(c.latency_sum_tsc) / double(c.batches) * ms_per_tsc : 0.0},
+          {"latency_max_ms", double(c.latency_max_tsc) * ms_per_tsc}};
+}
+
+}  // namespace
+
+void RunStats::sum(const ScoreCounters* writer_scoring) {
+  total = WorkerStats{};
+  for (const WorkerStats& w : workers) add_worker(total, w);
+  if (writer_scoring) total.scoring.add(*writer_scoring);
+}
+
+uint64_t RunStats::malformed() const {
+  uint64_t n = 0;
+  for (size_t i = static_cast<size_t>(ParseStatus::kNotIp) + 1; i < std::size(total.packets.parse_drops); ++i) n += total.packets.parse_drops[i];
+  return n;
+}
+
+// Suricata's stats event where a counter means the same thing (uptime,
+// capture.kernel_*, decoder.pkts/bytes/invalid, flow.memuse); flowscore's
+// own counters under stats.flowscore.
+nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t tsc_hz, const std::string& sensor_name) {
+  using json = nlohmann::ordered_json;
+  char ts[kEveTimestampLength + 1] = {};
+  format_eve_timestamp(wall_ns, ts);
+  const WorkerStats& t = s.total;
+
+  json ports = json::array();
+  uint64_t received = 0, dropped = 0, errors = 0;
+  for (const PortStats& p : s.ports) {
+    received += p.packets;
+    dropped += p.imissed + p.rx_nombuf;
+    errors += p.ierrors;
+    ports.push_back({{"port", p.port}, {"packets", p.packets}, {"bytes", p.bytes}, {"imissed", p.imissed}, {"ierrors", p.ierrors},
+                     {"rx_nombuf", p.rx_nombuf}});
+  }
+  json not_flowed = json::object();
+  for (size_t i = 1; i < std::size(t.packets.parse_drops); ++i)
+    not_flowed[std::string(parse_status_name(static_cast<ParseStatus>(i)))] = t.packets.parse_drops[i];
+  not_flowed["fragment_unattributed"] = t.packets.fragments_unattributed;
+
+  json workers = json::array();
+  for (size_t i = 0; i < s.workers.size(); ++i) {
+    const WorkerStats& w = s.workers[i];
+    workers.push_back({{"id", i},
+                       {"packets", w.packets.packets},
+                       {"bursts", w.packets.bursts},
+                       {"empty_polls", w.packets.empty_polls},
+                       {"flows_active", w.flows_active},
+                       {"records_waited", w.records_waited}});
+  }
+
+  json stats = {
+      {"uptime", s.uptime_ns / 1'000'000'000},
+      {"capture", {{"kernel_packets", received}, {"kernel_drops", dropped}, {"errors", errors}, {"ports", ports}}},
+      {"decoder",
+       {{"pkts", t.packets.packets},
+        {"bytes", t.packets.wire_bytes},
+        {"invalid", s.malformed()},
+        {"not_flowed", not_flowed},
+        {"fragments", {{"first", t.fragments.first_seen},
+                       {"attributed", t.fragments.attributed},
+                       {"overwritten", t.fragments.overwritten}}}}},
+      {"flow",
+       {{"active", t.flows_active},
+        {"created", t.flows.flows_created},
+        {"memuse", t.flow_memory_bytes},
+        {"ended", {{std::string(end_reason_name(EndReason::kIdleTimeout)), t.flows.expired_idle},
+                   {std::string(end_reason_name(EndReason::kActiveTimeout)), t.flows.expired_active},
+                   {std::string(end_reason_name(EndReason::kTcpClose)), t.flows.expired_tcp_close},
+                   {std::string(end_reason_name(EndReason::kPressure)), t.flows.evicted_pressure},
+                   {std::string(end_reason_name(EndReason::kShutdown)), t.flows.flushed}}},
+        {"tcp_port_reuse", t.flows.tcp_port_reuse},
+        {"insert_failed", t.flows.insert_failed},
+        {"pairs_forgotten", t.pair_evictions}}},
+      {"flowscore",
+       {{"records", t.flows.records_emitted},
+        {"records_dropped", t.flows.records_dropped},
+        {"write_failures", s.write_failures},
+        {"workers", workers}}},
+  };
+  if (!s.model_name.empty()) {
+    json& own = stats["flowscore"];
+    own["scoring"] = score_json(t.scoring, tsc_hz);
+    own["model"] = {{"name", s.model_name}, {"hash", s.model_hash}, {"reloads", s.model_reloads},
+                    {"refusals", s.model_refusals}};
+  }
+  json event = {{"timestamp", std::string(ts, kEveTimestampLength)}, {"event_type", "stats"}};
+  if (!sensor_name.empty()) event["host"] = sensor_name;
+  event["stats"] = std::move(stats);
+  return event;
+}
+
+}  // namespace flowscore

@@ -1,0 +1,108 @@
+// A run's counters as one snapshot: what the end-of-run summary prints, what
+// a live run writes every output.stats_interval as an EVE "stats" event, and
+// what /flowscore/stats answers on DPDK's telemetry socket.
+//
+// Each worker owns its counters and increments them without atomics. They
+// reach the main lcore through a StatsMailbox: the main lcore asks, the
+// worker copies its counters at its next loop pass and answers, so no
+// counter is ever read while its owner writes it.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flowscore/flow_table.hpp"
+#include "flowscore/fragment_map.hpp"
+#include "flowscore/packet.hpp"
+
+namespace flowscore {
+
+struct WorkerCounters {
+  uint64_t packets = 0;
+  uint64_t wire_bytes = 0;
+  uint64_t parse_drops[static_cast<size_t>(ParseStatus::kCount)] = {};
+  uint64_t fragments_unattributed = 0;
+  uint64_t bursts = 0;       // polls that returned packets
+  uint64_t empty_polls = 0;  // polls that returned none: a worker's idle time
+};
+
+struct ScoreCounters {
+  uint64_t batches = 0;
+  uint64_t flows_scored = 0;
+  uint64_t alerts = 0;
+  uint64_t model_swaps = 0;
+  uint64_t latency_max_tsc = 0;  // expiry of a batch's oldest flow -> its verdicts
+  uint64_t latency_sum_tsc = 0;  // summed over batches
+  void add(const ScoreCounters& o);
+};
+
+// One worker's counters at one moment.
+struct WorkerStats {
+  WorkerCounters packets;
+  FlowTableCounters flows;
+  FragmentCounters fragments;
+  ScoreCounters scoring;
+  uint64_t flows_active = 0;    // tracked now
+  uint64_t flow_memory_bytes = 0;
+  uint64_t pair_evictions = 0;
+  uint64_t records_waited = 0;  // offline: times the worker waited for the writer to free records
+};
+
+// The worker -> main lcore hand-over of one WorkerStats. One asker (the main
+// lcore), one answerer (the worker that owns the counters).
+class StatsMailbox {
+ public:
+  // Main lcore: ask for a fresh copy. Does nothing while a question is open.
+  void ask() {
+    if (open()) return;
+    asked_.store(answered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  bool open() const { return asked_.load(std::memory_order_relaxed) != answered_.load(std::memory_order_acquire); }
+  // Main lcore, once !open() after ask(): the copy.
+  const WorkerStats& answer() const { return copy_; }
+  // Worker, once per loop pass: one relaxed load when nobody asked.
+  bool asked() const { return asked_.load(std::memory_order_relaxed) != answered_.load(std::memory_order_relaxed); }
+  void reply(const WorkerStats& s) {
+    copy_ = s;
+    answered_.store(asked_.load(std::memory_order_relaxed), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<uint64_t> asked_{0};
+  std::atomic<uint64_t> answered_{0};
+  WorkerStats copy_;
+};
+
+// A port's receive counters (rte_eth_stats), live or offline.
+struct PortStats {
+  uint16_t port = 0;
+  uint64_t packets = 0;    // ipackets: handed to flowscore
+  uint64_t bytes = 0;      // ibytes: their captured bytes
+  uint64_t imissed = 0;    // dropped by the NIC: the workers fell behind
+  uint64_t ierrors = 0;    // erroneous frames
+  uint64_t rx_nombuf = 0;  // dropped for want of an mbuf
+};
+
+// The whole run: the sum over workers plus what the main lcore counts.
+struct RunStats {
+  uint64_t uptime_ns = 0;
+  std::vector<WorkerStats> workers;  // by worker id
+  WorkerStats total;                 // workers summed, plus the writer's scoring
+  std::vector<PortStats> ports;
+  uint64_t write_failures = 0;       // output writes that failed (their lines are lost, and counted)
+  uint64_t model_reloads = 0, model_refusals = 0;
+  std::string model_name, model_hash;
+
+  // Sums `workers` (and the writer's own scoring) into `total`.
+  void sum(const ScoreCounters* writer_scoring);
+  uint64_t malformed() const;  // packets that did not parse, non-IP frames aside
+};
+
+// The EVE "stats" event (docs/OUTPUT.md), without the trailing newline.
+// `wall_ns` is the event's timestamp; `tsc_hz` turns latencies into ms.
+nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t tsc_hz, const std::string& sensor_name);
+
+}  // namespace flowscore

@@ -1,0 +1,146 @@
+#include "stats_reporter.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "score_batch.hpp"
+#include "worker.hpp"
+
+namespace flowscore {
+
+namespace {
+
+constexpr uint64_t kRefreshNs = 1'000'000'000;  // how stale /flowscore/stats may get
+
+uint64_t steady_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+uint64_t wall_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+// The snapshot the telemetry thread answers from: a copy under a lock taken
+// about once a second by the main lcore, never by a worker.
+struct Published {
+  std::mutex mutex;
+  bool valid = false;
+  RunStats stats;
+  uint64_t taken_ns = 0;
+} g_published;
+
+}  // namespace
+
+StatsReporter::StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer,
+                             std::vector<uint16_t> ports, uint64_t event_interval_ns, std::string sensor_name,
+                             std::function<void(RunStats&)> main_side)
+    : workers_(workers),
+      writer_scorer_(writer_scorer),
+      ports_(std::move(ports)),
+      event_interval_ns_(event_interval_ns),
+      sensor_name_(std::move(sensor_name)),
+      main_side_(std::move(main_side)),
+      start_ns_(steady_ns()),
+      snapshot_ns_(start_ns_),
+      last_event_ns_(start_ns_),
+      answers_(workers.size()) {}
+
+RunStats StatsReporter::assemble(const std::vector<WorkerStats>& workers, uint64_t now_ns) const {
+  RunStats s;
+  s.uptime_ns = now_ns - start_ns_;
+  s.workers = workers;
+  s.sum(writer_scorer_ ? &writer_scorer_->counters() : nullptr);
+  for (uint16_t port : ports_) {
+    rte_eth_stats st{};
+    if (rte_eth_stats_get(port, &st) != 0) continue;
+    s.ports.push_back({port, st.ipackets, st.ibytes, st.imissed, st.ierrors, st.rx_nombuf});
+  }
+  main_side_(s);
+  return s;
+}
+
+void StatsReporter::publish(const RunStats& s) {
+  std::lock_guard lock(g_published.mutex);
+  g_published.stats = s;
+  g_published.taken_ns = steady_ns();
+  g_published.valid = true;
+}
+
+void StatsReporter::append_event(const RunStats& s, fmt::memory_buffer& out) const {
+  const std::string line = stats_event(s, wall_ns(), rte_get_tsc_hz(), sensor_name_).dump();
+  out.append(line);
+  out.push_back('\n');
+}
+
+void StatsReporter::poll(fmt::memory_buffer& out) {
+  const uint64_t now = steady_ns();
+  if (asked_at_ns_ == 0) {
+    if (now - snapshot_ns_ < kRefreshNs) return;
+    for (const auto& w : workers_) w->stats_mailbox().ask();
+    asked_at_ns_ = now;
+    return;
+  }
+  // A finished worker answers no more; its counters are final and readable.
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    if (w.finished()) {
+      answers_[i] = w.stats();
+    } else if (w.stats_mailbox().open()) {
+      return;  // ask again on the next pass
+    } else {
+      answers_[i] = w.stats_mailbox().answer();
+    }
+  }
+  asked_at_ns_ = 0;
+  snapshot_ns_ = now;
+  const RunStats s = assemble(answers_, now);
+  publish(s);
+  if (event_interval_ns_ && now - last_event_ns_ >= event_interval_ns_) {
+    append_event(s, out);
+    last_event_ns_ = now;
+  }
+}
+
+RunStats StatsReporter::finish(fmt::memory_buffer& out) {
+  for (size_t i = 0; i < workers_.size(); ++i) answers_[i] = workers_[i]->stats();
+  const RunStats s = assemble(answers_, steady_ns());
+  publish(s);
+  if (event_interval_ns_) append_event(s, out);
+  return s;
+}
+
+int StatsReporter::telemetry_stats(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(g_published.mutex);
+  rte_tel_data_start_dict(d);
+  if (!g_published.valid) return 0;
+  const RunStats& s = g_published.stats;
+  const WorkerStats& t = s.total;
+  uint64_t received = 0, dropped = 0;
+  for (const PortStats& p : s.ports) {
+    received += p.packets;
+    dropped += p.imissed + p.rx_nombuf;
+  }
+  rte_tel_data_add_dict_u64(d, "age_ms", (steady_ns() - g_published.taken_ns) / 1'000'000);
+  rte_tel_data_add_dict_u64(d, "uptime_s", s.uptime_ns / 1'000'000'000);
+  rte_tel_data_add_dict_u64(d, "kernel_packets", received);
+  rte_tel_data_add_dict_u64(d, "kernel_drops", dropped);
+  rte_tel_data_add_dict_u64(d, "packets", t.packets.packets);
+  rte_tel_data_add_dict_u64(d, "bytes", t.packets.wire_bytes);
+  rte_tel_data_add_dict_u64(d, "invalid", s.malformed());
+  rte_tel_data_add_dict_u64(d, "flows_active", t.flows_active);
+  rte_tel_data_add_dict_u64(d, "flows_created", t.flows.flows_created);
+  rte_tel_data_add_dict_u64(d, "flows_forced", t.flows.evicted_pressure);
+  rte_tel_data_add_dict_u64(d, "records", t.flows.records_emitted);
+  rte_tel_data_add_dict_u64(d, "records_dropped", t.flows.records_dropped);
+  rte_tel_data_add_dict_u64(d, "write_failures", s.write_failures);
+  rte_tel_data_add_dict_u64(d, "flows_scored", t.scoring.flows_scored);
+  rte_tel_data_add_dict_u64(d, "alerts", t.scoring.alerts);
+  return 0;
+}
+
+}  // namespace flowscore
