@@ -27,6 +27,10 @@ struct Config {
 
   struct Output {
     std::string path = "-";
+    // An existing output file: "append" to it, "replace" it, or "auto":
+    // live runs append (a restarted sensor must not wipe the log a shipper
+    // may still be reading, as Suricata's EVE appends), offline runs replace.
+    std::string file_mode = "auto";
     bool include_features = false;
     uint16_t community_id_seed = 0;
     std::string sensor_name;

@@ -22,6 +22,10 @@ class OutputSink {
   virtual bool flush() = 0;
   // Human-readable destination, e.g. "file eve.json" or "stdout".
   virtual std::string describe() const = 0;
+  // Starts writing to a fresh open of the destination (log rotation: the
+  // old file was renamed away). False, with last_error(), when it cannot be
+  // opened; writing then goes on where it went before.
+  virtual bool reopen() { return true; }
 
   // Why the most recent failure happened; empty if none has.
   std::string_view last_error() const { return {last_error_, last_error_len_}; }
@@ -53,6 +57,8 @@ class FileSink final : public OutputSink {
   bool write(std::string_view data) override;
   bool flush() override;
   std::string describe() const override;
+  // Flushes, then opens the path again for appending (stdout: nothing to do).
+  bool reopen() override;
 
  private:
   FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes);

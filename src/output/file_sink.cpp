@@ -61,6 +61,20 @@ FileSink::FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes)
       error_context_(path_ == "-" ? "write to stdout" : "write to " + path_),
       buffer_(std::max<size_t>(buffer_bytes, 1)) {}
 
+bool FileSink::reopen() {
+  const bool flushed = flush();
+  if (!owns_fd_) return flushed;
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0644);
+  if (fd < 0) {
+    set_error(errno, "reopen " + path_);
+    return false;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  torn_line_ = false;  // a torn line stays in the old file; the new one starts clean
+  return flushed;
+}
+
 FileSink::~FileSink() {
   flush();
   if (owns_fd_) ::close(fd_);

@@ -139,6 +139,7 @@ const std::map<std::string, Setter>& setters() {
       {"features.activity_gap", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.features.activity_gap_ns, w); }},
       {"features.pair_window", [](const json& v, Config& c, std::string& w) { return as_window(v, c.features.pair_window_ns, w); }},
       {"output.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.path, w); }},
+      {"output.file_mode", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.file_mode, {"auto", "append", "replace"}, w); }},
       {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},
       {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},

@@ -270,7 +270,8 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
       return false;
     }
   }
-  in.sink = FileSink::open(cfg.output.path, false, error);
+  const bool append = cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty());
+  in.sink = FileSink::open(cfg.output.path, append, error);
   if (!in.sink) {
     error = "output: " + error;
     return false;
@@ -573,8 +574,20 @@ int run_pipeline(const RunRequest& req) {
       log_line(false, fmt::format("model reload refused, keeping the running model: {}", error));
     }
   };
-  const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
   uint64_t write_failures = 0;
+  // SIGHUP also reopens the output file, so logrotate can move it away
+  // (postrotate: kill -HUP), as with Suricata's EVE log.
+  auto reopen_output = [&](fmt::memory_buffer& pending) {
+    if (pending.size() && !in.sink->write({pending.data(), pending.size()})) ++write_failures;
+    pending.clear();
+    if (cfg.output.path == "-") return;
+    if (in.sink->reopen()) {
+      log_line(false, fmt::format("output reopened: {}", in.sink->describe()));
+    } else {
+      log_line(false, fmt::format("output reopen failed, still writing to the old file: {}", in.sink->last_error()));
+    }
+  };
+  const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
   std::vector<uint16_t> ports;
   for (const WorkerInput& i : inputs) ports.push_back(i.port);
   StatsReporter stats(workers, writer_scorer.get(), std::move(ports), offline ? 0 : cfg.output.stats_interval_ns,
@@ -589,7 +602,10 @@ int run_pipeline(const RunRequest& req) {
   fmt::memory_buffer text;
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
                 text, write_failures, [&](fmt::memory_buffer& out) {
-    if (g_reload.exchange(false) && can_reload) reload_model();
+    if (g_reload.load(std::memory_order_relaxed) && g_reload.exchange(false)) {
+      if (can_reload) reload_model();
+      reopen_output(out);
+    }
     if (!offline) stats.poll(out);
   });
   rte_eal_mp_wait_lcore();

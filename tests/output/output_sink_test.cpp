@@ -96,6 +96,31 @@ TEST(FileSink, TruncateModeReplacesAFileAndWritesThroughASymlink) {
   std::filesystem::remove(path);
 }
 
+// Log rotation: the file is renamed away, reopen() starts a new one and
+// what was buffered before it lands in the old one. A reopen that cannot
+// open the path says why and keeps writing where it wrote.
+TEST(FileSink, ReopenFollowsLogRotation) {
+  const std::filesystem::path dir = temp_path("rotate");
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "eve.json").string(), rotated = (dir / "eve.json.1").string();
+  std::string error;
+  auto sink = FileSink::open(path, false, error);
+  ASSERT_TRUE(sink && sink->write("before\n"));
+  std::filesystem::rename(path, rotated);
+  ASSERT_TRUE(sink->reopen()) << sink->last_error();
+  ASSERT_TRUE(sink->write("after\n") && sink->flush());
+  EXPECT_EQ(read_file(rotated), "before\n");
+  EXPECT_EQ(read_file(path), "after\n");
+  ASSERT_TRUE(sink->reopen());  // not rotated: appends to the same file
+  ASSERT_TRUE(sink->write("again\n") && sink->flush());
+  EXPECT_EQ(read_file(path), "after\nagain\n");
+
+  std::filesystem::remove_all(dir);  // nowhere to reopen
+  EXPECT_FALSE(sink->reopen());
+  EXPECT_NE(sink->last_error().find("No such file or directory"), std::string::npos) << sink->last_error();
+  EXPECT_TRUE(sink->write("still\n") && sink->flush());  // the unlinked file still takes writes
+}
+
 TEST(FileSink, OpenFailureNamesThePathAndReason) {
   std::string error;
   EXPECT_EQ(FileSink::open("/nonexistent-dir/eve.json", false, error), nullptr);

@@ -365,7 +365,7 @@ def tshark_frames(path):
     return len(out), sum(int(x) for x in out)
 
 
-def test_live_mode_reports_stats_while_it_runs():
+def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     # Four ports: non-IP frames, a malformed packet, and real flows. Their
     # counts come from tshark and from an offline run of the same files; the
     # live run must report the same while it runs (telemetry, periodic stats
@@ -380,12 +380,17 @@ def test_live_mode_reports_stats_while_it_runs():
     _, offline_flows, _ = summary_numbers(offline.stderr)
 
     out = os.path.join(TMP, "live-stats.json")
+    with open(out, "w") as f:  # a restarted sensor appends: the old log stays
+        f.write('{"event_type":"earlier run"}\n')
     prefix = f"flowscore-stats-{os.getpid()}"
     vdevs = [f"--vdev=net_pcap{i},rx_pcap={p}" for i, p in enumerate(pcaps)]
     proc = subprocess.Popen(
         [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "-m", "256", "--log-level=error", f"--file-prefix={prefix}",
          *vdevs, "--", "--out", out, "--model", "none", "--idle-timeout", "1", "--set", "output.stats_interval=1"],
         stderr=subprocess.PIPE, text=True)
+    err_lines = []
+    reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
+    reader.start()
     try:
         deadline = time.time() + 60
         while True:  # the control socket: counters at most a second old
@@ -406,17 +411,28 @@ def test_live_mode_reports_stats_while_it_runs():
         def written():
             with open(out) as f:
                 return [json.loads(line) for line in f if line.endswith("\n")]
-        while not os.path.exists(out) or {"flow", "stats"} - {r["event_type"] for r in written()} \
+        while {"flow", "stats"} - {r["event_type"] for r in written()} \
                 or sum(r["event_type"] == "flow" for r in written()) < offline_flows:
             assert time.time() < deadline and proc.poll() is None, "records or stats events not written while running"
             time.sleep(0.2)
+        # Log rotation: move the file away, SIGHUP, and the rest goes to a new one.
+        os.rename(out, out + ".1")
+        proc.send_signal(signal.SIGHUP)
+        while not any("output reopened" in l for l in err_lines):
+            assert time.time() < deadline and proc.poll() is None, "".join(err_lines)
+            time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
-        err = proc.communicate(timeout=60)[1]
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        err = "".join(err_lines)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    lines = records(out)
+    rotated, fresh = records(out + ".1"), records(out)
+    assert rotated[0] == {"event_type": "earlier run"}, rotated[0]
+    assert fresh and all(r["event_type"] == "stats" for r in fresh), fresh  # every flow had ended before the rotation
+    lines = rotated[1:] + fresh
     events = [r for r in lines if r["event_type"] == "stats"]
     flows = [r for r in lines if r["event_type"] != "stats"]
     assert lines[-1]["event_type"] == "stats" and len(events) >= 2, [r["event_type"] for r in lines]

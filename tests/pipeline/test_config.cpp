@@ -38,6 +38,7 @@ TEST(Config, TheShippedConfigLoadsAndMatchesItsDocumentedDefaults) {
   EXPECT_EQ(cfg.output.path, "-");
   EXPECT_FALSE(cfg.output.include_features);
   EXPECT_EQ(cfg.output.stats_interval_ns, 60'000'000'000u);
+  EXPECT_EQ(cfg.output.file_mode, "auto");
 }
 
 TEST(Config, ErrorsNameTheKeyAndTheProblem) {
@@ -54,6 +55,7 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or"),
             std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"file_mode": "truncate"}})").find("output.file_mode"), std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": )").find("not valid JSON"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": {"expiry_resolution": 100, "idle_timeout": 10}})").find("flow.expiry_resolution"),
