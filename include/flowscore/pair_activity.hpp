@@ -72,6 +72,7 @@ class PairActivity {
   uint32_t bucket_mask_;  // buckets - 1 (a power of two)
   std::unique_ptr<Bucket[]> buckets_;
   uint64_t evictions_ = 0;
+  bool dirty_ = false;    // a slot was filled since the last clear()
 };
 
 }  // namespace flowscore

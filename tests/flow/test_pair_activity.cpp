@@ -100,6 +100,10 @@ TEST(PairActivity, CountsTwoEpochsAndSaturates) {
   EXPECT_EQ(pairs.begin_flow(k, t0 + 300 * kSec), PairActivity::kMaxCount);
   pairs.clear();
   EXPECT_EQ(pairs.recent_flows(k, t0 + 300 * kSec), 0);
+  pairs.clear();  // nothing since: nothing to do
+  EXPECT_EQ(pairs.begin_flow(k, t0 + 300 * kSec), 1);
+  pairs.clear();  // a flow since: cleared again
+  EXPECT_EQ(pairs.recent_flows(k, t0 + 300 * kSec), 0);
 }
 
 TEST(PairActivity, UnderPressureKeepsBusyPairsAndCountsWhatItForgets) {
