@@ -47,7 +47,8 @@ class FileSink final : public OutputSink {
   static constexpr size_t kDefaultBufferBytes = 1 << 20;
 
   // Opens `path` ("-" = stdout) for writing: truncated, or appended to when
-  // `append`. Returns nullptr and sets `error` when it cannot be opened.
+  // `append` (after a newline if the file ends mid-line). Returns nullptr and
+  // sets `error` when it cannot be opened.
   static std::unique_ptr<FileSink> open(const std::string& path, bool append, std::string& error,
                                         size_t buffer_bytes = kDefaultBufferBytes);
   ~FileSink() override;
@@ -57,7 +58,8 @@ class FileSink final : public OutputSink {
   bool write(std::string_view data) override;
   bool flush() override;
   std::string describe() const override;
-  // Flushes, then opens the path again for appending (stdout: nothing to do).
+  // Opens the path again for appending (stdout: nothing to do); lines still
+  // buffered go to the new file.
   bool reopen() override;
 
  private:

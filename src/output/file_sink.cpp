@@ -37,6 +37,20 @@ void replace_regular_file(const std::string& path) {
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(path.c_str());
 }
+
+// A file appended to whose last line has no newline (a run that died
+// mid-write, a torn write before a reopen): the next line must start on a
+// line of its own. (The sink's own descriptor is write-only.)
+bool ends_mid_line(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  char last = '\n';
+  const bool torn = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+                    ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
+  ::close(fd);
+  return torn;
+}
 }  // namespace
 
 std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, std::string& error,
@@ -51,7 +65,9 @@ std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, s
     error = "cannot open output '" + path + "': " + std::strerror(errno);
     return nullptr;
   }
-  return std::unique_ptr<FileSink>(new FileSink(fd, true, path, buffer_bytes));
+  std::unique_ptr<FileSink> sink(new FileSink(fd, true, path, buffer_bytes));
+  sink->torn_line_ = append && ends_mid_line(path);
+  return sink;
 }
 
 FileSink::FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes)
@@ -62,8 +78,7 @@ FileSink::FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes)
       buffer_(std::max<size_t>(buffer_bytes, 1)) {}
 
 bool FileSink::reopen() {
-  const bool flushed = flush();
-  if (!owns_fd_) return flushed;
+  if (!owns_fd_) return true;
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0644);
   if (fd < 0) {
     set_error(errno, "reopen " + path_);
@@ -71,8 +86,8 @@ bool FileSink::reopen() {
   }
   ::close(fd_);
   fd_ = fd;
-  torn_line_ = false;  // a torn line stays in the old file; the new one starts clean
-  return flushed;
+  torn_line_ = ends_mid_line(path_);  // the same file again (nothing rotated) may end in a torn line
+  return true;
 }
 
 FileSink::~FileSink() {

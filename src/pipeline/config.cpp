@@ -25,14 +25,14 @@ bool as_seconds(const json& v, uint64_t& ns, std::string& why) {
   return true;
 }
 
-// A period that may be turned off with 0.
+// A period of whole-second granularity that 0 turns off.
 bool as_seconds_or_off(const json& v, uint64_t& ns, std::string& why) {
   if (v.is_number() && v.get<double>() == 0) {
     ns = 0;
     return true;
   }
-  if (as_seconds(v, ns, why)) return true;
-  why = "must be 0 (off) or a positive number of seconds (at most 1e7)";
+  if (as_seconds(v, ns, why) && ns >= 1'000'000'000) return true;
+  why = "must be 0 (off) or at least 1 second (at most 1e7)";
   return false;
 }
 

@@ -517,7 +517,8 @@ int run_pipeline(const RunRequest& req) {
   ModelSlot model_slot;
   model_slot.set(in.model);
   g_running_model.set(in.model.get());
-  rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload, "Reload the model from model.path, like SIGHUP");
+  rte_telemetry_register_cmd("/flowscore/reload", telemetry_reload,
+                             "Reload the model from model.path and reopen the output file, like SIGHUP");
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
   rte_telemetry_register_cmd("/flowscore/stats", StatsReporter::telemetry_stats,
                              "Packets, drops, flows, records, alerts: at most about a second old");
@@ -554,7 +555,7 @@ int run_pipeline(const RunRequest& req) {
     }
   }
   if (!offline)
-    log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model, SIGINT stops",
+    log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model and reopens the output, SIGINT stops",
                                     inputs.size(), workers.size()));
 
   // ---- the writer: main lcore --------------------------------------------
@@ -577,9 +578,7 @@ int run_pipeline(const RunRequest& req) {
   uint64_t write_failures = 0;
   // SIGHUP also reopens the output file, so logrotate can move it away
   // (postrotate: kill -HUP), as with Suricata's EVE log.
-  auto reopen_output = [&](fmt::memory_buffer& pending) {
-    if (pending.size() && !in.sink->write({pending.data(), pending.size()})) ++write_failures;
-    pending.clear();
+  auto reopen_output = [&] {
     if (cfg.output.path == "-") return;
     if (in.sink->reopen()) {
       log_line(false, fmt::format("output reopened: {}", in.sink->describe()));
@@ -604,7 +603,7 @@ int run_pipeline(const RunRequest& req) {
                 text, write_failures, [&](fmt::memory_buffer& out) {
     if (g_reload.load(std::memory_order_relaxed) && g_reload.exchange(false)) {
       if (can_reload) reload_model();
-      reopen_output(out);
+      reopen_output();  // lines not yet written go to the new file
     }
     if (!offline) stats.poll(out);
   });

@@ -74,9 +74,10 @@ uint64_t RunStats::malformed() const {
   return n;
 }
 
-// Suricata's stats event where a counter means the same thing (uptime,
-// capture.kernel_*, decoder.pkts/bytes/invalid, flow.memuse); flowscore's
-// own counters under stats.flowscore.
+// Shaped like Suricata's stats event (uptime, capture.kernel_packets and
+// kernel_drops as its DPDK capture counts them, decoder.pkts/bytes/invalid);
+// flowscore's own counters under stats.flowscore. docs/OUTPUT.md and
+// docs/schema/eve-stats.schema.json are the contract.
 nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t tsc_hz, const std::string& sensor_name) {
   using json = nlohmann::ordered_json;
   char ts[kEveTimestampLength + 1] = {};
@@ -84,10 +85,10 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
   const WorkerStats& t = s.total;
 
   json ports = json::array();
-  uint64_t received = 0, dropped = 0, errors = 0;
+  uint64_t arrived = 0, dropped = 0, errors = 0;
   for (const PortStats& p : s.ports) {
-    received += p.packets;
-    dropped += p.imissed + p.rx_nombuf;
+    arrived += p.packets + p.dropped();
+    dropped += p.dropped();
     errors += p.ierrors;
     ports.push_back({{"port", p.port}, {"packets", p.packets}, {"bytes", p.bytes}, {"imissed", p.imissed}, {"ierrors", p.ierrors},
                      {"rx_nombuf", p.rx_nombuf}});
@@ -110,7 +111,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
 
   json stats = {
       {"uptime", s.uptime_ns / 1'000'000'000},
-      {"capture", {{"kernel_packets", received}, {"kernel_drops", dropped}, {"errors", errors}, {"ports", ports}}},
+      {"capture", {{"kernel_packets", arrived}, {"kernel_drops", dropped}, {"errors", errors}, {"ports", ports}}},
       {"decoder",
        {{"pkts", t.packets.packets},
         {"bytes", t.packets.wire_bytes},
@@ -122,7 +123,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
       {"flow",
        {{"active", t.flows_active},
         {"created", t.flows.flows_created},
-        {"memuse", t.flow_memory_bytes},
+        {"table_bytes", t.flow_memory_bytes},
         {"ended", {{std::string(end_reason_name(EndReason::kIdleTimeout)), t.flows.expired_idle},
                    {std::string(end_reason_name(EndReason::kActiveTimeout)), t.flows.expired_active},
                    {std::string(end_reason_name(EndReason::kTcpClose)), t.flows.expired_tcp_close},
@@ -137,14 +138,15 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
         {"write_failures", s.write_failures},
         {"workers", workers}}},
   };
-  if (!s.model_name.empty()) {
+  if (!s.model_hash.empty()) {  // a model is loaded
     json& own = stats["flowscore"];
     own["scoring"] = score_json(t.scoring, tsc_hz);
     own["model"] = {{"name", s.model_name}, {"hash", s.model_hash}, {"reloads", s.model_reloads},
                     {"refusals", s.model_refusals}};
   }
-  json event = {{"timestamp", std::string(ts, kEveTimestampLength)}, {"event_type", "stats"}};
-  if (!sensor_name.empty()) event["host"] = sensor_name;
+  json event = {{"timestamp", std::string(ts, kEveTimestampLength)}};
+  if (!sensor_name.empty()) event["host"] = sensor_name;  // where flow records have it: before event_type
+  event["event_type"] = "stats";
   event["stats"] = std::move(stats);
   return event;
 }

@@ -52,22 +52,27 @@ struct WorkerStats {
 };
 
 // The worker -> main lcore hand-over of one WorkerStats. One asker (the main
-// lcore), one answerer (the worker that owns the counters).
-class StatsMailbox {
+// lcore), one answerer (the worker that owns the counters). Both directions
+// are release/acquire pairs: the answer publishes the copy to the asker, and
+// the next question tells the worker the asker is done reading it, so the
+// copy is never read and written at once.
+class alignas(64) StatsMailbox {  // its own cache lines, away from the worker's hot counters
  public:
   // Main lcore: ask for a fresh copy. Does nothing while a question is open.
   void ask() {
     if (open()) return;
-    asked_.store(answered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    asked_.store(answered_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   bool open() const { return asked_.load(std::memory_order_relaxed) != answered_.load(std::memory_order_acquire); }
   // Main lcore, once !open() after ask(): the copy.
   const WorkerStats& answer() const { return copy_; }
-  // Worker, once per loop pass: one relaxed load when nobody asked.
+  // Worker, once per loop pass: two relaxed loads of lines nobody writes
+  // until the main lcore asks, about once a second.
   bool asked() const { return asked_.load(std::memory_order_relaxed) != answered_.load(std::memory_order_relaxed); }
   void reply(const WorkerStats& s) {
+    const uint64_t question = asked_.load(std::memory_order_acquire);
     copy_ = s;
-    answered_.store(asked_.load(std::memory_order_relaxed), std::memory_order_release);
+    answered_.store(question, std::memory_order_release);
   }
 
  private:
@@ -84,6 +89,7 @@ struct PortStats {
   uint64_t imissed = 0;    // dropped by the NIC: the workers fell behind
   uint64_t ierrors = 0;    // erroneous frames
   uint64_t rx_nombuf = 0;  // dropped for want of an mbuf
+  uint64_t dropped() const { return imissed + rx_nombuf; }
 };
 
 // The whole run: the sum over workers plus what the main lcore counts.

@@ -120,14 +120,14 @@ int StatsReporter::telemetry_stats(const char*, const char*, rte_tel_data* d) {
   if (!g_published.valid) return 0;
   const RunStats& s = g_published.stats;
   const WorkerStats& t = s.total;
-  uint64_t received = 0, dropped = 0;
+  uint64_t arrived = 0, dropped = 0;  // as the stats event counts them
   for (const PortStats& p : s.ports) {
-    received += p.packets;
-    dropped += p.imissed + p.rx_nombuf;
+    arrived += p.packets + p.dropped();
+    dropped += p.dropped();
   }
   rte_tel_data_add_dict_u64(d, "age_ms", (steady_ns() - g_published.taken_ns) / 1'000'000);
   rte_tel_data_add_dict_u64(d, "uptime_s", s.uptime_ns / 1'000'000'000);
-  rte_tel_data_add_dict_u64(d, "kernel_packets", received);
+  rte_tel_data_add_dict_u64(d, "kernel_packets", arrived);
   rte_tel_data_add_dict_u64(d, "kernel_drops", dropped);
   rte_tel_data_add_dict_u64(d, "packets", t.packets.packets);
   rte_tel_data_add_dict_u64(d, "bytes", t.packets.wire_bytes);

@@ -116,6 +116,10 @@ void SchemaChecker::validate(const nlohmann::json& schema, const nlohmann::json&
           }
         }
       }
+    } else if (key == "items") {
+      if (doc.is_array()) {
+        for (size_t i = 0; i < doc.size(); ++i) validate(arg, doc[i], where + "[" + std::to_string(i) + "]", errors);
+      }
     } else if (key == "allOf") {
       for (const auto& sub : arg) validate(sub, doc, where, errors);
     } else if (key == "anyOf") {

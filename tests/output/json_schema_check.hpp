@@ -1,5 +1,5 @@
 // A small JSON Schema (draft 2020-12) validator for the keywords
-// docs/schema/eve-flow.schema.json uses. A keyword it does not know is an
+// docs/schema/eve-flow.schema.json and eve-stats.schema.json use. A keyword it does not know is an
 // error, so the schema cannot silently outgrow the checker.
 #pragma once
 #include <map>

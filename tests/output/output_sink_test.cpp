@@ -61,6 +61,12 @@ TEST(FileSink, WritesEverythingInOrderAcrossBufferBoundaries) {
     ASSERT_TRUE(sink->write("{\"more\":2}\n"));
   }
   EXPECT_EQ(read_file(path), expected + "{\"more\":2}\n");
+  std::ofstream(path, std::ios::app) << "{\"cut";  // the last run died mid-line
+  {
+    auto sink = FileSink::open(path, true, error);
+    ASSERT_TRUE(sink->write("{\"next\":3}\n"));
+  }
+  EXPECT_EQ(read_file(path), expected + "{\"more\":2}\n{\"cut\n{\"next\":3}\n");
   {
     auto sink = FileSink::open(path, false, error);
     ASSERT_TRUE(sink->write("{}\n"));
@@ -105,15 +111,20 @@ TEST(FileSink, ReopenFollowsLogRotation) {
   const std::string path = (dir / "eve.json").string(), rotated = (dir / "eve.json.1").string();
   std::string error;
   auto sink = FileSink::open(path, false, error);
-  ASSERT_TRUE(sink && sink->write("before\n"));
+  ASSERT_TRUE(sink && sink->write("before\n") && sink->flush());
   std::filesystem::rename(path, rotated);
+  ASSERT_TRUE(sink->write("pending\n"));  // still buffered at the reopen: goes to the new file
   ASSERT_TRUE(sink->reopen()) << sink->last_error();
   ASSERT_TRUE(sink->write("after\n") && sink->flush());
   EXPECT_EQ(read_file(rotated), "before\n");
-  EXPECT_EQ(read_file(path), "after\n");
+  EXPECT_EQ(read_file(path), "pending\nafter\n");
   ASSERT_TRUE(sink->reopen());  // not rotated: appends to the same file
   ASSERT_TRUE(sink->write("again\n") && sink->flush());
-  EXPECT_EQ(read_file(path), "after\nagain\n");
+  EXPECT_EQ(read_file(path), "pending\nafter\nagain\n");
+  std::ofstream(path, std::ios::app) << "torn";  // a line cut short, as by a failed write
+  ASSERT_TRUE(sink->reopen());
+  ASSERT_TRUE(sink->write("whole\n") && sink->flush());
+  EXPECT_EQ(read_file(path), "pending\nafter\nagain\ntorn\nwhole\n");  // the next line starts on its own
 
   std::filesystem::remove_all(dir);  // nowhere to reopen
   EXPECT_FALSE(sink->reopen());

@@ -337,10 +337,10 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     assert proc.returncode == 0, err
     assert "model reload refused" in err and "model reloaded" in err, err
     everything = records(out)
-    assert everything[-1]["event_type"] == "stats", everything[-1]  # the shutdown's stats event
-    assert everything[-1]["stats"]["flowscore"]["model"] == {"name": "live-other", "hash": everything[0]["flowscore"]["model"]["hash"],
-                                                           "reloads": 3, "refusals": 1}, everything[-1]
     recs = [r for r in everything if r["event_type"] != "stats"]
+    assert everything[-1]["event_type"] == "stats", everything[-1]  # the shutdown's stats event
+    assert everything[-1]["stats"]["flowscore"]["model"] == {"name": "live-other", "hash": recs[0]["flowscore"]["model"]["hash"],
+                                                           "reloads": 3, "refusals": 1}, everything[-1]
     assert recs and all(r["flow"]["reason"] == "shutdown" for r in recs), err
     assert sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in recs) > 0
     assert all(r["flowscore"]["model"]["name"] == "live-other" for r in recs), recs[0]

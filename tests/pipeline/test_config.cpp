@@ -53,7 +53,7 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
             std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"community_id_seed": 70000}})").find("output.community_id_seed"), std::string::npos);
-  EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or"),
+  EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or at least 1 second"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"file_mode": "truncate"}})").find("output.file_mode"), std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);

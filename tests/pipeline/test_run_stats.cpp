@@ -1,0 +1,103 @@
+// RunStats and the EVE stats event: the sums over workers and ports, and the
+// event's shape against docs/schema/eve-stats.schema.json.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../../src/pipeline/run_stats.hpp"
+#include "../output/json_schema_check.hpp"
+
+using namespace flowscore;
+
+namespace {
+
+WorkerStats worker(uint64_t base) {
+  WorkerStats w;
+  w.packets.packets = 1000 * base;
+  w.packets.wire_bytes = 64000 * base;
+  w.packets.parse_drops[static_cast<size_t>(ParseStatus::kNotIp)] = 3 * base;
+  w.packets.parse_drops[static_cast<size_t>(ParseStatus::kTruncatedL4)] = 2 * base;
+  w.packets.parse_drops[static_cast<size_t>(ParseStatus::kBadL4Header)] = base;
+  w.packets.fragments_unattributed = base;
+  w.packets.bursts = 40 * base;
+  w.flows.flows_created = 100 * base;
+  w.flows.records_emitted = 90 * base;
+  w.flows.records_dropped = base;
+  w.flows.expired_idle = 50 * base;
+  w.flows.expired_tcp_close = 30 * base;
+  w.flows.evicted_pressure = 11 * base;
+  w.scoring.flows_scored = 80 * base;
+  w.scoring.batches = base;
+  w.scoring.latency_max_tsc = 1000 * base;
+  w.flows_active = 10 * base;
+  w.flow_memory_bytes = 4096;
+  return w;
+}
+
+RunStats sample() {
+  RunStats s;
+  s.uptime_ns = 61'500'000'000;
+  s.workers = {worker(1), worker(2)};
+  s.ports = {{0, 2000, 128000, 5, 1, 2}, {1, 1000, 64000, 0, 0, 0}};
+  s.write_failures = 1;
+  return s;
+}
+
+}  // namespace
+
+TEST(RunStats, SumsWorkersAndTheWritersScoring) {
+  RunStats s = sample();
+  ScoreCounters writer;
+  writer.flows_scored = 7;
+  writer.batches = 1;
+  writer.latency_max_tsc = 5000;
+  s.sum(&writer);
+  EXPECT_EQ(s.total.packets.packets, 3000u);
+  EXPECT_EQ(s.total.flows.flows_created, 300u);
+  EXPECT_EQ(s.total.flows_active, 30u);
+  EXPECT_EQ(s.total.scoring.flows_scored, 80u + 160u + 7u);
+  EXPECT_EQ(s.total.scoring.latency_max_tsc, 5000u);  // a maximum, not a sum
+  EXPECT_EQ(s.malformed(), 3u * 3u);                   // truncated_l4 + bad_l4_header; not_ip is not malformed
+}
+
+TEST(RunStats, TheStatsEventCountsAsDocumentedAndFitsItsSchema) {
+  RunStats s = sample();
+  s.sum(nullptr);
+  const auto event = stats_event(s, 1'700'000'000'000'000'000, 2'000'000'000, "sensor-1");
+  const nlohmann::json doc = nlohmann::json::parse(event.dump());
+  std::ifstream in(std::string(FLOWSCORE_SOURCE_DIR) + "/docs/schema/eve-stats.schema.json");
+  ASSERT_TRUE(in);
+  test::SchemaChecker schema(nlohmann::json::parse(in));
+  const auto errors = schema.check(doc);
+  EXPECT_TRUE(errors.empty()) << errors.front() << "\n" << doc.dump();
+
+  EXPECT_EQ(doc["timestamp"], "2023-11-14T22:13:20.000000+0000");
+  EXPECT_EQ(doc["host"], "sensor-1");
+  const auto& st = doc["stats"];
+  EXPECT_EQ(st["uptime"], 61);
+  // Everything that reached the ports, dropped or not (as Suricata's DPDK
+  // capture counts), and the drops: imissed + rx_nombuf.
+  EXPECT_EQ(st["capture"]["kernel_packets"], 2000 + 5 + 2 + 1000);
+  EXPECT_EQ(st["capture"]["kernel_drops"], 5 + 2);
+  EXPECT_EQ(st["capture"]["errors"], 1);
+  EXPECT_EQ(st["decoder"]["pkts"], 3000);
+  EXPECT_EQ(st["decoder"]["invalid"], 9);
+  EXPECT_EQ(st["decoder"]["not_flowed"]["not_ip"], 9);
+  EXPECT_EQ(st["decoder"]["not_flowed"]["fragment_unattributed"], 3);
+  EXPECT_EQ(st["flow"]["ended"]["timeout"], 150);
+  EXPECT_EQ(st["flow"]["ended"]["forced"], 33);
+  EXPECT_EQ(st["flow"]["table_bytes"], 8192);
+  EXPECT_EQ(st["flowscore"]["records_dropped"], 3);
+  EXPECT_EQ(st["flowscore"]["write_failures"], 1);
+  EXPECT_EQ(st["flowscore"]["workers"].size(), 2u);
+  EXPECT_EQ(st["flowscore"]["workers"][1]["bursts"], 80);
+  EXPECT_FALSE(st["flowscore"].contains("model")) << "no model loaded";
+
+  s.model_name = "m";
+  s.model_hash = "0a5e692e212a";
+  const nlohmann::json scored = nlohmann::json::parse(stats_event(s, 0, 2'000'000'000, "").dump());
+  EXPECT_TRUE(schema.check(scored).empty());
+  EXPECT_FALSE(scored.contains("host"));
+  EXPECT_EQ(scored["stats"]["flowscore"]["model"]["hash"], "0a5e692e212a");
+  EXPECT_DOUBLE_EQ(scored["stats"]["flowscore"]["scoring"]["latency_max_ms"].get<double>(), 2000 / 2e6);
+}
