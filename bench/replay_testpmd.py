@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""Replay a capture with dpdk-testpmd into a live receiver, the way users
+benchmark flowscore: testpmd reads the pcap (net_pcap) and forwards it in io
+mode over a memif link; the receiver is the memif server on the other end.
+
+Two receivers, interleaved, REPS rounds each:
+  flowscore   `flowscore run` live on the memif port (features, scoring, EVE)
+  rxonly      a second dpdk-testpmd in rxonly mode: the bare receive floor
+              of the same link, the baseline
+
+Each run replays the capture once, as fast as testpmd can send it. The
+sender's pcap port counts what was offered; the receiver's memif port counts
+what arrived (DPDK telemetry, /ethdev/stats); the difference was dropped
+because the receiver fell behind (memif's ring was full). The receive time
+runs from the first packet to the last, polled every 20 ms.
+
+    /usr/bin/python3 bench/replay_testpmd.py [--build build] [--pcap FILE] [--rounds 5]
+        [--flowscore-lcores 0,1] [--testpmd-lcores 0,1] [--huge] [--json FILE] [--keep DIR]
+
+On this project's 2-core test machine both processes share the two CPUs,
+so the numbers say little about a real sensor: give each its own cores
+(--flowscore-lcores 2-3 --testpmd-lcores 4-5) where there are some. The
+machine is shared and noisy: read the medians and the ratio.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+
+
+def telemetry(prefix, command, timeout=0.5):
+    """One command on a DPDK process's telemetry socket; None if it is not up."""
+    path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(timeout)
+            s.connect(path)
+            s.recv(16384)
+            s.send(command.encode())
+            return json.loads(s.recv(65536))[command.split(",")[0]]  # the reply names the command without its parameters
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def ipackets(prefix, port):
+    stats = telemetry(prefix, f"/ethdev/stats,{port}")
+    return stats["ipackets"] if stats else None
+
+
+def eal(lcores, prefix, huge, vdevs, main_lcore=None):
+    memory = [] if huge else ["--no-huge", "-m", "512"]
+    main = [f"--main-lcore={main_lcore}"] if main_lcore is not None else []
+    return ["-l", lcores, *main, "--no-pci", "--log-level=error", f"--file-prefix={prefix}", *memory,
+            *[f"--vdev={v}" for v in vdevs]]
+
+
+def wait_until(what, predicate, timeout, proc):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+        if time.time() > deadline:
+            raise RuntimeError(f"{what}: timed out")
+        time.sleep(0.05)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.stderr.read() if proc.stderr else ""
+
+
+def run_once(args, receiver, tag, out_dir):
+    """One replay into `receiver` ("flowscore" or "rxonly"); returns its numbers."""
+    sock = f"flowscore-replay-{os.getpid()}-{tag}"  # abstract socket (memif's default)
+    rx_prefix, tx_prefix = f"replay-rx-{os.getpid()}-{tag}", f"replay-tx-{os.getpid()}-{tag}"
+    server = f"net_memif0,role=server,socket={sock}"
+    eve = os.path.join(out_dir, f"{tag}.eve.json")
+    if receiver == "flowscore":
+        cmd = [os.path.join(args.build, "src/cli/flowscore"), "run",
+               *eal(args.flowscore_lcores, rx_prefix, args.huge, [server]), "--",
+               "--config", os.path.join(SRC, "conf/flowscore.json"), "--out", eve, *args.flowscore_args]
+    else:
+        cmd = ["dpdk-testpmd", *eal(args.flowscore_lcores, rx_prefix, args.huge, [server]), "--",
+               "--forward-mode=rxonly", "--auto-start", "--stats-period", "1", "--total-num-mbufs=16384",
+               "--no-lsc-interrupt"]
+    rx = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    tx = None
+    try:
+        wait_until(f"{receiver} start", lambda: ipackets(rx_prefix, 0) is not None, 60, rx)
+        # The sender: its pcap port 0 forwards to memif port 1. --no-flush-rx:
+        # testpmd would otherwise drain the capture into the void at start.
+        tx = subprocess.Popen(
+            ["dpdk-testpmd", *eal(args.testpmd_lcores, tx_prefix, args.huge,
+                                  [f"net_pcap0,rx_pcap={args.pcap}", f"net_memif1,role=client,socket={sock},rsize=14"],
+                                  args.testpmd_main_lcore), "--",
+             "--forward-mode=io", "--auto-start", "--stats-period", "1", "--no-flush-rx",
+             "--total-num-mbufs=16384", "--no-lsc-interrupt"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # Receive time: first packet to last. The run is over when neither
+        # side has moved for a second.
+        first = last = None
+        received = offered = 0
+        quiet_since = time.time()
+        deadline = time.time() + args.timeout
+        while time.time() < deadline:
+            now = time.time()
+            r, o = ipackets(rx_prefix, 0), ipackets(tx_prefix, 0)
+            if r is None or rx.poll() is not None or tx.poll() is not None:
+                raise RuntimeError(f"{receiver}: a process went away")
+            if r > received or (o or 0) > offered:
+                if r > received:
+                    first = first or now
+                    last = now
+                received, offered = r, max(offered, o or 0)
+                quiet_since = now
+            elif received and now - quiet_since > 1.0:
+                break
+            time.sleep(0.02)
+        else:
+            raise RuntimeError(f"{receiver}: the replay did not finish in {args.timeout} s")
+        own = telemetry(rx_prefix, "/flowscore/stats") if receiver == "flowscore" else None
+    finally:
+        tx_err = stop(tx) if tx else ""
+        rx_err = stop(rx)
+    seconds = max(last - first, 0.02) if first else 0.0
+    result = {"receiver": receiver, "offered": offered, "received": received, "dropped": offered - received,
+              "seconds": seconds, "mpps": received / seconds / 1e6 if seconds else 0.0}
+    if receiver == "flowscore":
+        result["flowscore"] = own
+        result["eve"] = eve
+        result["stderr"] = rx_err
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(SRC, "build"))
+    ap.add_argument("--pcap", default=os.path.join(SRC, "tests/data/output/443-git.pcap"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--receivers", default="rxonly,flowscore", help="comma-separated, run in this order each round")
+    ap.add_argument("--flowscore-lcores", default="0,1", help="the receiver's lcores (main + worker)")
+    ap.add_argument("--testpmd-lcores", default="0,1", help="the sender's lcores (main + forwarding)")
+    # On two CPUs the sender forwards on CPU 0, beside the receiver's main
+    # lcore, and leaves CPU 1 to the receiver's worker (or rxonly core).
+    ap.add_argument("--testpmd-main-lcore", default="1", help="the sender's main lcore (idle: it prints stats)")
+    ap.add_argument("--huge", action="store_true", help="use hugepages (else --no-huge)")
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--json", help="write every run's numbers here")
+    ap.add_argument("--keep", help="keep flowscore's EVE output in this directory")
+    ap.add_argument("flowscore_args", nargs="*", help="after --: extra flowscore options (e.g. --model none)")
+    args = ap.parse_args()
+
+    out_dir = args.keep or tempfile.mkdtemp(prefix="flowscore-replay-")
+    os.makedirs(out_dir, exist_ok=True)
+    runs = []
+    for r in range(args.rounds):
+        for receiver in args.receivers.split(","):
+            runs.append(run_once(args, receiver, f"{receiver}-{r}", out_dir))
+            print(f"round {r + 1} {receiver}: {runs[-1]['received']} of {runs[-1]['offered']} packets "
+                  f"in {runs[-1]['seconds']:.3f} s", file=sys.stderr)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(runs, f, indent=1)
+
+    print(f"capture: {args.pcap}; {args.rounds} interleaved rounds; medians")
+    print("| receiver | offered | received | dropped | receive s | Mpkt/s | vs rxonly |")
+    print("|---|---|---|---|---|---|---|")
+    by = {n: [x for x in runs if x["receiver"] == n] for n in args.receivers.split(",")}
+    med = {n: {k: statistics.median(x[k] for x in v) for k in ("offered", "received", "dropped", "seconds", "mpps")}
+           for n, v in by.items() if v}
+    for n, m in med.items():
+        vs = f"{m['mpps'] / med['rxonly']['mpps']:.2f}×" if "rxonly" in med and med["rxonly"]["mpps"] else "-"
+        print(f"| {n} | {m['offered']:.0f} | {m['received']:.0f} | {m['dropped']:.0f} | {m['seconds']:.3f} "
+              f"| {m['mpps']:.3f} | {vs} |")
+    if "rxonly" in by and "flowscore" in by:
+        ratios = [f["mpps"] / b["mpps"] for f, b in zip(by["flowscore"], by["rxonly"]) if b["mpps"]]
+        if ratios:
+            print(f"flowscore / rxonly receive rate, per round: {' '.join(f'{x:.2f}' for x in ratios)}; "
+                  f"median {statistics.median(ratios):.2f}×")
+
+
+if __name__ == "__main__":
+    main()
