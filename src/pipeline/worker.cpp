@@ -48,8 +48,11 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
 FlowRecord* Worker::BatchSink::reserve() {
   if (stash_n == 0) stash_n = w->queue_->take_free(stash, std::size(stash));
   while (stash_n == 0) {
-    if (!w->offline_) return nullptr;  // live: never stall the packet path; the table counts the drop
-    // Offline: lossless. Hand over what we hold and wait for the writer.
+    // Live, with packets to serve, never stall the packet path: the table
+    // counts the drop. Offline, and in a flush (end of input, shutdown: no
+    // packets to serve), lose nothing: hand over what we hold and wait for
+    // the writer.
+    if (!w->offline_ && !w->flushing_) return nullptr;
     w->hand_over_batch();
     ++waits;
     rte_pause();

@@ -453,6 +453,42 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     assert "model" not in last["flowscore"], last  # --model none
 
 
+def test_live_mode_takes_a_testpmd_replay_over_memif():
+    # What users benchmark with: dpdk-testpmd replays a capture over a memif
+    # link into a live flowscore (bench/replay_testpmd.py). A small capture
+    # fits in memif's ring, so nothing may be dropped: flowscore must count
+    # what tshark counts, and its flows must be the ones an offline run of
+    # the same capture finds. All 436 flows are still open at SIGINT, and
+    # the shutdown flush must bring every one through a pool of 64 records.
+    pcap = os.path.join(TMP, "replay.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "3000",
+                    "--seed", "3", "--out", pcap, "--quiet"], check=True)
+    keep, result = os.path.join(TMP, "replay"), os.path.join(TMP, "replay.json")
+    p = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench/replay_testpmd.py"), "--build", BUILD,
+                        "--pcap", pcap, "--rounds", "1", "--receivers", "flowscore", "--timeout", "120",
+                        "--json", result, "--keep", keep, "--", "--model", "none", "--set", "output.queue_records=64"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (run_result,) = json.load(open(result))
+    frames, _ = tshark_frames(pcap)
+    assert run_result["offered"] == run_result["received"] == frames, run_result
+    live = records(run_result["eve"])
+    stats = [r for r in live if r["event_type"] == "stats"][-1]["stats"]
+    assert stats["decoder"]["pkts"] == frames and stats["capture"]["kernel_drops"] == 0, stats
+    assert stats["flowscore"]["records_dropped"] == 0 and sum(stats["flow"]["ended"].values()) == 436, stats
+    assert stats["flowscore"]["workers"][0]["records_waited"] > 0, stats  # the flush did wait for records
+
+    offline = os.path.join(TMP, "replay-offline.json")
+    run("run", "--model", "none", "--pcap", pcap, "--out", offline)
+
+    def flows(recs):
+        return sorted((r["community_id"], r["src_ip"], r.get("src_port"), r["dest_ip"], r.get("dest_port"), r["proto"],
+                       r["flow"]["pkts_toserver"], r["flow"]["pkts_toclient"], r["flow"]["bytes_toserver"],
+                       r["flow"]["bytes_toclient"], r["flow"]["state"])
+                      for r in recs if r["event_type"] != "stats")
+    assert flows(live) == flows(records(offline)), (flows(live), flows(records(offline)))
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     passed = failed = 0
