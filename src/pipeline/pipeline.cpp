@@ -162,8 +162,8 @@ void warn_if_truncated(const std::string& path, uint16_t port) {
 // have finished and their rings are empty. `between_polls` runs once per pass
 // (control requests, stats) and may append lines of its own. Counts failed
 // writes in `failures` as they happen. `live`: whenever a pass finds nothing
-// to do, the sink's buffer goes out too, so a verdict reaches the file or
-// collector within a pass of being written, not when 1 MiB has gathered.
+// to do, the sink's buffer goes out too, so a verdict reaches the file within
+// a pass of being formatted, not when 1 MiB has gathered.
 void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* scorer, unsigned batch_size,
                    CaptureFeeder* feeder, RecordWriter& writer, OutputSink& sink, bool live, fmt::memory_buffer& text,
                    uint64_t& failures, const std::function<void(fmt::memory_buffer&)>& between_polls) {
@@ -609,13 +609,12 @@ int run_pipeline(const RunRequest& req) {
   });
   rte_eal_mp_wait_lcore();
   prefaulters.clear();
-  const RunStats totals = stats.finish(text);
+  RunStats t = stats.finish(text);
   if (text.size() && !in.sink->write({text.data(), text.size()})) ++write_failures;
   if (!in.sink->flush()) ++write_failures;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary and teardown ---------------------------------------------------
-  RunStats t = totals;
   t.write_failures = write_failures;  // the last writes came after the snapshot
   if (!req.quiet)
     print_summary(t, elapsed, *in.sink, model_slot.get().get(), in.labels ? &*in.labels : nullptr,

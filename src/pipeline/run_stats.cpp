@@ -74,6 +74,18 @@ uint64_t RunStats::malformed() const {
   return n;
 }
 
+uint64_t RunStats::arrived() const {
+  uint64_t n = 0;
+  for (const PortStats& p : ports) n += p.packets + p.dropped();
+  return n;
+}
+
+uint64_t RunStats::dropped() const {
+  uint64_t n = 0;
+  for (const PortStats& p : ports) n += p.dropped();
+  return n;
+}
+
 // Shaped like Suricata's stats event (uptime, capture.kernel_packets and
 // kernel_drops as its DPDK capture counts them, decoder.pkts/bytes/invalid);
 // flowscore's own counters under stats.flowscore. docs/OUTPUT.md and
@@ -85,10 +97,8 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
   const WorkerStats& t = s.total;
 
   json ports = json::array();
-  uint64_t arrived = 0, dropped = 0, errors = 0;
+  uint64_t errors = 0;
   for (const PortStats& p : s.ports) {
-    arrived += p.packets + p.dropped();
-    dropped += p.dropped();
     errors += p.ierrors;
     ports.push_back({{"port", p.port}, {"packets", p.packets}, {"bytes", p.bytes}, {"imissed", p.imissed}, {"ierrors", p.ierrors},
                      {"rx_nombuf", p.rx_nombuf}});
@@ -111,7 +121,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
 
   json stats = {
       {"uptime", s.uptime_ns / 1'000'000'000},
-      {"capture", {{"kernel_packets", arrived}, {"kernel_drops", dropped}, {"errors", errors}, {"ports", ports}}},
+      {"capture", {{"kernel_packets", s.arrived()}, {"kernel_drops", s.dropped()}, {"errors", errors}, {"ports", ports}}},
       {"decoder",
        {{"pkts", t.packets.packets},
         {"bytes", t.packets.wire_bytes},

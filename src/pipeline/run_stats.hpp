@@ -105,6 +105,10 @@ struct RunStats {
   // Sums `workers` (and the writer's own scoring) into `total`.
   void sum(const ScoreCounters* writer_scoring);
   uint64_t malformed() const;  // packets that did not parse, non-IP frames aside
+  // Over the ports: packets that reached them, dropped or not (as Suricata's
+  // DPDK capture counts), and the dropped ones (imissed + rx_nombuf).
+  uint64_t arrived() const;
+  uint64_t dropped() const;
 };
 
 // The EVE "stats" event (docs/OUTPUT.md), without the trailing newline.

@@ -79,10 +79,10 @@ void StatsReporter::append_event(const RunStats& s, fmt::memory_buffer& out) con
 
 void StatsReporter::poll(fmt::memory_buffer& out) {
   const uint64_t now = steady_ns();
-  if (asked_at_ns_ == 0) {
+  if (!asking_) {
     if (now - snapshot_ns_ < kRefreshNs) return;
     for (const auto& w : workers_) w->stats_mailbox().ask();
-    asked_at_ns_ = now;
+    asking_ = true;
     return;
   }
   // A finished worker answers no more; its counters are final and readable.
@@ -96,7 +96,7 @@ void StatsReporter::poll(fmt::memory_buffer& out) {
       answers_[i] = w.stats_mailbox().answer();
     }
   }
-  asked_at_ns_ = 0;
+  asking_ = false;
   snapshot_ns_ = now;
   const RunStats s = assemble(answers_, now);
   publish(s);
@@ -120,15 +120,10 @@ int StatsReporter::telemetry_stats(const char*, const char*, rte_tel_data* d) {
   if (!g_published.valid) return 0;
   const RunStats& s = g_published.stats;
   const WorkerStats& t = s.total;
-  uint64_t arrived = 0, dropped = 0;  // as the stats event counts them
-  for (const PortStats& p : s.ports) {
-    arrived += p.packets + p.dropped();
-    dropped += p.dropped();
-  }
   rte_tel_data_add_dict_u64(d, "age_ms", (steady_ns() - g_published.taken_ns) / 1'000'000);
   rte_tel_data_add_dict_u64(d, "uptime_s", s.uptime_ns / 1'000'000'000);
-  rte_tel_data_add_dict_u64(d, "kernel_packets", arrived);
-  rte_tel_data_add_dict_u64(d, "kernel_drops", dropped);
+  rte_tel_data_add_dict_u64(d, "kernel_packets", s.arrived());
+  rte_tel_data_add_dict_u64(d, "kernel_drops", s.dropped());
   rte_tel_data_add_dict_u64(d, "packets", t.packets.packets);
   rte_tel_data_add_dict_u64(d, "bytes", t.packets.wire_bytes);
   rte_tel_data_add_dict_u64(d, "invalid", s.malformed());

@@ -55,7 +55,7 @@ class StatsReporter {
   std::string sensor_name_;
   std::function<void(RunStats&)> main_side_;
   uint64_t start_ns_;            // steady clock at construction
-  uint64_t asked_at_ns_ = 0;     // when the open question went out (0: none open)
+  bool asking_ = false;          // a question to the workers is open
   uint64_t snapshot_ns_ = 0;     // when the last snapshot was taken
   uint64_t last_event_ns_ = 0;
   std::vector<WorkerStats> answers_;
