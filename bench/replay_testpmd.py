@@ -23,22 +23,26 @@ so the numbers say little about a real sensor: give each its own cores
 machine is shared and noisy: read the medians and the ratio.
 """
 import argparse
+import ctypes
 import json
 import os
+import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 
 
-def telemetry(prefix, command, timeout=0.5):
-    """One command on a DPDK process's telemetry socket; None if it is not up."""
+def telemetry(prefix, command, timeout=1.0):
+    """One command on a DPDK process's telemetry socket; None if it did not answer."""
     path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
@@ -51,11 +55,6 @@ def telemetry(prefix, command, timeout=0.5):
         return None
 
 
-def ipackets(prefix, port):
-    stats = telemetry(prefix, f"/ethdev/stats,{port}")
-    return stats["ipackets"] if stats else None
-
-
 def eal(lcores, prefix, huge, vdevs, main_lcore=None):
     memory = [] if huge else ["--no-huge", "-m", "512"]
     main = [f"--main-lcore={main_lcore}"] if main_lcore is not None else []
@@ -63,97 +62,147 @@ def eal(lcores, prefix, huge, vdevs, main_lcore=None):
             *[f"--vdev={v}" for v in vdevs]]
 
 
-def wait_until(what, predicate, timeout, proc):
+class Child:
+    """A DPDK process: its output kept (testpmd prints stats every second, so
+    the pipe is drained), killed with the harness (PR_SET_PDEATHSIG) so a
+    failed run leaves nothing polling the CPUs."""
+
+    def __init__(self, cmd):
+        def die_with_parent():
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        self.lines = []
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, preexec_fn=die_with_parent)
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self.reader.start()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def said(self, text):
+        return any(text in line for line in self.lines)
+
+    def stop(self):
+        """SIGINT, then its exit status (SIGKILL after 60 s: returns None)."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        self.reader.join(timeout=10)
+        return self.proc.returncode
+
+    def tail(self):
+        return "".join(self.lines[-30:])
+
+
+def wait_until(what, predicate, timeout, *children):
     deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+    while not predicate():
+        for c in children:
+            if not c.alive():
+                raise RuntimeError(f"{what}: a process exited ({c.proc.returncode}):\n{c.tail()}")
         if time.time() > deadline:
             raise RuntimeError(f"{what}: timed out")
         time.sleep(0.05)
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.stderr.read() if proc.stderr else ""
+def counters(prefix, port, tries=5):
+    """A port's ipackets; a busy machine may leave one telemetry call unanswered."""
+    for _ in range(tries):
+        stats = telemetry(prefix, f"/ethdev/stats,{port}")
+        if stats:
+            return stats["ipackets"]
+    return None
 
 
 def run_once(args, receiver, tag, out_dir):
     """One replay into `receiver` ("flowscore" or "rxonly"); returns its numbers."""
-    sock = f"flowscore-replay-{os.getpid()}-{tag}"  # abstract socket (memif's default)
-    rx_prefix, tx_prefix = f"replay-rx-{os.getpid()}-{tag}", f"replay-tx-{os.getpid()}-{tag}"
+    token = f"{os.getpid()}-{secrets.token_hex(3)}-{tag}"
+    sock = f"flowscore-replay-{token}"  # abstract socket (memif's default)
+    rx_prefix, tx_prefix = f"replay-rx-{token}", f"replay-tx-{token}"
     server = f"net_memif0,role=server,socket={sock}"
     eve = os.path.join(out_dir, f"{tag}.eve.json")
     if receiver == "flowscore":
         cmd = [os.path.join(args.build, "src/cli/flowscore"), "run",
                *eal(args.flowscore_lcores, rx_prefix, args.huge, [server]), "--",
-               "--config", os.path.join(SRC, "conf/flowscore.json"), "--out", eve, *args.flowscore_args]
+               "--config", os.path.join(SRC, "conf/flowscore.json"), "--out", eve,
+               "--set", "output.file_mode=replace", *args.flowscore_args]
+        # Polling: its workers have answered the stats mailbox once.
+        ready = lambda: "age_ms" in (telemetry(rx_prefix, "/flowscore/stats") or {})
     else:
         cmd = ["dpdk-testpmd", *eal(args.flowscore_lcores, rx_prefix, args.huge, [server]), "--",
                "--forward-mode=rxonly", "--auto-start", "--stats-period", "1", "--total-num-mbufs=16384",
-               "--no-lsc-interrupt"]
-    rx = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               "--no-lsc-interrupt", "--disable-link-check"]
+        ready = lambda: rx.said("packet forwarding - ports")
+    rx = Child(cmd)
     tx = None
+    result = {"receiver": receiver}
     try:
-        wait_until(f"{receiver} start", lambda: ipackets(rx_prefix, 0) is not None, 60, rx)
+        wait_until(f"{receiver} start", ready, 60, rx)
         # The sender: its pcap port 0 forwards to memif port 1. --no-flush-rx:
         # testpmd would otherwise drain the capture into the void at start.
-        tx = subprocess.Popen(
-            ["dpdk-testpmd", *eal(args.testpmd_lcores, tx_prefix, args.huge,
-                                  [f"net_pcap0,rx_pcap={args.pcap}", f"net_memif1,role=client,socket={sock},rsize=14"],
-                                  args.testpmd_main_lcore), "--",
-             "--forward-mode=io", "--auto-start", "--stats-period", "1", "--no-flush-rx",
-             "--total-num-mbufs=16384", "--no-lsc-interrupt"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        tx = Child(["dpdk-testpmd", *eal(args.testpmd_lcores, tx_prefix, args.huge,
+                                         [f"net_pcap0,rx_pcap={args.pcap}",
+                                          f"net_memif1,role=client,socket={sock},rsize=14"],
+                                         args.testpmd_main_lcore), "--",
+                    "--forward-mode=io", "--auto-start", "--stats-period", "1", "--no-flush-rx",
+                    "--total-num-mbufs=16384", "--no-lsc-interrupt"])
+        wait_until("memif link up", lambda: (telemetry(tx_prefix, "/ethdev/link_status,1") or {}).get("status") == "UP",
+                   30, rx, tx)
         # Receive time: first packet to last. The run is over when neither
         # side has moved for a second.
         first = last = None
         received = offered = 0
         quiet_since = time.time()
         deadline = time.time() + args.timeout
-        while time.time() < deadline:
+        while True:
             now = time.time()
-            r, o = ipackets(rx_prefix, 0), ipackets(tx_prefix, 0)
-            if r is None or rx.poll() is not None or tx.poll() is not None:
-                raise RuntimeError(f"{receiver}: a process went away")
-            if r > received or (o or 0) > offered:
+            if now > deadline:
+                raise RuntimeError(f"{receiver}: the replay did not finish in {args.timeout} s")
+            if not rx.alive() or not tx.alive():
+                raise RuntimeError(f"{receiver}: a process exited:\n{rx.tail()}\n{tx.tail()}")
+            r, o = counters(rx_prefix, 0), counters(tx_prefix, 0)
+            if r is None or o is None:
+                time.sleep(0.02)
+                continue
+            if r > received or o > offered:
                 if r > received:
                     first = first or now
                     last = now
-                received, offered = r, max(offered, o or 0)
+                received, offered = r, o
                 quiet_since = now
-            elif received and now - quiet_since > 1.0:
-                break
+            elif now - quiet_since > 1.0 and (received or now - quiet_since > 5.0):
+                break  # done, or nothing arrives at all
             time.sleep(0.02)
-        else:
-            raise RuntimeError(f"{receiver}: the replay did not finish in {args.timeout} s")
-        own = telemetry(rx_prefix, "/flowscore/stats") if receiver == "flowscore" else None
     finally:
-        tx_err = stop(tx) if tx else ""
-        rx_err = stop(rx)
-    seconds = max(last - first, 0.02) if first else 0.0
-    result = {"receiver": receiver, "offered": offered, "received": received, "dropped": offered - received,
-              "seconds": seconds, "mpps": received / seconds / 1e6 if seconds else 0.0}
+        # The receiver first: memif zeroes its counters when the peer leaves,
+        # and flowscore's last stats event should see them.
+        result["returncode"] = rx.stop()
+        if tx:
+            tx.stop()
+        for prefix in (rx_prefix, tx_prefix):
+            shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+    seconds = (last - first) if first else 0.0
+    result.update({"offered": offered, "received": received, "dropped": offered - received, "seconds": seconds,
+                   "mpps": received / seconds / 1e6 if seconds else 0.0})
+    if seconds < 1.0:
+        print(f"warning: {receiver} received for {seconds:.3f} s, too short to time against 20 ms polls: "
+              "give a larger capture", file=sys.stderr)
     if receiver == "flowscore":
-        result["flowscore"] = own
         result["eve"] = eve
-        result["stderr"] = rx_err
+        result["log"] = rx.tail()
     return result
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
-    ap.add_argument("--pcap", default=os.path.join(SRC, "tests/data/output/443-git.pcap"))
+    ap.add_argument("--pcap", help="default: /dev/shm/flowscore-bench-5m.pcap (as bench/offline_throughput.sh), "
+                                   "generated when missing")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--receivers", default="rxonly,flowscore", help="comma-separated, run in this order each round")
     ap.add_argument("--flowscore-lcores", default="0,1", help="the receiver's lcores (main + worker)")
@@ -168,11 +217,20 @@ def main():
     ap.add_argument("flowscore_args", nargs="*", help="after --: extra flowscore options (e.g. --model none)")
     args = ap.parse_args()
 
+    if not args.pcap:
+        args.pcap = "/dev/shm/flowscore-bench-5m.pcap"
+        if not os.path.exists(args.pcap):
+            print(f"generating {args.pcap} (5M packets, seed 1)", file=sys.stderr)
+            subprocess.run([os.path.join(args.build, "src/gen/flowscore-gen"), "--profile", "bench", "--packets",
+                            "5000000", "--seed", "1", "--out", args.pcap, "--quiet"], check=True)
+    if "," in args.pcap:
+        sys.exit("a --pcap path cannot contain ',' (it goes into a --vdev argument)")
     out_dir = args.keep or tempfile.mkdtemp(prefix="flowscore-replay-")
     os.makedirs(out_dir, exist_ok=True)
     runs = []
+    receivers = args.receivers.split(",")
     for r in range(args.rounds):
-        for receiver in args.receivers.split(","):
+        for receiver in receivers if r % 2 == 0 else receivers[::-1]:  # neither always goes first
             runs.append(run_once(args, receiver, f"{receiver}-{r}", out_dir))
             print(f"round {r + 1} {receiver}: {runs[-1]['received']} of {runs[-1]['offered']} packets "
                   f"in {runs[-1]['seconds']:.3f} s", file=sys.stderr)

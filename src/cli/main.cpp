@@ -48,8 +48,8 @@ Options for extract:
   --label LABEL             label every flow of the matching --pcap (give one per --pcap)
   --default-label LABEL     label of flows no rule matches (default: benign)
 
-Signals: SIGINT/SIGTERM stop (flows are flushed); SIGHUP reloads the model and reopens the
-output file (logrotate). Live runs write an EVE stats event every output.stats_interval.
+Signals: SIGINT/SIGTERM stop (flows are flushed; a second one stops without waiting for the
+writer); SIGHUP reloads the model and reopens the output file (logrotate). Live runs write an EVE stats event every output.stats_interval.
 
 Exit status: 0 success, 1 runtime failure, 2 bad input or usage.
 )";

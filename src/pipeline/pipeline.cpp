@@ -36,6 +36,7 @@ namespace flowscore {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_abort{false};  // a second SIGINT/SIGTERM: stop waiting for the writer in the final flush
 std::atomic<bool> g_reload{false};
 std::atomic<uint64_t> g_model_reloads{0}, g_model_refusals{0};
 // What the telemetry thread reports about the running model: copies, so it
@@ -75,8 +76,8 @@ int telemetry_model(const char*, const char*, rte_tel_data* d) {
 void on_signal(int sig) {
   if (sig == SIGHUP) {
     g_reload.store(true);
-  } else {
-    g_stop.store(true);
+  } else if (g_stop.exchange(true)) {
+    g_abort.store(true);
   }
 }
 
@@ -106,7 +107,7 @@ bool setup_port(uint16_t port, rte_mempool* pool, std::string& error) {
   return true;
 }
 
-int worker_main(void* arg) { return static_cast<Worker*>(arg)->run(g_stop); }
+int worker_main(void* arg) { return static_cast<Worker*>(arg)->run(g_stop, g_abort); }
 
 std::shared_ptr<const CompiledModel> load_run_model(const std::string& path, const FeatureSpec& spec,
                                                     std::string& error) {
@@ -547,6 +548,9 @@ int run_pipeline(const RunRequest& req) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, on_signal);
+  // A closed pipe on --out - is a failed write, counted and reported, not a
+  // silent death.
+  std::signal(SIGPIPE, SIG_IGN);
   {
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
     for (auto& w : workers) {

@@ -4,7 +4,8 @@
 // single-consumer rte_rings carry pointers: `filled` (worker -> writer) and
 // `free` (writer -> worker). Each ring can hold the whole pool, so an enqueue
 // never fails; only the pool can run dry, and then the worker decides: wait
-// (offline, lossless) or count a drop (live, never block the packet path).
+// (offline and in a flush: lossless) or count a drop (live with packets to
+// serve: never block the packet path).
 #pragma once
 #include <memory>
 #include <string>

@@ -48,7 +48,7 @@ struct WorkerStats {
   uint64_t flows_active = 0;    // tracked now
   uint64_t flow_memory_bytes = 0;
   uint64_t pair_evictions = 0;
-  uint64_t records_waited = 0;  // times the worker waited for the writer to free a record (offline, flushes)
+  uint64_t records_waited = 0;  // times the worker found no free record and waited for the writer (offline, flushes)
 };
 
 // The worker -> main lcore hand-over of one WorkerStats. One asker (the main

@@ -47,14 +47,17 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
 
 FlowRecord* Worker::BatchSink::reserve() {
   if (stash_n == 0) stash_n = w->queue_->take_free(stash, std::size(stash));
+  if (stash_n != 0) return stash[--stash_n];
+  // The pool is dry. Live, with packets to serve, never stall the packet
+  // path: the table counts the drop. Offline, and in a flush (end of input,
+  // shutdown: no packets to serve), lose nothing: hand over what we hold and
+  // wait for the writer, unless a second signal asked to stop at once.
+  if (!w->offline_ && !w->flushing_) return nullptr;
+  ++waits;
   while (stash_n == 0) {
-    // Live, with packets to serve, never stall the packet path: the table
-    // counts the drop. Offline, and in a flush (end of input, shutdown: no
-    // packets to serve), lose nothing: hand over what we hold and wait for
-    // the writer.
-    if (!w->offline_ && !w->flushing_) return nullptr;
+    if (w->abort_->load(std::memory_order_relaxed)) return nullptr;
     w->hand_over_batch();
-    ++waits;
+    if (w->mailbox_.asked()) w->mailbox_.reply(w->stats());  // a long flush still reports
     rte_pause();
     stash_n = w->queue_->take_free(stash, std::size(stash));
   }
@@ -164,7 +167,8 @@ bool Worker::input_ended() { return lane_ == nullptr || lane_->input_ended(); }
 // read one after another; each ends with a flush, since another capture file
 // runs on another clock.
 
-int Worker::run(const std::atomic<bool>& stop) {
+int Worker::run(const std::atomic<bool>& stop, const std::atomic<bool>& abort) {
+  abort_ = &abort;
   const double ns_per_tsc = 1e9 / double(rte_get_tsc_hz());
   const uint64_t tsc0 = rte_rdtsc();
   const uint64_t wall0 = wall_clock_ns();

@@ -39,8 +39,10 @@ class Worker {
          bool writer_scores,                  // the writer scores, except what a flush emits
          CaptureLane* lane = nullptr);        // offline: packets the main lcore read (null: read inputs here)
 
-  // lcore entry point; returns when its inputs end (offline) or on `stop`.
-  int run(const std::atomic<bool>& stop);
+  // lcore entry point; returns when its inputs end (offline) or on `stop`,
+  // after a flush of every flow. `abort`: stop waiting for free records in
+  // that flush (drop and count what does not fit).
+  int run(const std::atomic<bool>& stop, const std::atomic<bool>& abort);
 
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   RecordQueue& queue() { return *queue_; }
@@ -81,6 +83,7 @@ class Worker {
   CaptureLane* lane_;
   unsigned burst_ = 32;            // dpdk.burst_size
   bool flushing_ = false;
+  const std::atomic<bool>* abort_ = nullptr;  // set by run()
   FragmentMap fragments_;
   BatchSink sink_;
   std::vector<FlowRecord*> batch_;

@@ -466,16 +466,19 @@ def test_live_mode_takes_a_testpmd_replay_over_memif():
     keep, result = os.path.join(TMP, "replay"), os.path.join(TMP, "replay.json")
     p = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench/replay_testpmd.py"), "--build", BUILD,
                         "--pcap", pcap, "--rounds", "1", "--receivers", "flowscore", "--timeout", "120",
-                        "--json", result, "--keep", keep, "--", "--model", "none", "--set", "output.queue_records=64"],
+                        "--json", result, "--keep", keep, "--", "--model", "none", "--set", "output.queue_records=64",
+                        "--set", "flow.tcp_close_linger=600"],  # closed TCP flows too stay open until SIGINT
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     (run_result,) = json.load(open(result))
+    assert run_result["returncode"] == 0, run_result
     frames, _ = tshark_frames(pcap)
     assert run_result["offered"] == run_result["received"] == frames, run_result
     live = records(run_result["eve"])
     stats = [r for r in live if r["event_type"] == "stats"][-1]["stats"]
-    assert stats["decoder"]["pkts"] == frames and stats["capture"]["kernel_drops"] == 0, stats
-    assert stats["flowscore"]["records_dropped"] == 0 and sum(stats["flow"]["ended"].values()) == 436, stats
+    assert stats["decoder"]["pkts"] == stats["capture"]["kernel_packets"] == frames, stats
+    assert stats["capture"]["kernel_drops"] == 0, stats
+    assert stats["flowscore"]["records_dropped"] == 0 and stats["flow"]["ended"]["shutdown"] == 436, stats
     assert stats["flowscore"]["workers"][0]["records_waited"] > 0, stats  # the flush did wait for records
 
     offline = os.path.join(TMP, "replay-offline.json")
