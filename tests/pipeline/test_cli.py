@@ -347,6 +347,19 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     assert all(r["flowscore"]["label"] in ("quiet", "noisy") for r in recs), recs[0]
 
 
+def test_a_closed_output_pipe_is_a_reported_failure():
+    # `--out -` into a reader that goes away: EPIPE is a failed write, said
+    # and counted in the exit status, not death by SIGPIPE.
+    pcap = os.path.join(TMP, "pipe.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "20000",
+                    "--seed", "5", "--out", pcap, "--quiet"], check=True)
+    p = subprocess.run(f"'{FLOWSCORE}' run --model none --pcap '{pcap}' --out - | head -c 100 >/dev/null; "
+                       "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "writing stdout failed" in p.stderr and "Broken pipe" in p.stderr, p.stderr
+
+
 def telemetry(prefix, command):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
