@@ -3,11 +3,13 @@
 benchmark flowscore: testpmd reads the pcap (net_pcap) and forwards it in io
 mode over a memif link; the receiver is the memif server on the other end.
 
-Two receivers, interleaved, REPS rounds each:
+Two receivers, interleaved, --rounds rounds each (the order alternates):
   flowscore   `flowscore run` live on the memif port (features, scoring, EVE)
   rxonly      a second dpdk-testpmd in rxonly mode: the bare receive floor
               of the same link, the baseline
 
+The receiver starts first; the sender starts once the receiver polls its
+port and stops last (memif zeroes a port's counters when its peer leaves).
 Each run replays the capture once, as fast as testpmd can send it. The
 sender's pcap port counts what was offered; the receiver's memif port counts
 what arrived (DPDK telemetry, /ethdev/stats); the difference was dropped
@@ -15,7 +17,8 @@ because the receiver fell behind (memif's ring was full). The receive time
 runs from the first packet to the last, polled every 20 ms.
 
     /usr/bin/python3 bench/replay_testpmd.py [--build build] [--pcap FILE] [--rounds 5]
-        [--flowscore-lcores 0,1] [--testpmd-lcores 0,1] [--huge] [--json FILE] [--keep DIR]
+        [--flowscore-lcores 0,1] [--testpmd-lcores 0,1 --testpmd-main-lcore 1] [--huge]
+        [--json FILE] [--keep DIR] [-- flowscore options]
 
 On this project's 2-core test machine both processes share the two CPUs,
 so the numbers say little about a real sensor: give each its own cores
@@ -232,8 +235,9 @@ def main():
     for r in range(args.rounds):
         for receiver in receivers if r % 2 == 0 else receivers[::-1]:  # neither always goes first
             runs.append(run_once(args, receiver, f"{receiver}-{r}", out_dir))
-            print(f"round {r + 1} {receiver}: {runs[-1]['received']} of {runs[-1]['offered']} packets "
-                  f"in {runs[-1]['seconds']:.3f} s", file=sys.stderr)
+            run = runs[-1]
+            print(f"round {r + 1} {receiver}: {run['received']} of {run['offered']} packets "
+                  f"in {run['seconds']:.3f} s; exit status {run['returncode']}", file=sys.stderr)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(runs, f, indent=1)
