@@ -1,10 +1,11 @@
-// What a run tells its operator while it runs: the main lcore gathers every
-// worker's counters (through their StatsMailbox) and every port's into a
-// RunStats about once a second, publishes it for /flowscore/stats on DPDK's
-// telemetry socket, and, live, writes it as an EVE "stats" event every
+// What a live run tells its operator while it runs: the main lcore gathers
+// every worker's counters (through their StatsMailbox) and every port's into
+// a RunStats about once a second, publishes it for /flowscore/stats on DPDK's
+// telemetry socket, and writes it as an EVE "stats" event every
 // output.stats_interval. A worker that falls behind, a NIC that drops, a
 // table under pressure or records the writer had to drop then show while
-// the sensor runs, not only in the summary at exit.
+// the sensor runs, not only in the summary at exit. Offline runs use only
+// finish(), for that summary.
 #pragma once
 #include <rte_telemetry.h>
 
