@@ -164,12 +164,16 @@ bool validate_forest(const Forest& f, std::string& error) {
     error = "tree offsets do not cover the node array";
     return false;
   }
-  std::vector<uint8_t> seen;
-  for (size_t t = 0; t < f.num_trees(); ++t) {
-    if (f.tree_begin[t + 1] < f.tree_begin[t]) {
-      error = fmt::format("tree {} ends before it begins", t);
+  // Every offset in order before any tree is walked: a tree's node count
+  // sizes validate_tree's bookkeeping, so one offset past the node array
+  // would cost gigabytes and read past it (found by tests/fuzz).
+  for (size_t t = 0; t < f.num_trees(); ++t)
+    if (f.tree_begin[t + 1] < f.tree_begin[t] || f.tree_begin[t + 1] > f.nodes.size()) {
+      error = fmt::format("tree {} ends before it begins or past the node array", t);
       return false;
     }
+  std::vector<uint8_t> seen;
+  for (size_t t = 0; t < f.num_trees(); ++t) {
     if (f.tree_group[t] >= f.num_groups) {
       error = fmt::format("tree {} adds to output {} but the model has {} outputs", t, f.tree_group[t],
                           f.num_groups);

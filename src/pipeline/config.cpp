@@ -211,7 +211,7 @@ bool load_config(const std::string& path, Config& out, std::string& error) {
   json doc;
   try {
     doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too big for a double
     error = fmt::format("{}: not valid JSON: {}", path, e.what());
     return false;
   }

@@ -140,6 +140,10 @@ TEST(CompiledFile, ValidatesStructureEvenWithAGoodChecksum) {
       {"NaN split threshold", [](model::Forest& f) { f.nodes[0].value = std::nanf(""); }},
       {"outputs", [](model::Forest& f) { f.tree_group[0] = 3; }},
       {"tree offsets", [](model::Forest& f) { f.tree_begin.back() -= 1; }},
+      // An early offset past the node array: the first tree's walk once sized
+      // its bookkeeping from it (4 GiB) before later offsets were checked
+      // (found by tests/fuzz).
+      {"past the node array", [](model::Forest& f) { f.tree_begin[1] = 0xffff0003u; }},
       {"feature names", [](model::Forest& f) { f.feature_names.pop_back(); }},
       {"objective", [](model::Forest& f) { f.objective = static_cast<model::Objective>(99); }},
   };
