@@ -10,6 +10,7 @@ PACKAGES=(
   libxgboost-dev python3-xgboost python3-numpy python3-sklearn
   libtbb-dev libfmt-dev nlohmann-json3-dev libssl-dev
   googletest libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   tshark tcpdump softflowd
   python3-scapy python3-dpkt python3-matplotlib
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 -> flowscore built and its whole test suite run: the release
-# build's tests, then the unit tests again under ASan + UBSan.
+# build's tests, the unit tests again under ASan + UBSan, then a short
+# libFuzzer run of every parser of untrusted input (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,3 +19,5 @@ ninja -C build-asan -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes "$(nproc)" \
   packet features flow pair_activity output test_model test_labels gen_unit config run_stats cli
+
+bash scripts/fuzz.sh

@@ -8,7 +8,9 @@
 // GCC 12's AVX-512 intrinsics pass an intentionally undefined vector
 // (_mm512_undefined_*) as the unused merge source, which -Wmaybe-uninitialized
 // reports at every inlined call; nothing in this file reads it.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>
