@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes flowscore's parsers of untrusted input with libFuzzer (clang, ASan +
 # UBSan): frames under every link type, compiled and XGBoost JSON models
-# (then every scoring engine against the reference twin), configs and label
-# files. First replays tests/fuzz/regressions (a reproducer of each bug
+# (then every scoring engine against the reference twin), configs, label
+# files, and packet sequences through the feature accumulator (against the
+# twin of docs/FEATURES.md). First replays tests/fuzz/regressions (a reproducer of each bug
 # fuzzing found), then runs each target for FUZZ_SECONDS from seeds made of
 # the project's own files (scripts/fuzz_seeds.py).
 #
@@ -17,13 +18,13 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 FUZZ_OUT=${FUZZ_OUT:-$BUILD/fuzz-out}
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels)
+((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels features)
 
 if [[ ! -f $BUILD/build.ninja ]]; then
   CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Dtests=false -Dbenchmarks=false \
     -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized >/dev/null
 fi
-meson compile -C "$BUILD" "${TARGETS[@]/#/fuzz_}" >/dev/null
+ninja -C "$BUILD" "${TARGETS[@]/#/tests/fuzz/fuzz_}" >/dev/null
 
 rm -rf "$FUZZ_OUT"
 mkdir -p "$FUZZ_OUT/artifacts"
