@@ -2,8 +2,9 @@
 # Fuzzes flowscore's parsers of untrusted input with libFuzzer (clang, ASan +
 # UBSan): frames under every link type, compiled and XGBoost JSON models
 # (then every scoring engine against the reference twin), configs, label
-# files, and packet sequences through the feature accumulator (against the
-# twin of docs/FEATURES.md). First replays tests/fuzz/regressions (a reproducer of each bug
+# files, packet sequences through the feature accumulator (against the twin
+# of docs/FEATURES.md) and TCP traffic through the flow table (against its
+# lifecycle twin). First replays tests/fuzz/regressions (a reproducer of each bug
 # fuzzing found), then runs each target for FUZZ_SECONDS from seeds made of
 # the project's own files (scripts/fuzz_seeds.py).
 #
@@ -18,7 +19,7 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 FUZZ_OUT=${FUZZ_OUT:-$BUILD/fuzz-out}
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels features)
+((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels features flow_table)
 
 if [[ ! -f $BUILD/build.ninja ]]; then
   CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Dtests=false -Dbenchmarks=false \

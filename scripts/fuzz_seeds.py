@@ -13,7 +13,8 @@ Writes OUT_DIR/<target>/ for each target:
                   the trailing SHA-256 the target appends itself
   config:         conf/flowscore.json and --set overrides
   labels:         the examples of docs/LABELS.md, in both formats
-  features:       seeded random packet sequences (the target decodes any bytes)
+  features, flow_table: seeded random bytes (the targets decode any bytes
+                  into packet sequences)
 """
 import pathlib
 import subprocess
@@ -94,22 +95,23 @@ def label_seeds(out):
         "syn_flood,syn_flood,6,198.51.100.77,5123,10.1.0.20,80,1700000010.000001,1700000010.000001\n")
 
 
-def feature_seeds(out):
-    rng = np.random.default_rng(11)
-    for n, size in enumerate([16, 120, 1200, 12000]):
+def random_seeds(out, seed):
+    rng = np.random.default_rng(seed)
+    for n, size in enumerate([16, 120, 1200, 9000]):
         (out / f"random-{n}").write_bytes(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
 
 
 def main():
     out, flowscore = pathlib.Path(sys.argv[1]), sys.argv[2]
-    dirs = {t: out / t for t in ("parse_frame", "xgboost_json", "compiled_model", "config", "labels", "features")}
+    dirs = {t: out / t for t in ("parse_frame", "xgboost_json", "compiled_model", "config", "labels", "features", "flow_table")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     frames_written = parse_frame_seeds(dirs["parse_frame"])
     model_seeds(dirs["xgboost_json"], dirs["compiled_model"], flowscore)
     config_seeds(dirs["config"])
     label_seeds(dirs["labels"])
-    feature_seeds(dirs["features"])
+    random_seeds(dirs["features"], 11)
+    random_seeds(dirs["flow_table"], 12)
     print(f"fuzz seeds: {frames_written} frames, 3 models, configs and label files in {out}")
 
 
