@@ -4,6 +4,7 @@
 #include <rte_mbuf_dyn.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace flowscore {
 
@@ -21,11 +22,31 @@ void FrameStager::stage(const rte_mbuf* m, LinkType link, uint32_t snaplen, bool
   // A frame larger than one mbuf comes in segments: parse a contiguous copy
   // (rare: jumbo frames, offload super-packets), so lengths that fall back
   // on the captured size see the whole frame.
-  const uint32_t captured = std::min<uint32_t>(rte_pktmbuf_pkt_len(m), kScratchBytes);
-  const uint8_t* data = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, const uint8_t*)
-                                        : static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, captured, scratch_.get()));
-  out.status = parse_frame(data, captured, link, out.packet);
+  const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t present = rte_pktmbuf_data_len(m);
+  if (m->nb_segs > 1) {
+    present = linearise(m);
+    data = scratch_.get();
+  }
+  out.status = parse_frame(data, std::min(present, rte_pktmbuf_pkt_len(m)), link, out.packet);
   out.wire_len = out.status == ParseStatus::kOk ? wire_length(out.packet, rte_pktmbuf_pkt_len(m), snaplen) : 0;
+}
+
+// Copies the segments' bytes, trusting each segment's data_len and the chain,
+// not pkt_len: DPDK 22.11's pcap PMD sets pkt_len to a frame's captured
+// length but chains only that length modulo 2^16 of data (a uint16_t inside
+// its jumbo path), so for frames over 65,535 bytes rte_pktmbuf_read() walks
+// off the end of the chain. Found by feeding it a 100,000-byte frame; the
+// frame's length still counts in full (wire_len), the parser sees what came.
+uint32_t FrameStager::linearise(const rte_mbuf* m) {
+  uint32_t copied = 0;
+  const uint16_t segments = m->nb_segs;
+  for (uint16_t k = 0; k < segments && m != nullptr && copied < kScratchBytes; ++k, m = m->next) {
+    const uint32_t n = std::min<uint32_t>(rte_pktmbuf_data_len(m), kScratchBytes - copied);
+    std::memcpy(scratch_.get() + copied, rte_pktmbuf_mtod(m, const uint8_t*), n);
+    copied += n;
+  }
+  return copied;
 }
 
 }  // namespace flowscore

@@ -35,6 +35,9 @@ class FrameStager {
   bool has_capture_time() const { return timestamp_offset_ >= 0; }
 
  private:
+  // Copies a multi-segment frame into scratch_; returns the bytes present.
+  uint32_t linearise(const rte_mbuf* m);
+
   int timestamp_offset_ = -1;  // mbuf dynfield with the pcap PMD's timestamp
   static constexpr uint32_t kScratchBytes = 256 * 1024;  // libpcap's largest snap length
   std::unique_ptr<uint8_t[]> scratch_{new uint8_t[kScratchBytes]};  // multi-segment frames, linearised

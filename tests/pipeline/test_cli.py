@@ -106,6 +106,33 @@ def test_truncated_capture_keeps_its_complete_records():
     assert "truncated" in p.stderr, p.stderr
 
 
+def test_frames_longer_than_64k_are_counted_whole():
+    # DPDK 22.11's pcap PMD chains only (length mod 2^16) bytes of a frame
+    # longer than 65,535 bytes while stating its full length; reading by the
+    # stated length walked off the chain and crashed the run. Offload
+    # super-packets and some pcapng writers produce such frames.
+    path = os.path.join(TMP, "jumbo.pcap")
+    sizes = [70_000, 100_000, 65_536, 131_072, 262_144, 1_500]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262_144, 1))
+        for i, size in enumerate(sizes):
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 0, 1, 0, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+            udp = struct.pack("!HHHH", 5000, 6000 + i, 0, 0)
+            frame = bytes(6) + bytes([0, 1, 2, 3, 4, 5]) + b"\x08\x00" + ip + udp
+            frame += bytes(size - len(frame))
+            f.write(struct.pack("<IIII", 100 + i, 0, size, size) + frame)
+    out = os.path.join(TMP, "jumbo.json")
+    p = run("run", "--pcap", path, "--out", out, "--model", "none")
+    packets, flows, _ = summary_numbers(p.stderr)
+    tshark = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "frame.len"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert packets == len(tshark) == len(sizes), (packets, tshark)
+    lines = records(out)
+    assert len(lines) == flows == len(sizes), (len(lines), flows)
+    got = sorted(r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"] for r in lines)
+    assert got == sorted(int(n) for n in tshark), (got, tshark)
+
+
 def test_bad_config_names_the_key():
     p = run("run", "--pcap", PING, "--out", "-", "--set", "flow.idel_timeout=5", expect=2)
     assert "flow.idel_timeout" in p.stderr and "unknown key" in p.stderr
