@@ -448,11 +448,17 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     // the clock, must not be reported empty and started again.
     const uint32_t idx = static_cast<uint32_t>(pos);
     const Entry& old = entries_[idx];
-    const Ending ending = ending_at(old, now_ns_);
-    const bool port_reuse = (old.flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
+    Ending ending = ending_at(old, now_ns_);
+    bool port_reuse = (old.flags & kClosed) && (flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
     if (ending == Ending::kActiveTimeout || saturated(old.stats)) {
-      checkpoint(idx, sink);  // the flow continues below, in a new record
-    } else if (ending != Ending::kNotYet || port_reuse) {
+      checkpoint(idx, sink);  // the flow continues below, in a new record...
+      // ...unless it then stayed silent past the idle timeout too: one burst
+      // can span both deadlines, and the wheel would have forgotten it by
+      // now, so this packet starts a new flow (found by tests/fuzz).
+      ending = ending_at(entries_[idx], now_ns_) == Ending::kForget ? Ending::kForget : Ending::kNotYet;
+      port_reuse = false;
+    }
+    if (ending != Ending::kNotYet || port_reuse) {
       // Timed out, or closed and lingering when a new connection reuses the
       // 5-tuple: report the old flow, start a new one in the same entry.
       if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);

@@ -61,11 +61,6 @@ class TwinTable {
  public:
   explicit TwinTable(const FlowTableConfig& c) : c_(c) {}
   void expire(uint64_t now) {
-    // A checkpointed flow that stays silent for the idle timeout is forgotten.
-    std::erase_if(pending_restart_, [&](const auto& kv) {
-      const uint64_t due = kv.second.last + c_.idle_timeout_ns;
-      return due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now;
-    });
     for (auto it = flows_.begin(); it != flows_.end();) {
       TwinFlow& f = it->second;
       const uint64_t due = f.closed ? f.last + c_.tcp_linger_ns
@@ -86,6 +81,13 @@ class TwinTable {
         ++it;
       }
     }
+    // A checkpointed flow that stays silent for the idle timeout is
+    // forgotten, also one checkpointed just above: both deadlines may lie
+    // before `now`.
+    std::erase_if(pending_restart_, [&](const auto& kv) {
+      const uint64_t due = kv.second.last + c_.idle_timeout_ns;
+      return due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now;
+    });
   }
   void packet(const ParsedPacket& p, uint32_t wire, uint64_t ts) {
     expire(ts);

@@ -164,6 +164,34 @@ TEST(FlowTable, ActiveTimeoutReportsALongFlowAndKeepsTrackingIt) {
   EXPECT_EQ(total, packets);
 }
 
+// Offline, one burst can span minutes: a flow whose active timeout passes
+// and which then stays silent past the idle timeout is forgotten, as the
+// wheel would have done between packets, so a later packet from the other
+// side starts a new flow that it initiates (found by tests/fuzz).
+TEST(FlowTable, ACheckpointedFlowSilentPastTheIdleTimeoutWithinOneBurstIsForgotten) {
+  FlowTableConfig c = small_config();  // idle 10 s
+  c.active_timeout_ns = 20 * kSec;
+  auto t = make_table(c);
+  VectorSink sink;
+  const ParsedPacket from_client = udp(kClient, 1000, kServer, 2000);
+  const ParsedPacket from_server = udp(kServer, 2000, kClient, 1000);
+  // Active deadline 1020 s, then forgotten at 1016 + 10 = 1026 s: both
+  // before the last packet, and no expiry runs in between.
+  const FlowTable::PacketRef burst[] = {{&from_client, 128, 1000 * kSec},
+                                        {&from_client, 128, 1008 * kSec},
+                                        {&from_client, 128, 1016 * kSec},
+                                        {&from_server, 128, 1060 * kSec}};
+  t->account_burst(burst, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kActiveTimeout);
+  EXPECT_EQ(sink.records[0].stats.pkts_fwd, 3u);
+  EXPECT_EQ(sink.records[1].reason, EndReason::kShutdown);
+  EXPECT_EQ(sink.records[1].src.addr, kServer) << "a new flow, initiated by the server";
+  EXPECT_EQ(sink.records[1].stats.pkts_fwd, 1u);
+  EXPECT_EQ(t->counters().flows_created, 2u);
+}
+
 // pair_flows (FEATURES.md §7a): flows the two hosts began in this epoch and
 // the one before, set when a record starts; replies and continuation
 // records count nothing; each input starts afresh.
