@@ -24,4 +24,17 @@ struct PcapFileInfo {
 // (with the list of those it can).
 bool probe_pcap_file(const std::string& path, PcapFileInfo& out, std::string& error);
 
+// What a capture file holds, from its framing alone (record and block
+// headers, no packet data): checked after a run against what the pcap PMD
+// delivered, because the PMD ends a burst on libpcap's first error without
+// saying so, which looks like the end of the file.
+struct CaptureLayout {
+  bool classic = false;        // pcap (else pcapng)
+  uint64_t packet_records = 0; // pcap records, or pcapng enhanced/simple/obsolete packet blocks
+  bool intact = true;          // framing holds to the end of the file
+  uint64_t broken_at = 0;      // byte offset where it stops holding (when !intact)
+};
+// False when the file cannot be opened or is neither format.
+bool read_capture_layout(const std::string& path, CaptureLayout& out);
+
 }  // namespace flowscore

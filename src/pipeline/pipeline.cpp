@@ -136,24 +136,31 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
   return info;
 }
 
-// libpcap stops at a cut-off last record without a word to the PMD. For a
-// classic pcap the file size says whether that happened: header, 16 bytes
-// per record and the captured bytes must add up to it.
-void warn_if_truncated(const std::string& path, uint16_t port) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return;
-  uint32_t magic = 0;
-  const bool classic = std::fread(&magic, 4, 1, f) == 1 &&
-                       (magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1);
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
-  std::fclose(f);
+// libpcap stops at a cut-off or corrupt record, or refuses a pcapng packet
+// from an interface it cannot use, and the pcap PMD ends its burst there
+// without a word, which looks like the end of the file. The file's framing
+// (read_capture_layout) says how many packet records it holds and whether it
+// holds together: anything short of that is reported, never lost silently.
+void warn_if_unread(const std::string& path, uint16_t port) {
   rte_eth_stats st{};
-  if (!classic || rte_eth_stats_get(port, &st) != 0) return;
-  const uint64_t expected = 24 + 16 * st.ipackets + st.ibytes;
-  if (size > 0 && uint64_t(size) > expected)
-    fmt::print(stderr, "flowscore: {}: truncated capture: {} bytes after the last complete record were ignored\n",
-               path, uint64_t(size) - expected);
+  if (rte_eth_stats_get(port, &st) != 0) return;
+  // A classic pcap read to its end adds up exactly: header, then 16 bytes and
+  // the captured bytes per record. Only a file that does not is walked.
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size == 24 + 16 * st.ipackets + st.ibytes) return;
+  CaptureLayout layout;
+  if (!read_capture_layout(path, layout)) return;
+  if (st.ipackets < layout.packet_records)
+    fmt::print(stderr,
+               "flowscore: {}: {} of {} packet records were not read: libpcap refused a record (corrupt, or from an "
+               "interface it cannot use) and the pcap PMD ends its burst there\n",
+               path, layout.packet_records - st.ipackets, layout.packet_records);
+  if (!layout.intact)
+    fmt::print(stderr,
+               "flowscore: {}: truncated or corrupt capture: its framing breaks at byte {}, and the {} bytes from "
+               "there were not read\n",
+               path, layout.broken_at, size - layout.broken_at);
 }
 
 // The writer's loop on the main lcore: feeds the workers' capture rings
@@ -627,7 +634,7 @@ int run_pipeline(const RunRequest& req) {
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink);
   if (offline)
-    for (const WorkerInput& i : inputs) warn_if_truncated(req.pcaps[i.input_index], i.port);
+    for (const WorkerInput& i : inputs) warn_if_unread(req.pcaps[i.input_index], i.port);
   for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();

@@ -133,6 +133,38 @@ def test_frames_longer_than_64k_are_counted_whole():
     assert got == sorted(int(n) for n in tshark), (got, tshark)
 
 
+def test_records_libpcap_refuses_are_reported_not_lost():
+    # The pcap PMD ends a burst at libpcap's first error without a word; at a
+    # burst boundary that looked like the end of the file, and everything
+    # after it was lost silently. Here packet 32 names an interface the file
+    # does not have (libpcap refuses it), and a classic pcap has a record
+    # whose length runs past the end of the file.
+    def block(kind, body):
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    frame = bytes(12) + b"\x08\x00" + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0,
+                                                    bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + bytes(8)
+    ng = os.path.join(TMP, "bad-interface.pcapng")
+    with open(ng, "wb") as f:
+        f.write(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+        f.write(block(1, struct.pack("<HHI", 1, 0, 65535)))
+        for i in range(100):
+            f.write(block(6, struct.pack("<IIIII", 5 if i == 32 else 0, 0, i, len(frame), len(frame)) + frame))
+    p = run("run", "--pcap", ng, "--out", os.path.join(TMP, "bad-interface.json"), "--model", "none")
+    packets, _, _ = summary_numbers(p.stderr)
+    assert packets == 32, p.stderr
+    assert "68 of 100 packet records were not read" in p.stderr, p.stderr
+
+    data = open(PING, "rb").read()
+    broken = os.path.join(TMP, "bad-length.pcap")
+    with open(broken, "wb") as f:  # the second record claims 0xFFFFFFF0 captured bytes
+        first_len = struct.unpack("<I", data[24 + 8:24 + 12])[0]
+        second = 24 + 16 + first_len
+        f.write(data[:second + 8] + struct.pack("<I", 0xFFFFFFF0) + data[second + 12:])
+    p = run("run", "--pcap", broken, "--out", os.path.join(TMP, "bad-length.json"), "--model", "none")
+    assert f"framing breaks at byte {second}" in p.stderr, p.stderr
+
+
 def test_bad_config_names_the_key():
     p = run("run", "--pcap", PING, "--out", "-", "--set", "flow.idel_timeout=5", expect=2)
     assert "flow.idel_timeout" in p.stderr and "unknown key" in p.stderr
