@@ -35,6 +35,7 @@ class FrameStager {
   bool has_capture_time() const { return timestamp_offset_ >= 0; }
 
  private:
+  static uint64_t capture_time_ns(uint64_t pmd_us);
   // Copies a multi-segment frame into scratch_; returns the bytes present.
   uint32_t linearise(const rte_mbuf* m);
 

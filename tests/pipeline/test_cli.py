@@ -165,6 +165,29 @@ def test_records_libpcap_refuses_are_reported_not_lost():
     assert f"framing breaks at byte {second}" in p.stderr, p.stderr
 
 
+def test_capture_times_after_2038_keep_their_date_and_flows():
+    # libpcap reads a classic pcap's unsigned seconds as signed: from 2038
+    # on they reached flowscore negative, wrapped in nanoseconds, and every
+    # packet became a flow of its own with a date centuries off.
+    import datetime
+    data = bytearray(open(PING, "rb").read())
+    at, shift = 24, 0xF0000000 - struct.unpack("<I", data[24:28])[0]
+    while at + 16 <= len(data):
+        sec, _, caplen, _ = struct.unpack("<IIII", data[at:at + 16])
+        struct.pack_into("<I", data, at, sec + shift)
+        at += 16 + caplen
+    path = os.path.join(TMP, "y2097.pcap")
+    open(path, "wb").write(bytes(data))
+    late, early = os.path.join(TMP, "y2097.json"), os.path.join(TMP, "ping.json")
+    run("run", "--pcap", path, "--out", late, "--model", "none")
+    run("run", "--pcap", PING, "--out", early, "--model", "none")
+    assert len(records(late)) == len(records(early)), (len(records(late)), len(records(early)))
+    epoch = subprocess.run(["tshark", "-r", path, "-c", "1", "-T", "fields", "-e", "frame.time_epoch"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    want = datetime.datetime.fromtimestamp(int(float(epoch)), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    assert min(r["flow"]["start"] for r in records(late)).startswith(want), (want, records(late)[0]["flow"])
+
+
 def test_bad_config_names_the_key():
     p = run("run", "--pcap", PING, "--out", "-", "--set", "flow.idel_timeout=5", expect=2)
     assert "flow.idel_timeout" in p.stderr and "unknown key" in p.stderr
