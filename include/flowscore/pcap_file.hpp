@@ -36,5 +36,7 @@ struct CaptureLayout {
 };
 // False when the file cannot be opened or is neither format.
 bool read_capture_layout(const std::string& path, CaptureLayout& out);
+// True when the file starts with a pcapng section header.
+bool is_pcapng(const std::string& path);
 
 }  // namespace flowscore

@@ -191,4 +191,10 @@ bool read_capture_layout(const std::string& path, CaptureLayout& out) {
   return true;
 }
 
+bool is_pcapng(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {};
+  return in.read(reinterpret_cast<char*>(magic), 4) && read_u32(magic, false) == 0x0a0d0d0a;
+}
+
 }  // namespace flowscore
