@@ -152,10 +152,11 @@ void warn_if_unread(const std::string& path, uint16_t port, const std::optional<
   if (rte_eth_stats_get(port, &st) != 0) return;
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return;  // gone since the run began: nothing left to compare with
   CaptureLayout layout;
   if (pcapng) {
     layout = *pcapng;
-  } else if ((!ec && size == 24 + 16 * st.ipackets + st.ibytes) || !read_capture_layout(path, layout)) {
+  } else if (size == 24 + 16 * st.ipackets + st.ibytes || !read_capture_layout(path, layout)) {
     return;
   }
   if (st.ipackets < layout.packet_records)
