@@ -107,6 +107,10 @@ class TwinTable {
       if (restart != pending_restart_.end()) {
         f.init_addr = restart->second.init_addr;
         f.init_port = restart->second.init_port;
+        // The connection goes on across the checkpoint, and so does a FIN
+        // already seen from one side (found by tests/fuzz).
+        f.fin_init = restart->second.fin_init;
+        f.fin_resp = restart->second.fin_resp;
         pending_restart_.erase(restart);
       } else {
         const bool syn_ack = (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == (tcp_flag::kSyn | tcp_flag::kAck);
