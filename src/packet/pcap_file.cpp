@@ -51,6 +51,13 @@ uint16_t read_u16(const unsigned char* p, bool big_endian) {
   return big_endian ? uint16_t(p[0] << 8 | p[1]) : uint16_t(p[1] << 8 | p[0]);
 }
 
+// File magics, read little-endian (https://www.tcpdump.org/manpages/pcap-savefile.5.txt;
+// pcapng's section header type is a palindrome, the same in either order).
+constexpr uint32_t kPcapngMagic = 0x0a0d0d0a;
+bool is_classic_pcap_magic(uint32_t magic_le) {
+  return magic_le == 0xa1b2c3d4 || magic_le == 0xd4c3b2a1 || magic_le == 0xa1b23c4d || magic_le == 0x4d3cb2a1;
+}
+
 // libpcap hands out timestamps in the precision the caller asked for, never
 // the file's own, so the resolution comes from the header. pcap: the magic
 // number (https://www.tcpdump.org/manpages/pcap-savefile.5.txt). pcapng:
@@ -64,7 +71,7 @@ bool has_sub_microsecond_timestamps(const std::string& path) {
   if (n < 4) return false;
   const uint32_t magic_le = read_u32(buf.data(), false);
   if (magic_le == 0xa1b23c4d || magic_le == 0x4d3cb2a1) return true;
-  if (magic_le != 0x0A0D0D0A || n < 12) return false;  // classic µs pcap, or not pcapng
+  if (magic_le != kPcapngMagic || n < 12) return false;  // classic µs pcap, or not pcapng
 
   const bool big_endian = read_u32(buf.data() + 8, true) == 0x1A2B3C4D;
   size_t block = 0;
@@ -160,7 +167,7 @@ bool read_capture_layout(const std::string& path, CaptureLayout& out) {
     return true;
   };
   const uint32_t magic = read_u32(bytes, false);
-  if (magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d || magic == 0x4d3cb2a1) {
+  if (is_classic_pcap_magic(magic)) {
     out.classic = true;
     const bool big = bytes[0] == 0xa1;
     for (uint64_t at = 24; at < size;) {
@@ -172,13 +179,13 @@ bool read_capture_layout(const std::string& path, CaptureLayout& out) {
     }
     return true;
   }
-  if (magic != 0x0a0d0d0a) return false;
+  if (magic != kPcapngMagic) return false;
   bool big = false;
   for (uint64_t at = 0; at < size;) {
     if (at + 12 > size) return broken(at);
     uint32_t type = read_u32(bytes + at, big);
-    if (read_u32(bytes + at, false) == 0x0a0d0d0a) {  // a section header sets the byte order of its section
-      type = 0x0a0d0d0a;
+    if (read_u32(bytes + at, false) == kPcapngMagic) {  // a section header sets the byte order of its section
+      type = kPcapngMagic;
       const uint32_t bom = read_u32(bytes + at + 8, false);
       if (bom != 0x1a2b3c4d && bom != 0x4d3c2b1a) return broken(at);
       big = bom == 0x4d3c2b1a;
@@ -194,7 +201,7 @@ bool read_capture_layout(const std::string& path, CaptureLayout& out) {
 bool is_pcapng(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   unsigned char magic[4] = {};
-  return in.read(reinterpret_cast<char*>(magic), 4) && read_u32(magic, false) == 0x0a0d0d0a;
+  return in.read(reinterpret_cast<char*>(magic), 4) && read_u32(magic, false) == kPcapngMagic;
 }
 
 }  // namespace flowscore
