@@ -2,6 +2,7 @@
 // path, a non-capture file or an unsupported link type becomes a message a
 // user can act on.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -34,8 +35,10 @@ struct CaptureLayout {
   bool intact = true;          // framing holds to the end of the file
   uint64_t broken_at = 0;      // byte offset where it stops holding (when !intact)
 };
-// False when the file cannot be opened or is neither format.
-bool read_capture_layout(const std::string& path, CaptureLayout& out);
+// False when the file cannot be opened or is neither format. The file is
+// read forward through a buffer of `window_bytes` (tests make it small, so
+// headers straddle its edges).
+bool read_capture_layout(const std::string& path, CaptureLayout& out, size_t window_bytes = 64 * 1024);
 // True when the file starts with a pcapng section header.
 bool is_pcapng(const std::string& path);
 

@@ -5,13 +5,12 @@
 #include <pcap/pcap.h>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -142,37 +141,75 @@ bool probe_pcap_file(const std::string& path, PcapFileInfo& out, std::string& er
   return true;
 }
 
-// Hops from header to header through a read-only mapping: only the header
-// bytes are touched, never the packet data's cache lines. A length that runs
-// past the end of the file, or a pcapng block length that is not a multiple
-// of 4 or shorter than a block, is where the framing breaks: libpcap stops
-// there too.
-bool read_capture_layout(const std::string& path, CaptureLayout& out) {
+namespace {
+
+// The file's bytes, read forward through a window of `window_bytes` with
+// pread. The framing walk needs only a few header bytes per record, but
+// records sit on every page, so the whole file passes anyway: copying it
+// through a window that stays in cache is cheaper than faulting in a
+// read-only mapping of it (docs/BENCHMARKS.md, "pcapng inputs"), and a file
+// that shrinks under us is a short read, not a SIGBUS.
+class ForwardReader {
+ public:
+  ForwardReader(const std::string& path, size_t window_bytes)
+      : fd_(::open(path.c_str(), O_RDONLY)), window_(std::max(window_bytes, kMaxRead)) {
+    struct stat st {};
+    if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) size_ = uint64_t(st.st_size);
+  }
+  ~ForwardReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ForwardReader(const ForwardReader&) = delete;
+  ForwardReader& operator=(const ForwardReader&) = delete;
+
+  // 0 when the path is not a regular file that could be opened.
+  uint64_t size() const { return size_; }
+  // The n (<= kMaxRead) bytes at offset `at`, or nullptr when the file ends first.
+  const unsigned char* bytes(uint64_t at, size_t n) {
+    if (at < start_ || at + n > start_ + held_) {
+      start_ = at;
+      const ssize_t got = ::pread(fd_, window_.data(), window_.size(), off_t(at));
+      held_ = got > 0 ? size_t(got) : 0;
+    }
+    return at + n <= start_ + held_ ? window_.data() + (at - start_) : nullptr;
+  }
+  static constexpr size_t kMaxRead = 16;
+
+ private:
+  int fd_;
+  uint64_t size_ = 0;
+  std::vector<unsigned char> window_;
+  uint64_t start_ = 0;
+  size_t held_ = 0;
+};
+
+}  // namespace
+
+// Hops from header to header, reading only where headers are. A length that
+// runs past the end of the file, or a pcapng block length that is not a
+// multiple of 4 or shorter than a block, is where the framing breaks:
+// libpcap stops there too.
+bool read_capture_layout(const std::string& path, CaptureLayout& out, size_t window_bytes) {
   out = {};
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  struct stat st {};
-  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 4;
-  void* map = regular ? ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-  ::close(fd);
-  if (map == MAP_FAILED) return false;
-  const uint64_t size = uint64_t(st.st_size);
-  std::unique_ptr<void, std::function<void(void*)>> unmap(map, [size](void* m) { ::munmap(m, size); });
-  ::madvise(map, size, MADV_SEQUENTIAL);
-  const auto* bytes = static_cast<const unsigned char*>(map);
+  ForwardReader file(path, window_bytes);
+  const uint64_t size = file.size();
+  if (size < 4) return false;
 
   auto broken = [&](uint64_t at) {
     out.intact = false;
     out.broken_at = at;
     return true;
   };
-  const uint32_t magic = read_u32(bytes, false);
+  const unsigned char* head = file.bytes(0, 4);
+  if (!head) return false;
+  const uint32_t magic = read_u32(head, false);
   if (is_classic_pcap_magic(magic)) {
     out.classic = true;
-    const bool big = bytes[0] == 0xa1;
+    const bool big = head[0] == 0xa1;
     for (uint64_t at = 24; at < size;) {
-      if (at + 16 > size) return broken(at);
-      const uint64_t next = at + 16 + read_u32(bytes + at + 8, big);
+      const unsigned char* record = file.bytes(at, 16);
+      if (!record) return broken(at);
+      const uint64_t next = at + 16 + read_u32(record + 8, big);
       if (next > size) return broken(at);
       ++out.packet_records;
       at = next;
@@ -182,15 +219,16 @@ bool read_capture_layout(const std::string& path, CaptureLayout& out) {
   if (magic != kPcapngMagic) return false;
   bool big = false;
   for (uint64_t at = 0; at < size;) {
-    if (at + 12 > size) return broken(at);
-    uint32_t type = read_u32(bytes + at, big);
-    if (read_u32(bytes + at, false) == kPcapngMagic) {  // a section header sets the byte order of its section
+    const unsigned char* block = file.bytes(at, 12);
+    if (!block) return broken(at);
+    uint32_t type = read_u32(block, big);
+    if (read_u32(block, false) == kPcapngMagic) {  // a section header sets the byte order of its section
       type = kPcapngMagic;
-      const uint32_t bom = read_u32(bytes + at + 8, false);
+      const uint32_t bom = read_u32(block + 8, false);
       if (bom != 0x1a2b3c4d && bom != 0x4d3c2b1a) return broken(at);
       big = bom == 0x4d3c2b1a;
     }
-    const uint32_t length = read_u32(bytes + at + 4, big);
+    const uint32_t length = read_u32(block + 4, big);
     if (length < 12 || length % 4 != 0 || at + length > size) return broken(at);
     out.packet_records += type == 6 || type == 3 || type == 2;  // EPB, SPB, obsolete PB
     at += length;
