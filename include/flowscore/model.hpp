@@ -28,8 +28,13 @@ enum class ScoringEngine {
 };
 
 struct CompileOptions {
-  std::string name;                      // model name; default: JSON file name without ".json"
-  std::vector<std::string> class_names;  // optional: one per output (2 for a binary model)
+  std::string name;  // model name; default: JSON file name without ".json"
+  // One per class (2 for a binary model); default: the JSON's class_names
+  // attribute, which scripts/train writes.
+  std::vector<std::string> class_names;
+  // FeatureSpec::version() the model was trained on; default: the JSON's
+  // feature_spec_version attribute.
+  std::string feature_spec_version;
   ScoringEngine engine = ScoringEngine::kFastest;
 };
 
@@ -54,8 +59,15 @@ class CompiledModel {
   size_t num_trees() const;
   const std::vector<std::string>& feature_names() const;  // f0..fN-1 when the model had none
   const std::vector<std::string>& class_names() const;    // may be empty
+  size_t num_classes() const;                             // 2 for binary, else num_outputs()
+  // Class c's name, or class_<c> when the model has none (as EVE names it).
+  std::string class_label(size_t c) const;
   const std::string& name() const;
-  const std::string& hash() const;  // first 12 hex digits of the source JSON's SHA-256
+  // First 12 hex digits of the compiled file's SHA-256 (`sha256sum MODEL`);
+  // a model read from JSON has the hash its compiled file will have.
+  const std::string& hash() const;
+  // The feature spec version it was trained on; empty when not recorded.
+  const std::string& feature_spec_version() const;
   std::string objective() const;    // XGBoost's name, e.g. "binary:logistic"
   const char* engine_name() const;  // the engine actually in use
 

@@ -92,6 +92,7 @@ std::string serialize_forest(const Forest& f) {
   w.put_string(f.name);
   w.put_strings(f.feature_names);
   w.put_strings(f.class_names);
+  w.put_string(f.feature_spec_version);
   for (uint32_t b : f.tree_begin) w.put(b);
   for (uint32_t g : f.tree_group) w.put(g);
   for (const TreeNode& n : f.nodes) {
@@ -119,7 +120,8 @@ bool parse_compiled_file(std::string_view bytes, Forest& f, std::string& error) 
   uint32_t version = 0;
   in.get(version);
   if (version != kCompiledFormatVersion) {
-    error = fmt::format("compiled model has format version {}, this flowscore reads version {} (recompile it)",
+    error = fmt::format("compiled model has format version {}, this flowscore reads version {} (compile it "
+                        "again from its XGBoost JSON with this flowscore's `flowscore compile`)",
                         version, kCompiledFormatVersion);
     return false;
   }
@@ -134,7 +136,7 @@ bool parse_compiled_file(std::string_view bytes, Forest& f, std::string& error) 
   bool ok = c.get(objective) && c.get(f.num_features) && c.get(f.num_groups) && c.get(f.base_margin) &&
             c.get(num_trees) && c.get(num_nodes) && c.get_bytes(f.source_sha256.data(), f.source_sha256.size()) &&
             c.get_string(f.name) && c.get_strings(f.feature_names, kMaxFeatures) &&
-            c.get_strings(f.class_names, kMaxGroups);
+            c.get_strings(f.class_names, kMaxGroups) && c.get_string(f.feature_spec_version);
   // Sizes are checked against the bytes actually present before anything is
   // allocated for them.
   if (ok && (num_nodes > kMaxNodes || num_trees > num_nodes ||

@@ -1,12 +1,13 @@
 // The compiled model file `flowscore compile` writes and workers load.
 //
-// Layout (version 1, little-endian, no padding):
+// Layout (version 2, little-endian, no padding):
 //   "FSMODEL\0"  magic                          8 bytes
 //   u32 format version, u32 objective code, u32 num_features, u32 num_groups,
 //   f32 base margin, u32 num_trees, u32 num_nodes
 //   u8[32] SHA-256 of the source XGBoost JSON
 //   string model name; u32 count + strings feature names; same for class
-//   names (string = u32 length + bytes)
+//   names (string = u32 length + bytes); string feature spec version (empty
+//   when not recorded)
 //   u32 tree_begin[num_trees + 1], u32 tree_group[num_trees]
 //   per node: u32 feature, f32 value, i32 left, i32 right, u8 default_left
 //   u8[32] SHA-256 of every byte before it
@@ -21,7 +22,9 @@
 
 namespace flowscore::model {
 
-inline constexpr uint32_t kCompiledFormatVersion = 1;
+// Version 2 added the feature spec version. A file of another version is
+// refused (recompile it): the format carries no migration.
+inline constexpr uint32_t kCompiledFormatVersion = 2;
 
 std::string serialize_forest(const Forest& forest);
 bool parse_compiled_file(std::string_view bytes, Forest& forest, std::string& error);

@@ -49,6 +49,11 @@ std::unique_ptr<model::Scorer> make_scorer(const Forest& forest, ScoringEngine e
   return model::make_sparse_scorer(forest);
 }
 
+// What EVE's flowscore.model.hash shows: it names the compiled bytes, so two
+// compilations of one JSON (other class names, say) are told apart, and
+// `sha256sum MODEL` confirms it.
+std::string compiled_hash(std::string_view compiled_file) { return model::to_hex(model::sha256(compiled_file), 12); }
+
 }  // namespace
 
 CompiledModel::CompiledModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -68,7 +73,7 @@ std::shared_ptr<const CompiledModel> CompiledModel::load(const std::string& path
     error = fmt::format("{}: the requested scoring engine cannot run this model on this CPU", path);
     return nullptr;
   }
-  impl->hash = model::to_hex(impl->forest.source_sha256, 12);
+  impl->hash = compiled_hash(bytes);
   return std::shared_ptr<const CompiledModel>(new CompiledModel(std::move(impl)));
 }
 
@@ -84,7 +89,8 @@ std::shared_ptr<const CompiledModel> CompiledModel::from_xgboost_json(const std:
   }
   f.source_sha256 = model::sha256(bytes);
   f.name = options.name.empty() ? std::filesystem::path(path).stem().string() : options.name;
-  f.class_names = options.class_names;
+  if (!options.class_names.empty()) f.class_names = options.class_names;
+  if (!options.feature_spec_version.empty()) f.feature_spec_version = options.feature_spec_version;
   if (!model::validate_forest(f, error)) {
     error = fmt::format("{}: {}", path, error);
     return nullptr;
@@ -94,7 +100,7 @@ std::shared_ptr<const CompiledModel> CompiledModel::from_xgboost_json(const std:
     error = fmt::format("{}: the requested scoring engine cannot run this model on this CPU", path);
     return nullptr;
   }
-  impl->hash = model::to_hex(f.source_sha256, 12);
+  impl->hash = compiled_hash(model::serialize_forest(f));
   return std::shared_ptr<const CompiledModel>(new CompiledModel(std::move(impl)));
 }
 
@@ -124,8 +130,13 @@ size_t CompiledModel::num_outputs() const { return impl_->forest.num_groups; }
 size_t CompiledModel::num_trees() const { return impl_->forest.num_trees(); }
 const std::vector<std::string>& CompiledModel::feature_names() const { return impl_->forest.feature_names; }
 const std::vector<std::string>& CompiledModel::class_names() const { return impl_->forest.class_names; }
+size_t CompiledModel::num_classes() const { return num_outputs() == 1 ? 2 : num_outputs(); }
+std::string CompiledModel::class_label(size_t c) const {
+  return c < class_names().size() ? class_names()[c] : fmt::format("class_{}", c);
+}
 const std::string& CompiledModel::name() const { return impl_->forest.name; }
 const std::string& CompiledModel::hash() const { return impl_->hash; }
+const std::string& CompiledModel::feature_spec_version() const { return impl_->forest.feature_spec_version; }
 std::string CompiledModel::objective() const { return model::objective_name(impl_->forest.objective); }
 const char* CompiledModel::engine_name() const { return impl_->scorer->name(); }
 

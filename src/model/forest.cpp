@@ -151,6 +151,10 @@ bool validate_forest(const Forest& f, std::string& error) {
     error = "model name is too long";
     return false;
   }
+  if (f.feature_spec_version.size() > kMaxNameLength) {
+    error = "feature spec version is too long";
+    return false;
+  }
   if (f.tree_group.empty()) {
     error = "model has no trees (empty forest)";
     return false;

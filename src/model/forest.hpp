@@ -37,6 +37,9 @@ struct Forest {
   std::vector<std::string> feature_names;  // num_features entries
   std::vector<std::string> class_names;    // empty, or one per class
   std::string name;
+  // FeatureSpec::version() of the features the model was trained on
+  // (docs/FEATURES.md); empty when training did not record it.
+  std::string feature_spec_version;
   std::array<uint8_t, 32> source_sha256{};
   // Tree t owns nodes[tree_begin[t] .. tree_begin[t+1]), root first.
   std::vector<uint32_t> tree_begin;  // num_trees + 1 entries

@@ -194,6 +194,46 @@ bool append_tree(Reader& in, const RawTree& raw, const std::string& where, float
   return true;
 }
 
+// class_names is a JSON list inside a string attribute (XGBoost attributes
+// are strings only), as scripts/lib/flowmodel.py writes it.
+bool parse_class_names(Reader& in, const std::string& text, std::vector<std::string>& names) {
+  const char* where = "learner.attributes.class_names";
+  Json list;  // stays null, not a list, when the text does not parse
+  try {
+    list = Json::parse(text);
+  } catch (const Json::exception&) {
+  }
+  if (!list.is_array())
+    return in.fail(fmt::format("{} is not a JSON list of names: '{}'", where, text.substr(0, 80)));
+  names.clear();
+  for (const Json& name : list) {
+    if (!name.is_string()) return in.fail(fmt::format("{} holds a non-string", where));
+    names.push_back(name.get<std::string>());
+  }
+  return true;
+}
+
+// The booster attributes flowscore's training records (docs/TRAINING.md):
+// class_names and feature_spec_version. Both are optional, so a model
+// trained elsewhere still loads; the caller may override either.
+bool read_training_attributes(Reader& in, const Json& learner, Forest& forest) {
+  forest.class_names.clear();
+  forest.feature_spec_version.clear();
+  const auto attributes = learner.find("attributes");
+  if (attributes == learner.end()) return true;
+  const std::string where = "learner.attributes";
+  if (!attributes->is_object()) return in.fail(where + " is not a JSON object");
+  if (attributes->contains("feature_spec_version") &&
+      !in.string(*attributes, "feature_spec_version", where, forest.feature_spec_version))
+    return false;
+  std::string class_names;
+  if (attributes->contains("class_names") &&
+      !(in.string(*attributes, "class_names", where, class_names) &&
+        parse_class_names(in, class_names, forest.class_names)))
+    return false;
+  return true;
+}
+
 bool parse_document(const Json& doc, Forest& forest, std::string& error) {
   Reader in(error);
   const Json* version = in.array(doc, "version", "model");
@@ -256,6 +296,7 @@ bool parse_document(const Json& doc, Forest& forest, std::string& error) {
   }
   if (forest.feature_names.empty())
     for (uint32_t i = 0; i < forest.num_features; ++i) forest.feature_names.push_back(fmt::format("f{}", i));
+  if (!read_training_attributes(in, *learner, forest)) return false;
 
   std::string booster_name;
   if (!in.string(*booster, "name", "learner.gradient_booster", booster_name)) return false;

@@ -9,7 +9,8 @@
 namespace flowscore::model {
 
 // Fills everything in `forest` the JSON defines (objective, features, base
-// margin, trees); leaves name, class names and hash to the caller. Refuses,
+// margin, trees, and the training attributes class_names and
+// feature_spec_version when present); leaves name and hash to the caller. Refuses,
 // with a message naming the problem, anything it cannot score exactly as
 // XGBoost would: other versions, objectives or boosters, categorical splits,
 // multi-target models, and any structural damage. The result still has to

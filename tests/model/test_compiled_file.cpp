@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "compiled_file.hpp"
 #include "flowscore/model.hpp"
 #include "xgboost_json.hpp"
@@ -34,8 +36,8 @@ std::string json_model_path() {
 
 std::string compiled_bytes() {
   std::string error;
-  const auto model =
-      CompiledModel::from_xgboost_json(json_model_path(), error, {.name = "demo", .class_names = {"a", "b", "c"}});
+  const auto model = CompiledModel::from_xgboost_json(
+      json_model_path(), error, {.name = "demo", .class_names = {"a", "b", "c"}, .feature_spec_version = "spec v1"});
   EXPECT_TRUE(model) << error;
   const std::string path = testing::temp_dir() + "/roundtrip.fsm";
   EXPECT_TRUE(model->save(path, error)) << error;
@@ -52,8 +54,8 @@ bool parse(const std::string& bytes, std::string& error) {
 
 TEST(CompiledFile, RoundTripKeepsMetadataAndPredictions) {
   std::string error;
-  const auto source =
-      CompiledModel::from_xgboost_json(json_model_path(), error, {.name = "demo", .class_names = {"a", "b", "c"}});
+  const auto source = CompiledModel::from_xgboost_json(
+      json_model_path(), error, {.name = "demo", .class_names = {"a", "b", "c"}, .feature_spec_version = "spec v1"});
   ASSERT_TRUE(source) << error;
   const std::string path = testing::temp_dir() + "/roundtrip2.fsm";
   ASSERT_TRUE(source->save(path, error)) << error;
@@ -66,6 +68,7 @@ TEST(CompiledFile, RoundTripKeepsMetadataAndPredictions) {
     ASSERT_TRUE(loaded) << error;
     EXPECT_EQ(loaded->name(), "demo");
     EXPECT_EQ(loaded->class_names(), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(loaded->feature_spec_version(), "spec v1");
     EXPECT_EQ(loaded->feature_names(), source->feature_names());
     EXPECT_EQ(loaded->feature_names()[9], "feat_9");
     EXPECT_EQ(loaded->hash(), source->hash());
@@ -78,19 +81,90 @@ TEST(CompiledFile, RoundTripKeepsMetadataAndPredictions) {
   }
 }
 
-TEST(CompiledFile, HashIsTheSourceJsonSha256) {
+// Independent computation with the sha256sum tool.
+std::string sha256sum_prefix(const std::string& path) {
+  const std::string command = "sha256sum '" + path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  char digest[65] = {};
+  const size_t n = pipe ? fread(digest, 1, 64, pipe) : 0;
+  if (pipe) pclose(pipe);
+  return n == 64 ? std::string(digest, 12) : std::string("sha256sum failed");
+}
+
+// The hash names the compiled model (EVE's flowscore.model.hash), not its
+// source: one JSON compiled with other class names is another model.
+TEST(CompiledFile, HashIsTheCompiledFileSha256) {
   std::string error;
   const auto model = CompiledModel::from_xgboost_json(json_model_path(), error);
   ASSERT_TRUE(model) << error;
-  // Independent computation with the sha256sum tool.
-  const std::string command = "sha256sum '" + json_model_path() + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_TRUE(pipe);
-  char digest[65] = {};
-  ASSERT_EQ(fread(digest, 1, 64, pipe), 64u);
-  pclose(pipe);
-  EXPECT_EQ(model->hash(), std::string(digest, 12));
   EXPECT_EQ(model->name(), "roundtrip");  // default: JSON file name
+  const std::string path = testing::temp_dir() + "/hashed.fsm";
+  ASSERT_TRUE(model->save(path, error)) << error;
+  EXPECT_EQ(model->hash(), sha256sum_prefix(path));
+  const auto loaded = CompiledModel::load(path, error);
+  ASSERT_TRUE(loaded) << error;
+  EXPECT_EQ(loaded->hash(), sha256sum_prefix(path));
+  EXPECT_NE(model->hash(), sha256sum_prefix(json_model_path()));
+
+  const auto abc = CompiledModel::from_xgboost_json(json_model_path(), error, {.class_names = {"a", "b", "c"}});
+  const auto xyz = CompiledModel::from_xgboost_json(json_model_path(), error, {.class_names = {"x", "y", "z"}});
+  ASSERT_TRUE(abc && xyz) << error;
+  EXPECT_NE(abc->hash(), xyz->hash());
+}
+
+// A copy of the test model with booster attributes, as scripts/train sets
+// them (XGBoost stores attributes as strings).
+std::string json_with_attributes(const std::string& name, const nlohmann::json& attributes) {
+  std::ifstream in(json_model_path());
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["learner"]["attributes"] = attributes;
+  const std::string path = testing::temp_dir() + "/" + name + ".json";
+  std::ofstream(path) << doc.dump();
+  return path;
+}
+
+TEST(CompiledFile, TrainingAttributesAreTheDefaults) {
+  const std::string version = "flowscore-features v2 first_packets=8 activity_gap_ns=5000000000 pair_window_ns=1";
+  const std::string path = json_with_attributes(
+      "attributed", {{"class_names", R"(["benign", "scan", "flood"])"}, {"feature_spec_version", version}});
+  std::string error;
+  const auto model = CompiledModel::from_xgboost_json(path, error);
+  ASSERT_TRUE(model) << error;
+  EXPECT_EQ(model->class_names(), (std::vector<std::string>{"benign", "scan", "flood"}));
+  EXPECT_EQ(model->feature_spec_version(), version);
+  const std::string saved = testing::temp_dir() + "/attributed.fsm";
+  ASSERT_TRUE(model->save(saved, error)) << error;
+  const auto loaded = CompiledModel::load(saved, error);
+  ASSERT_TRUE(loaded) << error;
+  EXPECT_EQ(loaded->class_names(), model->class_names());
+  EXPECT_EQ(loaded->feature_spec_version(), version);
+
+  // The compile options override both.
+  const auto overridden =
+      CompiledModel::from_xgboost_json(path, error, {.class_names = {"a", "b", "c"}, .feature_spec_version = "v9"});
+  ASSERT_TRUE(overridden) << error;
+  EXPECT_EQ(overridden->class_names(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(overridden->feature_spec_version(), "v9");
+
+  // Without attributes: no names, no version (a model trained elsewhere).
+  const auto plain = CompiledModel::from_xgboost_json(json_model_path(), error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_TRUE(plain->class_names().empty());
+  EXPECT_TRUE(plain->feature_spec_version().empty());
+}
+
+TEST(CompiledFile, BadTrainingAttributesAreNamed) {
+  const std::pair<nlohmann::json, const char*> cases[] = {
+      {{{"class_names", "benign,scan,flood"}}, "learner.attributes.class_names is not a JSON list"},
+      {{{"class_names", R"(["benign", 1, "flood"])"}}, "learner.attributes.class_names holds a non-string"},
+      {{{"class_names", R"(["benign", "scan"])"}}, "2 class names given, the model has 3 classes"},
+      {{{"feature_spec_version", std::string(2000, 'v')}}, "feature spec version is too long"},
+  };
+  for (const auto& [attributes, expected] : cases) {
+    std::string error;
+    EXPECT_FALSE(CompiledModel::from_xgboost_json(json_with_attributes("bad", attributes), error)) << expected;
+    EXPECT_NE(error.find(expected), std::string::npos) << error;
+  }
 }
 
 TEST(CompiledFile, EveryTruncationIsRefused) {
@@ -121,6 +195,10 @@ TEST(CompiledFile, NamesWrongMagicAndVersion) {
   bytes[8] = 9;  // format version field
   EXPECT_FALSE(parse(bytes, error));
   EXPECT_NE(error.find("format version 9"), std::string::npos) << error;
+  bytes[8] = 1;  // the format before the feature spec version: recompile
+  EXPECT_FALSE(parse(bytes, error));
+  EXPECT_NE(error.find("format version 1, this flowscore reads version 2 (compile it again"), std::string::npos)
+      << error;
 }
 
 // Structural damage behind a correct checksum (a buggy or hostile writer)
