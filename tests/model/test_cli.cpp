@@ -23,11 +23,14 @@ int run(int (*command)(int, char**), std::vector<std::string> args) {
   return command(static_cast<int>(argv.size()), argv.data());
 }
 
-std::vector<float> read_scores(const std::string& path, size_t& lines) {
+// Score lines after predict's '#' header line, which goes to `header`.
+std::vector<float> read_scores(const std::string& path, size_t& lines, std::string* header = nullptr) {
   std::ifstream in(path);
   std::vector<float> values;
   std::string line;
   lines = 0;
+  if (!std::getline(in, line) || !line.starts_with("# ")) ADD_FAILURE() << path << ": no header line: " << line;
+  if (header) *header = line;
   while (std::getline(in, line)) {
     ++lines;
     std::stringstream cells(line);
@@ -87,8 +90,10 @@ TEST_F(CliFixture, CompileThenPredictMatchesXgboostBitForBit) {
     if (margin) args.push_back("--margin");
     ASSERT_EQ(run(run_predict_command, args), 0);
     size_t lines = 0;
-    const std::vector<float> got = read_scores(dir() + "/scores.csv", lines);
+    std::string header;
+    const std::vector<float> got = read_scores(dir() + "/scores.csv", lines, &header);
     const std::vector<float> want = xgb->predict(rows.data(), 3000, kFeatures, margin ? 1 : 0);
+    EXPECT_EQ(header, "# benign,scan,dos");
     EXPECT_EQ(lines, 3000u);
     ASSERT_EQ(got.size(), want.size());
     EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << "margin=" << margin;
@@ -102,8 +107,10 @@ TEST_F(CliFixture, PredictAcceptsTheJsonModelDirectly) {
             0);
   const float row[kFeatures] = {1, 2, 3, 4, 5, 6};
   size_t lines = 0;
-  const std::vector<float> got = read_scores(dir() + "/small_scores.csv", lines);
+  std::string header;
+  const std::vector<float> got = read_scores(dir() + "/small_scores.csv", lines, &header);
   const std::vector<float> want = xgb->predict(row, 1, kFeatures, 0);
+  EXPECT_EQ(header, "# class_0,class_1,class_2");  // no class names in the model
   ASSERT_EQ(got.size(), want.size());
   EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);
 }
@@ -113,7 +120,7 @@ TEST_F(CliFixture, MissingColumnIsNamed) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/cli.json", "--in", dir() + "/partial.csv",
                                       "--out", dir() + "/partial_scores.csv"}),
-            1);
+            2);
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("col3"), std::string::npos) << err;
 }
@@ -123,7 +130,7 @@ TEST_F(CliFixture, BadCellsAndRaggedRowsAreNamed) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/cli.json", "--in", dir() + "/bad.csv",
                                       "--out", dir() + "/bad_scores.csv"}),
-            1);
+            2);
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("line 3, column 'col2': 'abc'"), std::string::npos) << err;
 
@@ -131,7 +138,7 @@ TEST_F(CliFixture, BadCellsAndRaggedRowsAreNamed) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/cli.json", "--in", dir() + "/ragged.csv",
                                       "--out", dir() + "/ragged_scores.csv"}),
-            1);
+            2);
   err = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("line 2 has 5 cells"), std::string::npos) << err;
 }
@@ -144,9 +151,52 @@ TEST_F(CliFixture, UsageAndHelp) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/cli.json"}), 2);  // no -o
   EXPECT_EQ(run(run_predict_command, {"predict", "--model"}), 2);
-  EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/cli.json", "-o", dir() + "/x.fsm", "--class-names", "a,b"}),
-            1);  // 2 names for 3 classes
   ::testing::internal::GetCapturedStderr();
+}
+
+// As `flowscore --help` says for every command: 2 for bad input, 1 for a
+// failure while running.
+TEST_F(CliFixture, ExitStatusSaysBadInputOrFailure) {
+  std::ofstream(dir() + "/invalid.json") << "{\"learner\": ";
+  std::ofstream(dir() + "/ok.csv") << "col0,col1,col2,col3,col4,col5\n1,2,3,4,5,6\n";
+  const std::string nowhere = dir() + "/no/such/dir/out";
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/cli.json", "-o", dir() + "/x.fsm", "--class-names", "a,b"}),
+            2);  // 2 names for 3 classes
+  EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/invalid.json", "-o", dir() + "/x.fsm"}), 2);
+  EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/absent.json", "-o", dir() + "/x.fsm"}), 2);
+  EXPECT_EQ(run(run_compile_command, {"compile", dir() + "/cli.json", "-o", nowhere}), 1);
+  EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/invalid.json", "--in", dir() + "/ok.csv",
+                                      "--out", dir() + "/x.csv"}),
+            2);
+  EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/cli.json", "--in", dir() + "/absent.csv",
+                                      "--out", dir() + "/x.csv"}),
+            2);
+  EXPECT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/cli.json", "--in", dir() + "/ok.csv",
+                                      "--out", nowhere}),
+            1);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("2 class names given, the model has 3 classes"), std::string::npos) << err;
+  EXPECT_NE(err.find("cannot write"), std::string::npos) << err;
+}
+
+// The header names each column: a binary model's one column is class 1's.
+TEST_F(CliFixture, BinaryModelHeaderNamesClassOne) {
+  const TrainSpec binary{"binary:logistic", 0, 3, 4};
+  const auto rows = testing::make_rows(500, kFeatures, 41, 0.1);
+  testing::XgbBooster booster(rows, testing::make_labels(rows, kFeatures, binary, 42), kFeatures, binary, names);
+  booster.save_json(dir() + "/binary.json");
+  std::ofstream(dir() + "/one.csv") << "col0,col1,col2,col3,col4,col5\n1,2,3,4,5,6\n";
+  ASSERT_EQ(run(run_compile_command, {"compile", dir() + "/binary.json", "-o", dir() + "/binary.fsm", "--class-names",
+                                      "benign,attack"}),
+            0);
+  ASSERT_EQ(run(run_predict_command, {"predict", "--model", dir() + "/binary.fsm", "--in", dir() + "/one.csv",
+                                      "--out", dir() + "/binary_scores.csv", "--margin"}),
+            0);
+  size_t lines = 0;
+  std::string header;
+  EXPECT_EQ(read_scores(dir() + "/binary_scores.csv", lines, &header).size(), 1u);
+  EXPECT_EQ(header, "# attack");
 }
 
 }  // namespace
