@@ -1,5 +1,6 @@
 // flowscore command line: parses arguments into a RunRequest (run, extract)
-// or hands over to the model tools (compile, predict).
+// or hands over to the model tools (compile, predict); feature-spec prints
+// what a configuration's features are.
 #include <getopt.h>
 #include <unistd.h>
 
@@ -10,8 +11,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "../pipeline/score_batch.hpp"  // check_model_for_config (see model_fits_config)
 #include "flowscore/config.hpp"
+#include "flowscore/features.hpp"
+#include "flowscore/model.hpp"
 #include "flowscore/model_cli.hpp"
 #include "flowscore/pipeline.hpp"
 
@@ -26,8 +31,12 @@ Usage:
   flowscore run --pcap FILE [--pcap FILE...] [--out FILE] [options]   offline, on capture files
   flowscore run [EAL options] -- [options]                             live, on DPDK ports
   flowscore extract --pcap FILE... [--labels FILE] --out features.csv [options]
-  flowscore compile model.json -o MODEL [--name NAME] [--classes a,b,...]
+  flowscore compile model.json -o MODEL [--name NAME] [--class-names a,b,...]
+                    [--feature-spec-version VERSION]
   flowscore predict --model MODEL --in table.csv --out scores.csv [--margin]
+  flowscore feature-spec [--config FILE] [--set KEY=VALUE...]
+                    the features extract and run compute with this configuration,
+                    as JSON {{"version", "features"}} (scripts/train --feature-spec)
   flowscore --help | --version
 
 Options for run and extract:
@@ -65,6 +74,45 @@ std::string default_config_path() {
 void resolve_relative(std::string& path, const std::string& config_path) {
   if (path.empty() || path == "-" || fs::path(path).is_absolute()) return;
   path = (fs::path(config_path).parent_path() / path).lexically_normal().string();
+}
+
+// The config file, then the command line's overrides. False after printing
+// the problem (a usage error).
+bool build_config(const std::string& config_path, const std::vector<std::pair<std::string, std::string>>& overrides,
+                  Config& cfg) {
+  std::string error;
+  if (!config_path.empty()) {
+    if (!load_config(config_path, cfg, error)) {
+      fmt::print(stderr, "flowscore: config {}\n", error);
+      return false;
+    }
+    resolve_relative(cfg.model.path, config_path);
+  }
+  for (const auto& [k, v] : overrides) {
+    if (!apply_override(k, v, cfg, error)) {
+      fmt::print(stderr, "flowscore: {}\n", error);
+      return false;
+    }
+  }
+  return true;
+}
+
+// model.benign_class and model.classes against the model's classes, before
+// anything starts: a benign class the model lacks would raise alerts on the
+// wrong class, so it is a usage error. The pipeline loads the model again and
+// reports a model it cannot load. This check belongs in the pipeline's
+// load_run_model (then SIGHUP reloads get it too); until that calls
+// check_model_for_config, it runs here, for the model a run starts with.
+bool model_fits_config(const Config& cfg) {
+  if (cfg.model.path.empty()) return true;
+  std::string error;
+  const auto model = CompiledModel::load(cfg.model.path, error);
+  if (!model) return true;
+  std::vector<std::string> warnings;
+  const bool fits = check_model_for_config(*model, cfg.model, error, warnings);
+  for (const auto& w : warnings) fmt::print(stderr, "flowscore: warning: {}\n", w);
+  if (!fits) fmt::print(stderr, "flowscore: model {}: {}\n", cfg.model.path, error);
+  return fits;
 }
 
 int run_or_extract(int argc, char** argv, RunMode mode) {
@@ -146,23 +194,47 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
     return 2;
   }
 
-  std::string error;
-  if (!config_path.empty()) {
-    if (!load_config(config_path, req.cfg, error)) {
-      fmt::print(stderr, "flowscore: config {}\n", error);
-      return 2;
-    }
-    resolve_relative(req.cfg.model.path, config_path);
-  }
-  for (const auto& [k, v] : overrides) {
-    if (!apply_override(k, v, req.cfg, error)) {
-      fmt::print(stderr, "flowscore: {}\n", error);
-      return 2;
-    }
-  }
+  if (!build_config(config_path, overrides, req.cfg)) return 2;
   if (!out_path.empty()) req.cfg.output.path = out_path;
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
+  if (mode == RunMode::kEve && !model_fits_config(req.cfg)) return 2;
   return run_pipeline(req);
+}
+
+// flowscore feature-spec [--config FILE] [--set KEY=VALUE...]: what training
+// records as the model's feature spec (docs/TRAINING.md), from the same
+// configuration extract reads, so it cannot drift from what extract computed.
+constexpr const char* kFeatureSpecUsage = "usage: flowscore feature-spec [--config FILE] [--set KEY=VALUE...]\n";
+
+int print_feature_spec(int argc, char** argv) {
+  std::string config_path = default_config_path();
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "--set") && i + 1 < argc) {
+      const std::string value = argv[++i];
+      if (arg == "--config") {
+        config_path = value;
+      } else if (const size_t eq = value.find('='); eq != std::string::npos) {
+        overrides.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+      } else {
+        fmt::print(stderr, "flowscore: --set wants KEY=VALUE, got '{}'\n", value);
+        return 2;
+      }
+    } else if (arg == "--help" || arg == "-h") {
+      fmt::print("{}", kFeatureSpecUsage);
+      return 0;
+    } else {
+      fmt::print(stderr, "flowscore feature-spec: unexpected argument '{}'\n{}", arg, kFeatureSpecUsage);
+      return 2;
+    }
+  }
+  Config cfg;
+  if (!build_config(config_path, overrides, cfg)) return 2;
+  const FeatureSpec spec(cfg.features);
+  const nlohmann::json out = {{"version", spec.version()}, {"features", spec.names()}};
+  fmt::print("{}\n", out.dump(2));
+  return 0;
 }
 
 }  // namespace
@@ -196,6 +268,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "compile") return run_compile_command(argc - 1, argv + 1);
   if (cmd == "predict") return run_predict_command(argc - 1, argv + 1);
-  fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, compile, predict; see --help)\n", cmd);
+  if (cmd == "feature-spec") return print_feature_spec(argc - 1, argv + 1);
+  fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, compile, predict, feature-spec; see --help)\n",
+             cmd);
   return 2;
 }

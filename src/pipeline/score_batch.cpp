@@ -25,7 +25,9 @@ std::shared_ptr<const CompiledModel> ModelSlot::get() const {
   return model_;
 }
 
-bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error) {
+namespace {
+
+bool check_is_classifier(const CompiledModel& m, std::string& error) {
   const std::string obj = m.objective();
   if (obj != "binary:logistic" && obj != "multi:softprob" && obj != "multi:softmax") {
     error = fmt::format("model '{}' has objective {}: flowscore run needs a classifier "
@@ -37,6 +39,10 @@ bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::s
                         Verdict::kMaxClasses);
     return false;
   }
+  return true;
+}
+
+bool check_feature_names(const CompiledModel& m, const FeatureSpec& spec, std::string& error) {
   const auto& want = spec.names();
   const auto& have = m.feature_names();
   if (want == have) return true;
@@ -55,6 +61,58 @@ bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::s
   return false;
 }
 
+// Same names, other numbers: features.activity_gap or pair_window change
+// values without changing a column (docs/FEATURES.md).
+bool check_feature_spec_version(const CompiledModel& m, const FeatureSpec& spec, std::string& error,
+                                std::vector<std::string>& warnings) {
+  if (m.feature_spec_version().empty()) {
+    warnings.push_back(fmt::format("model '{}' records no feature spec version, so flowscore cannot check that it "
+                                   "was trained with this run's feature settings ({})",
+                                   m.name(), spec.version()));
+    return true;
+  }
+  if (m.feature_spec_version() == spec.version()) return true;
+  error = fmt::format("model '{}' was trained on features '{}', this run computes '{}': run it with the "
+                      "features.* settings it was trained with, or train a model for these",
+                      m.name(), m.feature_spec_version(), spec.version());
+  return false;
+}
+
+}  // namespace
+
+bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error,
+                         std::vector<std::string>& warnings) {
+  return check_is_classifier(m, error) && check_feature_names(m, spec, error) &&
+         check_feature_spec_version(m, spec, error, warnings);
+}
+
+bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error) {
+  std::vector<std::string> warnings;
+  const bool ok = check_model_for_run(m, spec, error, warnings);
+  for (const auto& w : warnings) fmt::print(stderr, "flowscore: warning: {}\n", w);
+  return ok;
+}
+
+bool check_model_for_config(const CompiledModel& m, const Config::Model& cfg, std::string& error,
+                            std::vector<std::string>& warnings) {
+  std::vector<std::string> classes;
+  for (size_t c = 0; c < m.num_classes(); ++c) classes.push_back(m.class_label(c));
+  const auto has = [&](const std::string& name) { return std::find(classes.begin(), classes.end(), name) != classes.end(); };
+  if (!has(cfg.benign_class)) {
+    error = fmt::format("model.benign_class '{}' is not a class of model '{}' (its classes: {})", cfg.benign_class,
+                        m.name(), fmt::join(classes, ", "));
+    return false;
+  }
+  std::vector<std::string> unknown;
+  for (const ClassPolicy& p : cfg.classes)
+    if (!has(p.name)) unknown.push_back(p.name);
+  if (!unknown.empty())
+    warnings.push_back(fmt::format("model.classes has policies for classes model '{}' does not have, left unused: {} "
+                                   "(its classes: {})",
+                                   m.name(), fmt::join(unknown, ", "), fmt::join(classes, ", ")));
+  return true;
+}
+
 ScoreBatch::ScoreBatch(const FeatureSpec& spec, const Config& cfg, const ModelSlot& slot)
     : spec_(spec), cfg_(cfg), slot_(slot) {
   rows_.resize(size_t{cfg.model.batch_size} * spec.count());
@@ -67,11 +125,13 @@ void ScoreBatch::adopt_current_model() {
   std::fill(std::begin(thresholds_), std::end(thresholds_), cfg_.model.default_threshold);
   benign_class_ = 0;
   if (!model_) return;
-  const auto& names = model_->class_names();
-  for (size_t c = 0; c < names.size() && c < size_t{Verdict::kMaxClasses}; ++c) {
-    if (names[c] == cfg_.model.benign_class) benign_class_ = static_cast<int>(c);
+  // check_model_for_config() has refused a model without the benign class
+  // (class 0 stays the fallback for a model swapped in unchecked).
+  for (size_t c = 0; c < model_->num_classes() && c < size_t{Verdict::kMaxClasses}; ++c) {
+    const std::string name = model_->class_label(c);
+    if (name == cfg_.model.benign_class) benign_class_ = static_cast<int>(c);
     for (const ClassPolicy& p : cfg_.model.classes)
-      if (p.name == names[c]) thresholds_[c] = p.threshold;
+      if (p.name == name) thresholds_[c] = p.threshold;
   }
 }
 

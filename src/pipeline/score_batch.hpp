@@ -35,9 +35,23 @@ class ModelSlot {
   std::atomic<uint64_t> generation_{0};
 };
 
-// Refuses a model `run` cannot use: wrong feature names or order (names the
-// differences), not a classifier, or too many classes.
+// Refuses a model `run` cannot use: not a classifier, too many classes,
+// wrong feature names or order (names the differences), or trained on other
+// feature settings: its recorded feature spec version differs from
+// spec.version() (docs/FEATURES.md: the same columns then hold other
+// numbers). A model that recorded no version passes with a warning, added to
+// `warnings`, that its feature settings cannot be checked.
+bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error,
+                         std::vector<std::string>& warnings);
+// The same, printing the warnings on stderr (one line each).
 bool check_model_for_run(const CompiledModel& m, const FeatureSpec& spec, std::string& error);
+
+// Refuses a model whose classes do not include model.benign_class (alerts
+// would be raised on the wrong class). Configured class policies
+// (model.classes) the model does not have give one warning: a config may
+// serve several models.
+bool check_model_for_config(const CompiledModel& m, const Config::Model& cfg, std::string& error,
+                            std::vector<std::string>& warnings);
 
 class ScoreBatch {
  public:
