@@ -6,6 +6,7 @@ what and where), 1 anything else.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -17,6 +18,34 @@ import flowtable
 import report
 from metrics import compute_metrics
 from splits import group_split
+
+
+def default_flowscore():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.environ.get("FLOWSCORE") or os.path.join(root, "build", "src", "cli", "flowscore")
+
+
+def default_feature_spec(flowscore, table_names):
+    """The version to record without --feature-spec: flowscore's default
+    configuration's, when the tables have exactly its columns. `run` refuses a
+    model whose version differs from its own (docs/FEATURES.md), so tables
+    extracted with other features.* settings need --feature-spec."""
+    try:
+        out = subprocess.run([flowscore, "feature-spec"], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+        spec = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        warn(f"cannot ask {flowscore} for the feature spec ({e}); the model records no "
+             "feature_spec_version and `flowscore run` cannot check its feature settings "
+             "(pass --feature-spec or --flowscore)")
+        return None
+    if list(table_names) != spec["features"]:
+        warn("the tables' columns are not flowscore's default features; the model records no "
+             "feature_spec_version (pass --feature-spec, from `flowscore feature-spec`)")
+        return None
+    print(f"train: feature spec {spec['version']!r} (flowscore's default configuration; "
+          "pass --feature-spec if extract ran with other features.* settings)")
+    return spec["version"]
 
 
 def parse_args(argv):
@@ -48,7 +77,12 @@ def parse_args(argv):
                    help="expected attack/benign labels; any without training flows is "
                         "reported and left out of the model")
     p.add_argument("--feature-spec", metavar="FILE",
-                   help="feature names the tables must have (JSON or one per line)")
+                   help="feature names the tables must have (JSON or one per line); its "
+                        "\"version\" is recorded as the model's feature_spec_version. Default: "
+                        "`flowscore feature-spec` of flowscore's default configuration")
+    p.add_argument("--flowscore", metavar="BIN", default=default_flowscore(),
+                   help="flowscore binary asked for the default feature spec "
+                        "(default: $FLOWSCORE, else build/src/cli/flowscore)")
     p.add_argument("--threads", type=int, default=0, help="XGBoost threads (0 = all cores)")
     args = p.parse_args(argv)
     if not 0 <= args.valid_fraction < 1:
@@ -141,6 +175,8 @@ def load_tables(args):
     if args.feature_spec:
         spec_names, spec_version = flowtable.read_feature_spec(args.feature_spec)
         flowtable.check_feature_spec(table.feature_names, spec_names, args.train[0])
+    else:
+        spec_version = default_feature_spec(args.flowscore, table.feature_names)
     bad_names = [n for n in table.feature_names if any(ch in n for ch in "[]<,")]
     if bad_names:
         raise flowtable.TableError(f"feature names XGBoost cannot store: {', '.join(bad_names)}")
