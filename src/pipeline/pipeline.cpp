@@ -142,22 +142,26 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
 // from an interface it cannot use, and the pcap PMD ends its burst there
 // without a word, which looks like the end of the file. The file's framing
 // (read_capture_layout) says how many packet records it holds and whether it
-// holds together: anything short of that is reported, never lost silently.
+// holds together: anything short of that is reported, never lost silently,
+// and fails the run as bad input (exit status 2, as tcpdump and tshark fail
+// on a cut-off file) once what was read has been scored and written, so a
+// batch job cannot take a partial result for a whole one.
 // A classic pcap read to its end adds up exactly (header, then 16 bytes and
 // the captured bytes per record), so only one that does not is walked; a
-// pcapng has no such sum, so its walk (`pcapng`, started with the run:
-// about 0.45 s per GB here, on another thread) is always needed.
-void warn_if_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng) {
+// pcapng has no such sum, so its walk (`pcapng`, started with the run, on
+// another thread) is always needed. Returns true when part of the file was
+// not read.
+bool report_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng) {
   rte_eth_stats st{};
-  if (rte_eth_stats_get(port, &st) != 0) return;
+  if (rte_eth_stats_get(port, &st) != 0) return false;
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) return;  // gone since the run began: nothing left to compare with
+  if (ec) return false;  // gone since the run began: nothing left to compare with
   CaptureLayout layout;
   if (pcapng) {
     layout = *pcapng;
   } else if (size == 24 + 16 * st.ipackets + st.ibytes || !read_capture_layout(path, layout)) {
-    return;
+    return false;
   }
   if (st.ipackets < layout.packet_records)
     fmt::print(stderr,
@@ -169,10 +173,11 @@ void warn_if_unread(const std::string& path, uint16_t port, const std::optional<
                "flowscore: {}: truncated or corrupt capture: its framing breaks at byte {}, and the {} bytes from "
                "there were not read\n",
                path, layout.broken_at, size - layout.broken_at);
+  return st.ipackets < layout.packet_records || !layout.intact;
 }
 
 // The pcapng inputs' layouts, walked on one thread while the run reads them
-// (classic pcaps get nullopt: see warn_if_unread).
+// (classic pcaps get nullopt: see report_unread).
 std::future<std::vector<std::optional<CaptureLayout>>> walk_pcapng_inputs(std::vector<std::string> paths) {
   return std::async(std::launch::async, [paths = std::move(paths)] {
     std::vector<std::optional<CaptureLayout>> out(paths.size());
@@ -660,11 +665,14 @@ int run_pipeline(const RunRequest& req) {
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink);
+  for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   if (offline) {
     const auto pcapng = pcapng_layouts.get();
-    for (size_t k = 0; k < inputs.size(); ++k) warn_if_unread(req.pcaps[inputs[k].input_index], inputs[k].port, pcapng[k]);
+    bool unread = false;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      unread |= report_unread(req.pcaps[inputs[k].input_index], inputs[k].port, pcapng[k]);
+    if (unread && status == 0) status = 2;  // bad input; a runtime failure (1) reported above says more
   }
-  for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();
   feeder.reset();

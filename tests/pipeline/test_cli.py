@@ -97,7 +97,8 @@ def test_truncated_capture_keeps_its_complete_records():
     with open(path, "wb") as f:
         f.write(data[: len(data) - 7])  # the last record loses its tail
     out = os.path.join(TMP, "cut.json")
-    p = run("run", "--pcap", path, "--out", out, "--model", "none")
+    # What was read is written; the run still fails as bad input.
+    p = run("run", "--pcap", path, "--out", out, "--model", "none", expect=2)
     whole = os.path.join(TMP, "whole.json")
     run("run", "--pcap", PING, "--out", whole, "--model", "none")
     got = sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in records(out))
@@ -150,7 +151,7 @@ def test_records_libpcap_refuses_are_reported_not_lost():
         f.write(block(1, struct.pack("<HHI", 1, 0, 65535)))
         for i in range(100):
             f.write(block(6, struct.pack("<IIIII", 5 if i == 32 else 0, 0, i, len(frame), len(frame)) + frame))
-    p = run("run", "--pcap", ng, "--out", os.path.join(TMP, "bad-interface.json"), "--model", "none")
+    p = run("run", "--pcap", ng, "--out", os.path.join(TMP, "bad-interface.json"), "--model", "none", expect=2)
     packets, _, _ = summary_numbers(p.stderr)
     assert packets == 32, p.stderr
     assert "68 of 100 packet records were not read" in p.stderr, p.stderr
@@ -161,7 +162,7 @@ def test_records_libpcap_refuses_are_reported_not_lost():
         first_len = struct.unpack("<I", data[24 + 8:24 + 12])[0]
         second = 24 + 16 + first_len
         f.write(data[:second + 8] + struct.pack("<I", 0xFFFFFFF0) + data[second + 12:])
-    p = run("run", "--pcap", broken, "--out", os.path.join(TMP, "bad-length.json"), "--model", "none")
+    p = run("run", "--pcap", broken, "--out", os.path.join(TMP, "bad-length.json"), "--model", "none", expect=2)
     assert f"framing breaks at byte {second}" in p.stderr, p.stderr
 
 
