@@ -352,6 +352,21 @@ def test_dealing_frames_to_several_workers_changes_no_record():
         assert lines == reference, workers
 
 
+def test_several_workers_keep_the_hugepages_they_were_planned():
+    # Each worker maps its flow arrays from the hugetlb pool while it has
+    # room, after its flow index. With 1 GiB of hugepages and four workers
+    # the first workers' arrays took the pages the fourth one's index had
+    # been planned, and the run fell back to --no-huge, every lcore pinned
+    # to one CPU. Now EAL reserves DPDK's share at start-up.
+    meminfo = dict(l.split(":", 1) for l in open("/proc/meminfo"))
+    free_mb = int(meminfo["HugePages_Free"]) * int(meminfo["Hugepagesize"].split()[0]) // 1024
+    if free_mb < 1024 or "hugetlbfs" not in open("/proc/mounts").read():
+        print(f"  skipped: {free_mb} MiB of hugepages free (1 GiB wanted)")
+        return
+    p = run("run", "--pcap", PING, "--out", os.path.join(TMP, "four.json"), "--model", "none", "--workers", "4")
+    assert "no-huge" not in p.stderr and "memory allocation failed" not in p.stderr, p.stderr
+
+
 def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
     good = compiled_model("live", 2)
     out = os.path.join(TMP, "live-out.json")
