@@ -16,7 +16,7 @@ struct ClassPolicy {
   std::string name;
   float threshold = 0.5f;       // alert when the class's probability is at least this
   std::string category;         // EVE alert.category
-  int severity = 2;             // EVE alert.severity (1 high .. 3 low)
+  int severity = 3;             // EVE alert.severity (1 high .. 3 low); low unless configured
 };
 
 struct Config {

@@ -50,7 +50,7 @@ void append_json_string(std::string_view s, fmt::memory_buffer& out);
 struct ClassInfo {
   std::string name;      // flowscore.label and alert.signature ("flowscore: <name>")
   std::string category;  // alert.category
-  int severity = 2;      // alert.severity: 1 (high) .. 3 (low), as in Suricata
+  int severity = 3;      // alert.severity: 1 (high) .. 3 (low), as in Suricata
 };
 
 // The model behind the verdicts. Classes without an entry are named

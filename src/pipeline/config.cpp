@@ -94,6 +94,14 @@ bool as_probability(const json& v, float& out, std::string& why) {
   return true;
 }
 
+// One field of a class's alert policy.
+bool as_class_field(const std::string& field, const json& x, ClassPolicy& c, std::string& why) {
+  return field == "threshold"  ? as_probability(x, c.threshold, why)
+         : field == "category" ? as_string(x, c.category, why)
+         : field == "severity" ? as_uint(x, c.severity, 1, 255, why)
+                               : (why = "unknown key (expected threshold, category, severity)", false);
+}
+
 bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) {
   if (!v.is_object()) {
     why = "must be an object: class name -> {threshold, category, severity}";
@@ -110,16 +118,36 @@ bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) 
     }
     for (const auto& [k, x] : pol.items()) {
       std::string sub;
-      bool ok = k == "threshold"  ? as_probability(x, c.threshold, sub)
-                : k == "category" ? as_string(x, c.category, sub)
-                : k == "severity" ? as_uint(x, c.severity, 1, 255, sub)
-                                  : (sub = "unknown key (expected threshold, category, severity)", false);
-      if (!ok) {
+      if (!as_class_field(k, x, c, sub)) {
         why = fmt::format("class '{}'.{}: {}", name, k, sub);
         return false;
       }
     }
     out.push_back(std::move(c));
+  }
+  return true;
+}
+
+// `--set model.classes.<name>.<field>=value`: one field of one class's
+// policy, the class added (with the defaults) when the config has none.
+constexpr std::string_view kClassesPrefix = "model.classes.";
+
+bool set_class_field(const std::string& key, const json& v, Config& cfg, std::string& why) {
+  const std::string rest = key.substr(kClassesPrefix.size());
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string::npos || dot == 0) {
+    why = "expected model.classes.<class>.<threshold|category|severity>";
+    return false;
+  }
+  const std::string name = rest.substr(0, dot);
+  auto it = std::find_if(cfg.model.classes.begin(), cfg.model.classes.end(),
+                         [&](const ClassPolicy& c) { return c.name == name; });
+  ClassPolicy policy = it != cfg.model.classes.end() ? *it : ClassPolicy{.name = name};
+  if (!as_class_field(rest.substr(dot + 1), v, policy, why)) return false;
+  if (it != cfg.model.classes.end()) {
+    *it = std::move(policy);
+  } else {
+    cfg.model.classes.push_back(std::move(policy));
   }
   return true;
 }
@@ -228,16 +256,22 @@ bool load_config(const std::string& path, Config& out, std::string& error) {
 }
 
 bool apply_override(const std::string& key, const std::string& value, Config& cfg, std::string& error) {
-  const auto it = setters().find(key);
-  if (it == setters().end()) {
+  Setter set;
+  if (const auto it = setters().find(key); it != setters().end()) {
+    set = it->second;
+  } else if (key.starts_with(kClassesPrefix)) {
+    set = [&key](const json& v, Config& c, std::string& w) { return set_class_field(key, v, c, w); };
+  } else {
     error = fmt::format("{}: unknown key", key);
     return false;
   }
-  // Values are JSON literals when they parse as such, else plain strings.
+  // Values are JSON literals when they parse as such, else plain strings;
+  // a key that takes a string takes the text as it is too (sensor_name=123).
   json v = json::parse(value, nullptr, false);
-  if (v.is_discarded()) v = value;
-  std::string why;
-  if (!it->second(v, cfg, why)) {
+  std::string why, why_as_text;
+  const bool ok = v.is_discarded() ? set(json(value), cfg, why)
+                                   : set(v, cfg, why) || (!v.is_string() && set(json(value), cfg, why_as_text));
+  if (!ok) {
     error = fmt::format("{}: {}", key, why);
     return false;
   }

@@ -256,6 +256,13 @@ def test_run_with_a_model_gives_verdicts():
     recs = records(out)
     assert recs and all("flowscore" in r and r["flowscore"]["label"] in ("benign", "attack") for r in recs)
     assert all(r["event_type"] == ("alert" if "alert" in r else "flow") for r in recs)
+    # Classes without a policy in the config alert with an empty category
+    # and severity 3 (OUTPUT.md). The same model with its class names
+    # swapped calls these flows "attack"; at threshold 0 every one alerts.
+    swapped = compiled_model("m-swapped", 1, class_names="attack,benign")
+    run("run", "--pcap", PING, "--out", out, "--model", swapped, "--set", "model.default_threshold=0")
+    alerts = [r["alert"] for r in records(out) if "alert" in r]
+    assert alerts and all(a["severity"] == 3 and a["category"] == "" for a in alerts), alerts
 
 
 def test_scoring_placement_does_not_change_verdicts():

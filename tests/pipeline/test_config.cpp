@@ -80,6 +80,52 @@ TEST(Config, OverridesUseTheSameValidation) {
   EXPECT_NE(err.find("no.such_key"), std::string::npos);
 }
 
+TEST(Config, OverridesReachOneFieldOfOneClass) {
+  Config cfg;
+  std::string err;
+  const std::string path = write_temp(
+      R"({"model": {"classes": {"flood": {"threshold": 0.5, "category": "Attempted DoS", "severity": 2}}}})");
+  ASSERT_TRUE(load_config(path, cfg, err)) << err;
+  ASSERT_TRUE(apply_override("model.classes.flood.threshold", "0.9", cfg, err)) << err;
+  ASSERT_EQ(cfg.model.classes.size(), 1u);
+  EXPECT_FLOAT_EQ(cfg.model.classes[0].threshold, 0.9f);
+  EXPECT_EQ(cfg.model.classes[0].category, "Attempted DoS");  // the other fields stay
+  EXPECT_EQ(cfg.model.classes[0].severity, 2);
+  // A class the config did not have is added with the defaults.
+  ASSERT_TRUE(apply_override("model.classes.DoS Hulk.category", "Denial of Service", cfg, err)) << err;
+  ASSERT_EQ(cfg.model.classes.size(), 2u);
+  EXPECT_EQ(cfg.model.classes[1].name, "DoS Hulk");
+  EXPECT_EQ(cfg.model.classes[1].category, "Denial of Service");
+  EXPECT_EQ(cfg.model.classes[1].severity, 3);
+  EXPECT_FLOAT_EQ(cfg.model.classes[1].threshold, 0.5f);
+  // Bad fields and values name the key, and change nothing.
+  EXPECT_FALSE(apply_override("model.classes.flood.colour", "red", cfg, err));
+  EXPECT_NE(err.find("model.classes.flood.colour: unknown key"), std::string::npos) << err;
+  EXPECT_FALSE(apply_override("model.classes.flood.threshold", "2", cfg, err));
+  EXPECT_NE(err.find("must be a number from 0 to 1"), std::string::npos) << err;
+  EXPECT_FLOAT_EQ(cfg.model.classes[0].threshold, 0.9f);
+  EXPECT_FALSE(apply_override("model.classes.flood", "0.9", cfg, err));
+  EXPECT_NE(err.find("model.classes.<class>."), std::string::npos) << err;
+  EXPECT_EQ(cfg.model.classes.size(), 2u);
+  std::remove(path.c_str());
+}
+
+TEST(Config, StringKeysTakeTextThatLooksLikeANumber) {
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(apply_override("output.sensor_name", "123", cfg, err)) << err;
+  EXPECT_EQ(cfg.output.sensor_name, "123");
+  ASSERT_TRUE(apply_override("output.sensor_name", "true", cfg, err)) << err;
+  EXPECT_EQ(cfg.output.sensor_name, "true");
+  ASSERT_TRUE(apply_override("output.sensor_name", "\"quoted\"", cfg, err)) << err;
+  EXPECT_EQ(cfg.output.sensor_name, "quoted");
+  // A number key still refuses text, with the number's message.
+  EXPECT_FALSE(apply_override("flow.idle_timeout", "soon", cfg, err));
+  EXPECT_NE(err.find("must be a positive number of seconds"), std::string::npos) << err;
+  EXPECT_FALSE(apply_override("output.include_features", "1", cfg, err));
+  EXPECT_NE(err.find("must be true or false"), std::string::npos) << err;
+}
+
 TEST(Config, ClassPoliciesAreRead) {
   Config cfg;
   std::string err;
