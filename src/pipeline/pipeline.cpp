@@ -237,8 +237,8 @@ void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* sc
   }
 }
 
-void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, const CompiledModel* model,
-                   const LabelRules* labels, const std::string& default_label) {
+void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, RunMode mode,
+                   const CompiledModel* model, const LabelRules* labels, const std::string& default_label) {
   const WorkerStats& t = s.total;
   fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
              t.packets.packets, t.packets.wire_bytes, t.flows.flows_created, t.flows.records_emitted, elapsed,
@@ -265,6 +265,10 @@ void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, co
                "expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
                model->name(), model->hash(), c.flows_scored, c.batches, c.alerts,
                c.batches ? c.latency_sum_tsc / double(c.batches) / hz * 1e3 : 0.0, c.latency_max_tsc / hz * 1e3);
+  } else if (mode == RunMode::kEve) {
+    // A config without model.path is valid (flow records alone), but a
+    // sensor that was meant to score must not look as if it had.
+    fmt::print(stderr, "flowscore: no model (model.path is empty, or --model none): flows recorded, not scored\n");
   }
   if (labels) {
     const LabelStats ls = labels->stats();
@@ -660,7 +664,7 @@ int run_pipeline(const RunRequest& req) {
   // ---- summary and teardown ---------------------------------------------------
   t.write_failures = write_failures;  // the last writes came after the snapshot
   if (!req.quiet)
-    print_summary(t, elapsed, *in.sink, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
+    print_summary(t, elapsed, *in.sink, req.mode, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
                   req.default_label);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());

@@ -57,6 +57,7 @@ def test_run_writes_one_valid_eve_line_per_flow():
     for f in SMALL:
         args += ["--pcap", f]
     p = run(*args)
+    assert "flows recorded, not scored" in p.stderr, p.stderr  # no model is said, not implied
     packets, flows, recs = summary_numbers(p.stderr)
     lines = records(out)
     # A flow yields one record, more when the active timeout checkpoints it.
