@@ -13,10 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "../pipeline/score_batch.hpp"  // check_model_for_config (see model_fits_config)
 #include "flowscore/config.hpp"
 #include "flowscore/features.hpp"
-#include "flowscore/model.hpp"
 #include "flowscore/model_cli.hpp"
 #include "flowscore/pipeline.hpp"
 
@@ -60,7 +58,8 @@ Options for extract:
 Signals: SIGINT/SIGTERM stop (flows are flushed; a second one stops without waiting for the
 writer); SIGHUP reloads the model and reopens the output file (logrotate). Live runs write an EVE stats event every output.stats_interval.
 
-Exit status: 0 success, 1 runtime failure, 2 bad input or usage.
+Exit status: 0 success, 1 runtime failure, 2 bad input or usage (a capture file
+that could not be read to its end too, after what was read is written).
 )";
 
 std::string default_config_path() {
@@ -95,24 +94,6 @@ bool build_config(const std::string& config_path, const std::vector<std::pair<st
     }
   }
   return true;
-}
-
-// model.benign_class and model.classes against the model's classes, before
-// anything starts: a benign class the model lacks would raise alerts on the
-// wrong class, so it is a usage error. The pipeline loads the model again and
-// reports a model it cannot load. This check belongs in the pipeline's
-// load_run_model (then SIGHUP reloads get it too); until that calls
-// check_model_for_config, it runs here, for the model a run starts with.
-bool model_fits_config(const Config& cfg) {
-  if (cfg.model.path.empty()) return true;
-  std::string error;
-  const auto model = CompiledModel::load(cfg.model.path, error);
-  if (!model) return true;
-  std::vector<std::string> warnings;
-  const bool fits = check_model_for_config(*model, cfg.model, error, warnings);
-  for (const auto& w : warnings) fmt::print(stderr, "flowscore: warning: {}\n", w);
-  if (!fits) fmt::print(stderr, "flowscore: model {}: {}\n", cfg.model.path, error);
-  return fits;
 }
 
 int run_or_extract(int argc, char** argv, RunMode mode) {
@@ -197,7 +178,6 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   if (!build_config(config_path, overrides, req.cfg)) return 2;
   if (!out_path.empty()) req.cfg.output.path = out_path;
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
-  if (mode == RunMode::kEve && !model_fits_config(req.cfg)) return 2;
   return run_pipeline(req);
 }
 

@@ -111,11 +111,19 @@ bool setup_port(uint16_t port, rte_mempool* pool, std::string& error) {
 
 int worker_main(void* arg) { return static_cast<Worker*>(arg)->run(g_stop, g_abort); }
 
-std::shared_ptr<const CompiledModel> load_run_model(const std::string& path, const FeatureSpec& spec,
-                                                    std::string& error) {
-  std::shared_ptr<const CompiledModel> m = CompiledModel::load(path, error);
+// The model at model.path, if it fits the features this run computes and
+// the config's classes: at start-up and on every reload (SIGHUP,
+// /flowscore/reload), so a reload cannot swap in what start-up would refuse.
+// The loader's own messages name the file; the checks' get it here.
+std::shared_ptr<const CompiledModel> load_run_model(const Config& cfg, const FeatureSpec& spec, std::string& error) {
+  std::shared_ptr<const CompiledModel> m = CompiledModel::load(cfg.model.path, error);
   if (!m) return nullptr;
-  if (!check_model_for_run(*m, spec, error)) return nullptr;
+  std::vector<std::string> warnings;
+  if (!check_model_for_run(*m, spec, error, warnings) || !check_model_for_config(*m, cfg.model, error, warnings)) {
+    error = fmt::format("{}: {}", cfg.model.path, error);
+    return nullptr;
+  }
+  for (const std::string& w : warnings) fmt::print(stderr, "flowscore: warning: {}\n", w);
   return m;
 }
 
@@ -293,9 +301,9 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
   for (size_t i = 0; i < req.pcaps.size(); ++i)
     if (!probe_pcap_file(req.pcaps[i], in.pcaps[i], error)) return false;
   if (req.mode == RunMode::kEve && !cfg.model.path.empty()) {
-    in.model = load_run_model(cfg.model.path, spec, error);
+    in.model = load_run_model(cfg, spec, error);
     if (!in.model) {
-      error = fmt::format("model {}: {}", cfg.model.path, error);
+      error = "model " + error;
       return false;
     }
   }
@@ -607,7 +615,7 @@ int run_pipeline(const RunRequest& req) {
 
   // ---- the writer: main lcore --------------------------------------------
   auto reload_model = [&] {
-    auto fresh = load_run_model(cfg.model.path, spec, error);
+    auto fresh = load_run_model(cfg, spec, error);
     if (fresh) {
       g_running_model.set(fresh.get());
       // The writer learns the new model's names before any verdict of it can

@@ -423,9 +423,19 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
             time.sleep(0.2)
         assert state["reloads"] == 2 and state["refusals"] == 1 and state["name"] == "live", state
         sock.close()
+        # A model without the configured benign class is refused on reload
+        # as at start-up: its alerts would be raised on the wrong class.
+        lacking = compiled_model("live-other", 3, class_names="quiet,noisy")
+        with open(lacking, "rb") as f, open(good, "wb") as g:
+            g.write(f.read())
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 60
+        while sum("model reload refused" in l for l in lines) < 2:
+            assert time.time() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.1)
         # A different model (name, classes): the records, all flushed at
         # shutdown after this reload, must name it and its classes.
-        other = compiled_model("live-other", 3, class_names="quiet,noisy")
+        other = compiled_model("live-other", 3, class_names="benign,noisy")
         with open(other, "rb") as f, open(good, "wb") as g:
             g.write(f.read())
         proc.send_signal(signal.SIGHUP)
@@ -442,15 +452,16 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
             proc.kill()
     assert proc.returncode == 0, err
     assert "model reload refused" in err and "model reloaded" in err, err
+    assert "model.benign_class 'benign' is not a class of model" in err, err
     everything = records(out)
     recs = [r for r in everything if r["event_type"] != "stats"]
     assert everything[-1]["event_type"] == "stats", everything[-1]  # the shutdown's stats event
     assert everything[-1]["stats"]["flowscore"]["model"] == {"name": "live-other", "hash": recs[0]["flowscore"]["model"]["hash"],
-                                                           "reloads": 3, "refusals": 1}, everything[-1]
+                                                           "reloads": 3, "refusals": 2}, everything[-1]
     assert recs and all(r["flow"]["reason"] == "shutdown" for r in recs), err
     assert sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in recs) > 0
     assert all(r["flowscore"]["model"]["name"] == "live-other" for r in recs), recs[0]
-    assert all(r["flowscore"]["label"] in ("quiet", "noisy") for r in recs), recs[0]
+    assert all(r["flowscore"]["label"] in ("benign", "noisy") for r in recs), recs[0]
 
 
 def test_a_closed_output_pipe_is_a_reported_failure():
