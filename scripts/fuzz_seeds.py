@@ -68,6 +68,8 @@ def model_seeds(json_out, compiled_out, flowscore):
     }
     for name, (params, y, rounds, classes) in specs.items():
         booster = xgb.train({**params, "nthread": 1, "seed": 1}, xgb.DMatrix(x, label=y), num_boost_round=rounds)
+        if name == "binary":  # what scripts/train records, for compile to take from the JSON
+            booster.set_attr(class_names='["benign", "attack"]', feature_spec_version="flowscore-features v2 seed")
         path = json_out / f"{name}.json"
         booster.save_model(str(path))
         fsm = compiled_out / f"{name}.fsm"
