@@ -133,7 +133,11 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   opterr = 1;
   int c;
   const int nargs = static_cast<int>(args.size()) - 1;
-  while ((c = getopt_long(nargs, args.data(), "q", opts, nullptr)) != -1) {
+  std::vector<std::string> given;  // long options seen, for the mode check below
+  int option_index = -1;
+  while ((c = getopt_long(nargs, args.data(), "q", opts, &option_index)) != -1) {
+    if (option_index >= 0) given.push_back(opts[option_index].name);
+    option_index = -1;
     switch (c) {
       case kPcap: req.pcaps.push_back(optarg); break;
       case kOut: out_path = optarg; break;
@@ -152,7 +156,17 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
         overrides.emplace_back(std::string(static_cast<const char*>(optarg), eq), std::string(eq + 1));
         break;
       }
-      case kWorkers: req.workers = static_cast<unsigned>(std::strtoul(optarg, nullptr, 10)); break;
+      case kWorkers: {
+        char* end = nullptr;
+        const unsigned long n = std::strtoul(optarg, &end, 10);
+        if (end == optarg || *end != '\0' || optarg[0] == '-' || n > 1024) {
+          fmt::print(stderr, "flowscore: --workers wants a whole number from 0 (as many as there are CPUs) to 1024, "
+                             "got '{}'\n", optarg);
+          return 2;
+        }
+        req.workers = static_cast<unsigned>(n);
+        break;
+      }
       case kLabels: req.labels_path = optarg; break;
       case kLabel: req.input_labels.push_back(optarg); break;
       case kDefaultLabel: req.default_label = optarg; break;
@@ -164,6 +178,20 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   if (optind < nargs) {
     fmt::print(stderr, "flowscore: unexpected argument '{}' (see --help)\n", args[optind]);
     return 2;
+  }
+  // An option the other command takes would be ignored here: say so instead.
+  for (const std::string& name : given) {
+    const bool extract_only = name == "labels" || name == "label" || name == "default-label";
+    const bool run_only = name == "model" || name == "features";
+    if (mode == RunMode::kEve && extract_only) {
+      fmt::print(stderr, "flowscore run: --{} is for extract (it labels the feature table for training)\n", name);
+      return 2;
+    }
+    if (mode == RunMode::kExtract && run_only) {
+      fmt::print(stderr, "flowscore extract: --{} is for run (extract writes every feature and scores nothing)\n",
+                 name);
+      return 2;
+    }
   }
   if (req.pcaps.empty() && req.eal_args.empty()) {
     fmt::print(stderr, "flowscore: give --pcap FILE (offline) or DPDK EAL options before '--' (live); see --help\n");

@@ -83,6 +83,16 @@ def test_missing_and_non_capture_inputs_are_refused():
     assert "README.md" in p.stderr
 
 
+def test_options_of_the_other_command_are_refused_not_ignored():
+    out = os.path.join(TMP, "other.json")
+    p = run("run", "--pcap", PING, "--out", out, "--labels", "x.csv", expect=2)
+    assert "--labels is for extract" in p.stderr, p.stderr
+    p = run("extract", "--pcap", PING, "--out", out, "--model", "none", expect=2)
+    assert "--model is for run" in p.stderr, p.stderr
+    p = run("run", "--pcap", PING, "--out", out, "--workers", "two", expect=2)
+    assert "--workers wants a whole number" in p.stderr, p.stderr
+
+
 def test_unsupported_link_type_is_named():
     path = os.path.join(TMP, "wifi.pcap")
     with open(path, "wb") as f:  # LINKTYPE_IEEE802_11 (105), one 24-byte frame
