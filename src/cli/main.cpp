@@ -2,6 +2,7 @@
 // or hands over to the model tools (compile, predict); feature-spec prints
 // what a configuration's features are.
 #include <getopt.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -262,8 +263,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "run" || cmd == "extract") {
+    // EAL pins this thread to the main lcore's CPU, and exec keeps the
+    // calling thread's affinity: the re-run below must see every CPU again.
+    cpu_set_t cpus_at_start;
+    const bool have_cpus = sched_getaffinity(0, sizeof cpus_at_start, &cpus_at_start) == 0;
     const int rc = run_or_extract(argc - 1, argv + 1, cmd == "run" ? RunMode::kEve : RunMode::kExtract);
     if (rc != kRetryWithoutHugepages) return rc;
+    if (have_cpus) sched_setaffinity(0, sizeof cpus_at_start, &cpus_at_start);
     // Same command, without hugepages: EAL cannot be started twice in one process.
     std::vector<char*> again(argv, argv + argc);
     std::string set = "--set", value = "dpdk.hugepages=\"no\"";

@@ -109,7 +109,7 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
     plan.args.push_back("--no-shconf");
     plan.args.push_back(fmt::format("-m{}", memory_mb));
     plan.notes.push_back(hugepages == "no"
-                             ? "hugepages disabled by config: running with --no-huge"
+                             ? "running with --no-huge (dpdk.hugepages is \"no\")"
                              : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",
                                            free_mb, memory_mb));
   }
