@@ -131,10 +131,9 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
   ModelInfo info;
   info.name = m.name();
   info.hash = m.hash();
-  const size_t classes = m.num_outputs() == 1 ? 2 : m.num_outputs();
-  for (size_t c = 0; c < classes; ++c) {
+  for (size_t c = 0; c < m.num_classes(); ++c) {
     ClassInfo ci;
-    ci.name = c < m.class_names().size() ? m.class_names()[c] : fmt::format("class_{}", c);
+    ci.name = m.class_label(c);
     for (const ClassPolicy& p : cfg.model.classes) {
       if (p.name == ci.name) {
         ci.category = p.category;
