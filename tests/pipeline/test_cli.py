@@ -433,26 +433,22 @@ def test_live_mode_reloads_on_sighup_and_flushes_on_sigint():
             time.sleep(0.2)
         assert state["reloads"] == 2 and state["refusals"] == 1 and state["name"] == "live", state
         sock.close()
+
+        def reload_with(model, outcome, times):  # SIGHUP with `model` in place; wait for the n-th outcome line
+            with open(model, "rb") as f, open(good, "wb") as g:
+                g.write(f.read())
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 60
+            while sum(outcome in l for l in lines) < times:
+                assert time.time() < deadline and proc.poll() is None, "".join(lines)
+                time.sleep(0.1)
+
         # A model without the configured benign class is refused on reload
         # as at start-up: its alerts would be raised on the wrong class.
-        lacking = compiled_model("live-other", 3, class_names="quiet,noisy")
-        with open(lacking, "rb") as f, open(good, "wb") as g:
-            g.write(f.read())
-        proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 60
-        while sum("model reload refused" in l for l in lines) < 2:
-            assert time.time() < deadline and proc.poll() is None, "".join(lines)
-            time.sleep(0.1)
+        reload_with(compiled_model("live-other", 3, class_names="quiet,noisy"), "model reload refused", 2)
         # A different model (name, classes): the records, all flushed at
         # shutdown after this reload, must name it and its classes.
-        other = compiled_model("live-other", 3, class_names="benign,noisy")
-        with open(other, "rb") as f, open(good, "wb") as g:
-            g.write(f.read())
-        proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 60
-        while sum("model reloaded" in l for l in lines) < 3:
-            assert time.time() < deadline and proc.poll() is None, "".join(lines)
-            time.sleep(0.1)
+        reload_with(compiled_model("live-other", 3, class_names="benign,noisy"), "model reloaded", 3)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         reader.join(timeout=10)
