@@ -42,8 +42,6 @@ Options for run and extract:
   --pcap FILE               capture file (pcap or pcapng); repeat for several
   --out FILE                where records go ("-" = standard output; default from config)
   --config FILE             JSON config (default: {})
-  --model FILE              compiled model for run ("none": no scoring)
-  --features                add flowscore.features to each EVE record
   --idle-timeout SECONDS    end a flow after this long without packets
   --active-timeout SECONDS  report a long flow every this many seconds
   --community-id-seed N     Community ID seed (0-65535)
@@ -51,6 +49,9 @@ Options for run and extract:
   --workers N               offline worker lcores (default: cores - 1, at most one per file
                             unless the main lcore deals frames: dpdk.read_on)
   -q, --quiet               no summary on standard error
+Options for run:
+  --model FILE              compiled model ("none": no scoring)
+  --features                add flowscore.features to each EVE record
 Options for extract:
   --labels FILE             label rules or flowscore-gen label file (docs/LABELS.md)
   --label LABEL             label every flow of the matching --pcap (give one per --pcap)
