@@ -128,6 +128,7 @@ class FlowTable {
   enum class Ending : uint8_t { kNotYet, kTcpClose, kIdleTimeout, kActiveTimeout, kForget };
   FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features);
 
+  uint64_t quiet_limit(const Entry& e) const;
   uint64_t due(const Entry& e) const;
   Ending ending_at(const Entry& e, uint64_t now_ns) const;
   static bool saturated(const FlowFeatures& f);

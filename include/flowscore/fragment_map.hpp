@@ -31,6 +31,10 @@ class FragmentMap {
   // fragment and return true, or return false (counted) when unknown.
   bool attribute(ParsedPacket& p, uint64_t ts_ns);
 
+  // Forgets every first fragment: a capture file's fragments must not lend
+  // ports to the next file's (each file is flowed on its own clock).
+  void clear();
+
   const FragmentCounters& counters() const { return counters_; }
 
  private:
@@ -42,6 +46,7 @@ class FragmentMap {
     uint16_t src_port;
     uint16_t dst_port;
     uint8_t proto;
+    uint8_t ip_version;    // an IPv4 address is an IPv6-sized one with zeros after it
     uint8_t icmp_type;
     uint8_t icmp_code;
   };

@@ -192,11 +192,18 @@ std::span<FirstPacketSlot> FlowTable::first_slots(uint32_t idx) {
 // whose deadline moved on. Only closing (which brings the deadline nearer)
 // re-files a flow eagerly.
 
+// A closed connection lingers, else it idles; either way the active timeout
+// still bounds a record, so packets after a RST or FIN+FIN cannot keep one
+// record (and its verdict) open for ever. A checkpointed flow with no packet
+// since is forgotten when it would have ended.
+uint64_t FlowTable::quiet_limit(const Entry& e) const {
+  return (e.flags & kClosed) ? cfg_.tcp_linger_ns : cfg_.idle_timeout_ns;
+}
+
 uint64_t FlowTable::due(const Entry& e) const {
-  const uint64_t last = e.stats.last_ts_ns;
-  if (e.flags & kClosed) return last + cfg_.tcp_linger_ns;
-  if (e.flags & kEmpty) return last + cfg_.idle_timeout_ns;
-  return std::min(last + cfg_.idle_timeout_ns, e.stats.first_ts_ns + cfg_.active_timeout_ns);
+  const uint64_t quiet_end = e.stats.last_ts_ns + quiet_limit(e);
+  if (e.flags & kEmpty) return quiet_end;
+  return std::min(quiet_end, e.stats.first_ts_ns + cfg_.active_timeout_ns);
 }
 
 uint32_t FlowTable::slot_for(uint64_t due_ns) const {
@@ -298,6 +305,9 @@ bool FlowTable::evict_one(RecordSink& sink) {
 }
 
 int32_t FlowTable::insert(const FlowKey& key, RecordSink& sink) {
+  // Flows past their deadline end for their own reason before any is forced
+  // out: expiry runs once per burst, and one burst can span minutes offline.
+  if (live_ >= cfg_.capacity) expire(now_ns_, sink);
   if (live_ >= cfg_.capacity) evict_one(sink);
   int32_t pos = rte_hash_add_key(index_, &key);
   if (pos == -ENOSPC && evict_one(sink)) pos = rte_hash_add_key(index_, &key);
@@ -339,11 +349,11 @@ FlowTable::Ending FlowTable::ending_at(const Entry& e, uint64_t now_ns) const {
   // A flow ends at the first tick boundary after its deadline (the expiry
   // resolution), never earlier.
   if (due(e) / cfg_.wheel_tick_ns >= now_ns / cfg_.wheel_tick_ns) return Ending::kNotYet;
-  if (e.flags & kClosed) return Ending::kTcpClose;
   if (e.flags & kEmpty) return Ending::kForget;
   // Whichever deadline came first decides, not when the check ran.
-  const bool idle_first = e.stats.last_ts_ns + cfg_.idle_timeout_ns <= e.stats.first_ts_ns + cfg_.active_timeout_ns;
-  return idle_first ? Ending::kIdleTimeout : Ending::kActiveTimeout;
+  const bool quiet_first = e.stats.last_ts_ns + quiet_limit(e) <= e.stats.first_ts_ns + cfg_.active_timeout_ns;
+  if (!quiet_first) return Ending::kActiveTimeout;
+  return (e.flags & kClosed) ? Ending::kTcpClose : Ending::kIdleTimeout;
 }
 
 // 32-bit packet counters (FlowFeatures) end a record before they wrap: a
@@ -431,7 +441,8 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     wheel_tick_ = first_tick ? first_tick - 1 : 0;
     wheel_started_ = true;
   }
-  const bool is_tcp = p.proto == kProtoTcp && p.has_l4;
+  // A later fragment borrows its first fragment's ports, not a TCP header.
+  const bool is_tcp = p.proto == kProtoTcp && p.has_l4 && p.fragment != Fragment::kLater;
   const uint8_t flags = is_tcp ? p.tcp_flags : 0;
   // Time only moves forward: a packet stamped earlier than the latest one
   // seen is judged at the latest time (captures merged or reordered).
@@ -454,8 +465,12 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
       checkpoint(idx, sink);  // the flow continues below, in a new record...
       // ...unless it then stayed silent past the idle timeout too: one burst
       // can span both deadlines, and the wheel would have forgotten it by
-      // now, so this packet starts a new flow (found by tests/fuzz).
-      ending = ending_at(entries_[idx], now_ns_) == Ending::kForget ? Ending::kForget : Ending::kNotYet;
+      // now, so this packet starts a new flow (found by tests/fuzz). So does
+      // a SYN reusing the 5-tuple of a closed connection: the checkpoint
+      // has reported the old one.
+      ending = ending_at(entries_[idx], now_ns_) == Ending::kForget || port_reuse ? Ending::kForget
+                                                                                 : Ending::kNotYet;
+      counters_.tcp_port_reuse += port_reuse;
       port_reuse = false;
     }
     if (ending != Ending::kNotYet || port_reuse) {
@@ -474,6 +489,10 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     e->flags &= static_cast<uint8_t>(~kEmpty);
     e->stats.reset(ts_ns);
     e->stats.pair_flows = pairs_.recent_flows(key, ts_ns);
+    // The record's active timeout can fall before the slot the checkpoint
+    // filed it in (last + idle): file it again at its own deadline.
+    wheel_unlink(idx);
+    wheel_link(idx, due(*e));
   }
 
   const bool from_lo = src_is_lo;

@@ -2,6 +2,7 @@
 
 #include <rte_hash_crc.h>
 
+#include <algorithm>
 #include <bit>
 
 namespace flowscore {
@@ -18,10 +19,14 @@ uint32_t FragmentMap::bucket(const ParsedPacket& p) const {
 }
 
 // RFC 791 §3.2 / RFC 8200 §4.5: fragments of one datagram share source,
-// destination, protocol and identification.
+// destination, protocol and identification (and, here, the IP version:
+// addresses are stored in 16 bytes either way).
 bool FragmentMap::same_datagram(const Slot& s, const ParsedPacket& p) {
-  return s.fragment_id == p.fragment_id && s.proto == p.proto && s.src == p.src && s.dst == p.dst;
+  return s.fragment_id == p.fragment_id && s.proto == p.proto && s.ip_version == p.ip_version && s.src == p.src &&
+         s.dst == p.dst;
 }
+
+void FragmentMap::clear() { std::fill(slots_.begin(), slots_.end(), Slot{}); }
 
 bool FragmentMap::live(const Slot& s, uint64_t ts_ns) const {
   // Out-of-order capture timestamps (ts before the slot's) count as live.
@@ -41,7 +46,7 @@ void FragmentMap::remember(const ParsedPacket& p, uint64_t ts_ns) {
   }
   if (live(*victim, ts_ns) && !same_datagram(*victim, p)) ++counters_.overwritten;
   *victim = Slot{p.src, p.dst, ts_ns == 0 ? 1 : ts_ns, p.fragment_id, p.src_port, p.dst_port,
-                 p.proto, p.icmp_type, p.icmp_code};
+                 p.proto, p.ip_version, p.icmp_type, p.icmp_code};
   ++counters_.first_seen;
 }
 

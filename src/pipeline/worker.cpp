@@ -150,6 +150,7 @@ WorkerStats Worker::stats() const {
 void Worker::flush() {
   flushing_ = true;
   table_->flush(EndReason::kShutdown, sink_);
+  fragments_.clear();  // as the table forgets its flows: the next file starts afresh
   hand_over_batch();
   flushing_ = false;
 }

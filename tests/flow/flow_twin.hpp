@@ -63,12 +63,14 @@ class TwinTable {
   void expire(uint64_t now) {
     for (auto it = flows_.begin(); it != flows_.end();) {
       TwinFlow& f = it->second;
-      const uint64_t due = f.closed ? f.last + c_.tcp_linger_ns
-                                    : std::min(f.last + c_.idle_timeout_ns, f.first + c_.active_timeout_ns);
+      // A closed connection lingers instead of idling; the active timeout
+      // bounds every record, closed or not.
+      const uint64_t quiet_end = f.last + quiet_limit(f);
+      const uint64_t due = std::min(quiet_end, f.first + c_.active_timeout_ns);
       if (due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now) {
-        const EndReason why = f.closed ? EndReason::kTcpClose
-                              : f.last + c_.idle_timeout_ns <= f.first + c_.active_timeout_ns ? EndReason::kIdleTimeout
-                                                                                              : EndReason::kActiveTimeout;
+        const EndReason why = quiet_end > f.first + c_.active_timeout_ns ? EndReason::kActiveTimeout
+                              : f.closed                                 ? EndReason::kTcpClose
+                                                                         : EndReason::kIdleTimeout;
         out.push_back(record(f, why));
         if (why == EndReason::kActiveTimeout) {
           // The flow goes on; the next packet starts the next record.
@@ -81,11 +83,11 @@ class TwinTable {
         ++it;
       }
     }
-    // A checkpointed flow that stays silent for the idle timeout is
-    // forgotten, also one checkpointed just above: both deadlines may lie
-    // before `now`.
+    // A checkpointed flow that stays silent for the idle timeout (the
+    // linger, once closed) is forgotten, also one checkpointed just above:
+    // both deadlines may lie before `now`.
     std::erase_if(pending_restart_, [&](const auto& kv) {
-      const uint64_t due = kv.second.last + c_.idle_timeout_ns;
+      const uint64_t due = kv.second.last + quiet_limit(kv.second);
       return due / c_.wheel_tick_ns < now / c_.wheel_tick_ns && due <= now;
     });
   }
@@ -103,6 +105,11 @@ class TwinTable {
     if (it == flows_.end()) {
       auto restart = pending_restart_.find(fwd);
       if (restart == pending_restart_.end()) restart = pending_restart_.find(rev);
+      if (restart != pending_restart_.end() && restart->second.closed &&
+          (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn) {
+        pending_restart_.erase(restart);  // a new connection on the 5-tuple: the checkpoint reported the old one
+        restart = pending_restart_.end();
+      }
       TwinFlow f;
       if (restart != pending_restart_.end()) {
         f.init_addr = restart->second.init_addr;
@@ -111,6 +118,7 @@ class TwinTable {
         // already seen from one side (found by tests/fuzz).
         f.fin_init = restart->second.fin_init;
         f.fin_resp = restart->second.fin_resp;
+        f.closed = restart->second.closed;
         pending_restart_.erase(restart);
       } else {
         const bool syn_ack = (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == (tcp_flag::kSyn | tcp_flag::kAck);
@@ -137,6 +145,7 @@ class TwinTable {
   std::vector<TwinRecord> out;
 
  private:
+  uint64_t quiet_limit(const TwinFlow& f) const { return f.closed ? c_.tcp_linger_ns : c_.idle_timeout_ns; }
   static TwinRecord record(const TwinFlow& f, EndReason why) {
     return {Tuple{}, f.first, f.last, f.pkts_fwd, f.pkts_bwd, f.bytes_fwd, f.bytes_bwd, why};
   }

@@ -238,6 +238,88 @@ TEST(FlowTable, AFullTableEndsFlowsEarlyAndCountsThemNeverLosingARecord) {
   EXPECT_EQ(forced, 5000u - 64u);
 }
 
+TEST(FlowTable, AFullTableEndsTimedOutFlowsForTheirOwnReasonBeforeForcingAny) {
+  // Expiry runs once per burst. A new flow that finds the table full while
+  // flows have long passed their deadline must not report them "forced".
+  auto t = make_table(small_config(8));
+  VectorSink sink;
+  for (uint8_t i = 1; i <= 8; ++i) t->account(udp(v4(10, 0, 0, i), 1000, kServer, 53), 80, i * kSec / 10, 0, sink);
+  t->account(udp(v4(10, 0, 0, 9), 1000, kServer, 53), 80, 100 * kSec, 0, sink);
+  ASSERT_EQ(sink.records.size(), 8u);
+  for (const FlowRecord& r : sink.records) EXPECT_EQ(r.reason, EndReason::kIdleTimeout);
+  EXPECT_EQ(t->counters().evicted_pressure, 0u);
+  EXPECT_EQ(t->size(), 1u);
+}
+
+TEST(FlowTable, PacketsAfterAClosePaceTheActiveTimeoutNotOneEndlessRecord) {
+  // A RST, then packets 1 s apart (under the 2 s linger) for 60 s: the
+  // connection is closed but keeps talking, and must still be reported at
+  // every active timeout, or one RST would keep a flow's verdict away.
+  FlowTableConfig c = small_config();
+  c.active_timeout_ns = 10 * kSec;
+  auto t = make_table(c);
+  VectorSink sink;
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kRst), 54, kSec, 0, sink);
+  for (uint64_t s = 2; s <= 61; ++s) {
+    t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 54, s * kSec, 0, sink);
+    t->expire(s * kSec, sink);
+  }
+  t->expire(70 * kSec, sink);  // silent past the linger: the connection ends
+  ASSERT_GE(sink.records.size(), 6u);
+  uint64_t packets = 0;
+  for (size_t i = 0; i < sink.records.size(); ++i) {
+    const FlowRecord& r = sink.records[i];
+    packets += r.stats.packets();
+    EXPECT_LE(r.stats.last_ts_ns - r.stats.first_ts_ns, c.active_timeout_ns) << i;
+    EXPECT_EQ(r.state, FlowState::kClosed) << i;
+    EXPECT_EQ(r.reason, i + 1 < sink.records.size() ? EndReason::kActiveTimeout : EndReason::kTcpClose) << i;
+  }
+  EXPECT_EQ(packets, 61u);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(FlowTable, AContinuedRecordEndsAtItsOwnActiveTimeout) {
+  // Active timeout (10 s) shorter than the idle one (60 s): the record that
+  // continues a checkpointed flow was left in the slot of its predecessor's
+  // idle deadline and ended late, at shutdown.
+  FlowTableConfig c = small_config();
+  c.idle_timeout_ns = 60 * kSec;
+  c.active_timeout_ns = 10 * kSec;
+  c.wheel_slots = 4096;  // one turn (410 s) is longer than the wait: no slot is visited early
+  auto t = make_table(c);
+  VectorSink sink;
+  for (uint64_t s : {0, 5, 11, 15}) {
+    t->account(udp(kClient, 5000, kServer, 53), 80, 1000 * kSec + s * kSec, 0, sink);
+    t->expire(1000 * kSec + s * kSec, sink);
+  }
+  t->expire(1040 * kSec, sink);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kActiveTimeout);
+  EXPECT_EQ(sink.records[0].stats.packets(), 2u);
+  EXPECT_EQ(sink.records[1].reason, EndReason::kActiveTimeout);
+  EXPECT_EQ(sink.records[1].stats.first_ts_ns, 1011 * kSec);
+  EXPECT_EQ(sink.records[1].stats.packets(), 2u);
+}
+
+TEST(FlowTable, ALaterFragmentIsNotATcpPacket) {
+  // It borrows its first fragment's ports, not a TCP header: it must not
+  // set a direction's initial window (FEATURES.md §2: tcp_i is false).
+  auto t = make_table(small_config());
+  VectorSink sink;
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 54, kSec, 0, sink);
+  ParsedPacket later = tcp(kServer, 80, kClient, 40000, 0, 600);
+  later.fragment = Fragment::kLater;
+  later.tcp_window = 0;
+  t->account(later, 614, 2 * kSec, 0, sink);
+  ParsedPacket syn_ack = tcp(kServer, 80, kClient, 40000, tcp_flag::kSyn | tcp_flag::kAck);
+  syn_ack.tcp_window = 2000;
+  t->account(syn_ack, 54, 3 * kSec, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].stats.init_win[1], 2000);
+  EXPECT_EQ(sink.records[0].stats.pkts_bwd, 2u);
+}
+
 TEST(FlowTable, BurstsUnderPressureConserveEveryPacket) {
   // Evictions inside a burst free positions that later packets of the same
   // burst were looked up at: the table must notice and look again.
@@ -460,10 +542,32 @@ TEST(FragmentMap, LaterFragmentsBorrowTheFirstFragmentsPorts) {
 }
 
 
+TEST(FragmentMap, ForgetsEverythingWhenClearedAndTellsIpVersionsApart) {
+  FragmentMap m(64, 30 * kSec);
+  ParsedPacket first = udp(kClient, 5353, kServer, 53);
+  first.fragment = Fragment::kFirst;
+  first.fragment_id = 77;
+  m.remember(first, kSec);
+  // An IPv6 datagram whose 16-byte addresses start with the IPv4 ones.
+  ParsedPacket later6 = udp(kClient, 0, kServer, 0);
+  later6.ip_version = 6;
+  later6.has_l4 = false;
+  later6.fragment = Fragment::kLater;
+  later6.fragment_id = 77;
+  EXPECT_FALSE(m.attribute(later6, 2 * kSec));
+  ParsedPacket later4 = later6;
+  later4.ip_version = 4;
+  m.clear();  // the next capture file
+  EXPECT_FALSE(m.attribute(later4, 2 * kSec));
+  m.remember(first, kSec);
+  EXPECT_TRUE(m.attribute(later4, 2 * kSec));
+}
+
 TEST(FlowTable, MatchesTheSlowTwinOnRandomTraffic) {
   FlowTableConfig c = small_config(1 << 14);
-  c.active_timeout_ns = 40 * kSec;
   for (uint32_t seed = 1; seed <= 10; ++seed) {
+    // An active timeout longer than the idle one, and shorter.
+    c.active_timeout_ns = seed % 2 ? 40 * kSec : 5 * kSec;
     auto t = make_table(c);
     VectorSink sink;
     TwinTable twin(c);

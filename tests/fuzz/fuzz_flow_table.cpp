@@ -43,7 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   c.wheel_tick_ns = kSec / 10;
   c.wheel_slots = 256;  // 25.6 s: long gaps and active timeouts turn the wheel many times
   c.idle_timeout_ns = (1 + data[0] % 30) * kSec;
-  c.active_timeout_ns = c.idle_timeout_ns * (1 + data[1] % 8);
+  // Independent of the idle timeout: shorter or longer (a continued
+  // record's active deadline can then fall before the slot it was filed in).
+  c.active_timeout_ns = (1 + data[1] % 120) * kSec / 2;
   c.tcp_linger_ns = (data[2] % 5) * kSec / 2;
   const unsigned burst_size = 1 + data[3] % 32;
   data += 4, size -= 4;
