@@ -520,16 +520,20 @@ TEST(FlowTable, ReturnsItsIndexMemoryToTheDpdkHeap) {
   EXPECT_EQ(after.heap_allocsz_bytes, before.heap_allocsz_bytes);
 }
 
+// Fragments of datagram 77 from kClient to kServer: the first carries the
+// UDP ports, a later one none.
+static ParsedPacket fragment(Fragment which) {
+  ParsedPacket p = which == Fragment::kFirst ? udp(kClient, 5353, kServer, 53) : udp(kClient, 0, kServer, 0);
+  p.has_l4 = which == Fragment::kFirst;
+  p.fragment = which;
+  p.fragment_id = 77;
+  return p;
+}
+
 TEST(FragmentMap, LaterFragmentsBorrowTheFirstFragmentsPorts) {
   FragmentMap m(64, 30 * kSec);
-  ParsedPacket first = udp(kClient, 5353, kServer, 53);
-  first.fragment = Fragment::kFirst;
-  first.fragment_id = 77;
-  m.remember(first, kSec);
-  ParsedPacket later = udp(kClient, 0, kServer, 0);
-  later.has_l4 = false;
-  later.fragment = Fragment::kLater;
-  later.fragment_id = 77;
+  m.remember(fragment(Fragment::kFirst), kSec);
+  ParsedPacket later = fragment(Fragment::kLater);
   ASSERT_TRUE(m.attribute(later, 2 * kSec));
   EXPECT_EQ(later.src_port, 5353);
   EXPECT_EQ(later.dst_port, 53);
@@ -541,25 +545,17 @@ TEST(FragmentMap, LaterFragmentsBorrowTheFirstFragmentsPorts) {
   EXPECT_EQ(m.counters().unattributed, 2u);
 }
 
-
 TEST(FragmentMap, ForgetsEverythingWhenClearedAndTellsIpVersionsApart) {
   FragmentMap m(64, 30 * kSec);
-  ParsedPacket first = udp(kClient, 5353, kServer, 53);
-  first.fragment = Fragment::kFirst;
-  first.fragment_id = 77;
-  m.remember(first, kSec);
+  m.remember(fragment(Fragment::kFirst), kSec);
   // An IPv6 datagram whose 16-byte addresses start with the IPv4 ones.
-  ParsedPacket later6 = udp(kClient, 0, kServer, 0);
+  ParsedPacket later6 = fragment(Fragment::kLater);
   later6.ip_version = 6;
-  later6.has_l4 = false;
-  later6.fragment = Fragment::kLater;
-  later6.fragment_id = 77;
   EXPECT_FALSE(m.attribute(later6, 2 * kSec));
-  ParsedPacket later4 = later6;
-  later4.ip_version = 4;
+  ParsedPacket later4 = fragment(Fragment::kLater);
   m.clear();  // the next capture file
   EXPECT_FALSE(m.attribute(later4, 2 * kSec));
-  m.remember(first, kSec);
+  m.remember(fragment(Fragment::kFirst), kSec);
   EXPECT_TRUE(m.attribute(later4, 2 * kSec));
 }
 
