@@ -76,13 +76,13 @@ class Entry:
     closed: bool = False
 
     def deadline(self, t):
-        """(deadline, reason) per ARCHITECTURE.md 'Lifecycle'."""
-        if self.closed:
-            return self.last_ts + t.tcp_linger_ns, "tcp-close"
-        idle = self.last_ts + t.idle_ns
-        if self.record is not None and self.record.first_ts + t.active_ns < idle:
+        """(deadline, reason) per ARCHITECTURE.md 'Lifecycle': a closed
+        connection lingers instead of idling, and the active timeout bounds
+        every record, closed or not."""
+        quiet = self.last_ts + (t.tcp_linger_ns if self.closed else t.idle_ns)
+        if self.record is not None and self.record.first_ts + t.active_ns < quiet:
             return self.record.first_ts + t.active_ns, "active-timeout"
-        return idle, "idle-timeout"
+        return quiet, "tcp-close" if self.closed else "idle-timeout"
 
 
 def endpoint_ports(pkt):
