@@ -475,8 +475,10 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
     }
     if (ending != Ending::kNotYet || port_reuse) {
       // Timed out, or closed and lingering when a new connection reuses the
-      // 5-tuple: report the old flow, start a new one in the same entry.
-      if (ending != Ending::kForget) emit(idx, reason_for(ending), sink);
+      // 5-tuple: report the old flow, start a new one in the same entry. A
+      // checkpointed flow has reported everything already (found by
+      // tests/fuzz once closed flows could be checkpointed).
+      if (ending != Ending::kForget && !(entries_[idx].flags & kEmpty)) emit(idx, reason_for(ending), sink);
       counters_.tcp_port_reuse += ending == Ending::kNotYet;
       ++counters_.flows_created;
       wheel_unlink(idx);

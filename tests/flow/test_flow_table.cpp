@@ -278,6 +278,27 @@ TEST(FlowTable, PacketsAfterAClosePaceTheActiveTimeoutNotOneEndlessRecord) {
   EXPECT_EQ(t->size(), 0u);
 }
 
+TEST(FlowTable, ASynOnACheckpointedClosedFlowStartsANewConnectionAndNoEmptyRecord) {
+  // A closed connection reported at its active timeout, then a SYN on its
+  // 5-tuple within the linger: a new connection, and nothing more to say
+  // about the old one (an empty tcp_close record came out; found by fuzzing).
+  FlowTableConfig c = small_config();
+  c.active_timeout_ns = 10 * kSec;
+  auto t = make_table(c);
+  VectorSink sink;
+  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kRst), 54, kSec, 0, sink);
+  for (uint64_t s = 2; s <= 10; ++s) t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 54, s * kSec, 0, sink);
+  t->expire(11 * kSec + kSec / 2, sink);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].reason, EndReason::kActiveTimeout);
+  t->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kSyn), 54, 12 * kSec, 0, sink);
+  t->flush(EndReason::kShutdown, sink);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[1].stats.packets(), 1u);
+  EXPECT_EQ(sink.records[1].src.addr, kServer);  // the new connection's SYN sender
+  EXPECT_EQ(t->counters().tcp_port_reuse, 1u);
+}
+
 TEST(FlowTable, AContinuedRecordEndsAtItsOwnActiveTimeout) {
   // Active timeout (10 s) shorter than the idle one (60 s): the record that
   // continues a checkpointed flow was left in the slot of its predecessor's
