@@ -189,8 +189,9 @@ std::span<FirstPacketSlot> FlowTable::first_slots(uint32_t idx) {
 // ---- timer wheel ----------------------------------------------------------
 // A flow sits in the slot of its deadline's tick. Packets do not move it:
 // the deadline only grows with new packets, so a slot visit re-files flows
-// whose deadline moved on. Only closing (which brings the deadline nearer)
-// re-files a flow eagerly.
+// whose deadline moved on. Only what brings a deadline nearer re-files a
+// flow eagerly: closing (linger), and the first packet of a record that
+// continues a checkpointed flow (its own active timeout).
 
 // A closed connection lingers, else it idles; either way the active timeout
 // still bounds a record, so packets after a RST or FIN+FIN cannot keep one
