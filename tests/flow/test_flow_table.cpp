@@ -251,6 +251,17 @@ TEST(FlowTable, AFullTableEndsTimedOutFlowsForTheirOwnReasonBeforeForcingAny) {
   EXPECT_EQ(t->size(), 1u);
 }
 
+// A RST from kClient at 1 s, then its ACK every second until `until_s`
+// (under the 2 s linger): a closed connection that keeps talking. With
+// `expire_each`, the wheel runs after every packet, as after every burst.
+static void talk_after_rst(FlowTable& t, VectorSink& sink, uint64_t until_s, bool expire_each) {
+  t.account(tcp(kClient, 40000, kServer, 80, tcp_flag::kRst), 54, kSec, 0, sink);
+  for (uint64_t s = 2; s <= until_s; ++s) {
+    t.account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 54, s * kSec, 0, sink);
+    if (expire_each) t.expire(s * kSec, sink);
+  }
+}
+
 TEST(FlowTable, PacketsAfterAClosePaceTheActiveTimeoutNotOneEndlessRecord) {
   // A RST, then packets 1 s apart (under the 2 s linger) for 60 s: the
   // connection is closed but keeps talking, and must still be reported at
@@ -259,11 +270,7 @@ TEST(FlowTable, PacketsAfterAClosePaceTheActiveTimeoutNotOneEndlessRecord) {
   c.active_timeout_ns = 10 * kSec;
   auto t = make_table(c);
   VectorSink sink;
-  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kRst), 54, kSec, 0, sink);
-  for (uint64_t s = 2; s <= 61; ++s) {
-    t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 54, s * kSec, 0, sink);
-    t->expire(s * kSec, sink);
-  }
+  talk_after_rst(*t, sink, 61, true);
   t->expire(70 * kSec, sink);  // silent past the linger: the connection ends
   ASSERT_GE(sink.records.size(), 6u);
   uint64_t packets = 0;
@@ -286,8 +293,7 @@ TEST(FlowTable, ASynOnACheckpointedClosedFlowStartsANewConnectionAndNoEmptyRecor
   c.active_timeout_ns = 10 * kSec;
   auto t = make_table(c);
   VectorSink sink;
-  t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kRst), 54, kSec, 0, sink);
-  for (uint64_t s = 2; s <= 10; ++s) t->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kAck), 54, s * kSec, 0, sink);
+  talk_after_rst(*t, sink, 10, false);
   t->expire(11 * kSec + kSec / 2, sink);
   ASSERT_EQ(sink.records.size(), 1u);
   EXPECT_EQ(sink.records[0].reason, EndReason::kActiveTimeout);
