@@ -1,0 +1,149 @@
+// Cross-flow context: what other flows say about a flow's hosts and service
+// (docs/FEATURES.md §12). A lone SYN cannot tell whether it belongs to a
+// flood, a scan or a reflection; the flows around it can.
+//
+// The store is sensor-wide: it lives on the main lcore, beside the writer,
+// and sees every flow record of every worker as the writer drains it. So
+// RSS spreading one host's flows over all workers costs nothing here, the
+// packet path never touches it, and it needs no locks or atomics. It is
+// updated once per record (a flow's end, or an active-timeout checkpoint),
+// never per packet.
+//
+// Windows: counts are kept for the current epoch (time / window) and the one
+// before, like pair_flows; a value covers the last one to two windows. A
+// record counts in the epoch of its last packet.
+//
+// Memory is fixed at construction and never grows:
+// - hosts: a set-associative table of 64-byte slots (one cache line), one per
+//   address, holding what the address received (distinct sources, flows,
+//   one-sided flows) and sent (distinct destination host:port, flows,
+//   one-sided flows);
+// - services: the same for (destination address, protocol, port);
+// - pairs: a count-min sketch (two rows, conservative update) of flows and
+//   unanswered SYNs per (source, destination address, protocol, port).
+// Distinct counts are linear-counting bitmaps of 64 bits per epoch (Whang et
+// al. 1990): the window's value is the estimate of the union of two epochs'
+// bitmaps, so a source seen in both counts once. It is within about 10% up
+// to ~150 members and saturates at kDistinctSaturated ("at least").
+// A full bucket forgets its stalest, lightest entry and counts it
+// (forgotten()); a spoofed-source flood therefore evicts only entries staler
+// or lighter than the victim's, which it refreshes with every flow.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "flowscore/flow_record.hpp"
+
+namespace flowscore {
+
+struct ContextConfig {
+  uint64_t window_ns = 60'000'000'000;  // epoch length; values cover 1-2 epochs
+  uint32_t host_slots = 1u << 19;       // 64 B each
+  uint32_t service_slots = 1u << 18;    // 48 B each
+  uint32_t pair_cells = 1u << 19;       // per row (two rows) of 12 B cells
+};
+
+// The context values a record is judged with. Names are a contract
+// (config keys, EVE flowscore.evidence): context_value_name().
+enum class ContextValue : uint8_t {
+  kDstSources,       // distinct source addresses that sent flows to the destination host
+  kDstFlows,         // flows to the destination host
+  kDstOneSided,      // of those, one-sided (no reply, only RST, or no payload either way)
+  kServiceSources,   // distinct sources to the destination host:port (per protocol)
+  kServiceFlows,
+  kServiceOneSided,
+  kSrcTargets,       // distinct destination host:port the source sent flows to
+  kSrcFlows,
+  kSrcOneSided,
+  kRepeat,           // flows from the source to the destination host:port
+  kSynUnanswered,    // of those, TCP SYNs that got no SYN-ACK
+  kPairFlows,        // the record's own pair_flows feature (per worker, FEATURES.md §7a)
+  kCount,
+};
+inline constexpr size_t kContextValues = static_cast<size_t>(ContextValue::kCount);
+static_assert(kContextValues == Judgement::kMaxEvidence, "FlowRecord's Judgement holds every context value");
+inline constexpr std::array<std::string_view, kContextValues> kContextValueNames = {
+    "dst_sources", "dst_flows",  "dst_one_sided", "service_sources", "service_flows",   "service_one_sided",
+    "src_targets", "src_flows", "src_one_sided",  "repeat",          "syn_unanswered", "pair_flows",
+};
+inline std::string_view context_value_name(ContextValue v) { return kContextValueNames[static_cast<size_t>(v)]; }
+// Parses a name; false when unknown.
+bool context_value_from_name(std::string_view name, ContextValue& out);
+
+struct ContextValues {
+  std::array<uint32_t, kContextValues> v{};
+  uint32_t operator[](ContextValue c) const { return v[static_cast<size_t>(c)]; }
+  uint32_t& operator[](ContextValue c) { return v[static_cast<size_t>(c)]; }
+};
+
+// What the store needs to know about a record, derived once.
+struct FlowTraits {
+  bool one_sided = false;       // no packet back, only RST back, or TCP without payload either way
+  bool syn_unanswered = false;  // the initiator sent a SYN, the responder none
+  bool reflection_like = false; // initiator's first packets look like replies (SYN-ACK, UDP from a reflector port)
+};
+FlowTraits flow_traits(const FlowRecord& r);
+
+class ContextStore {
+ public:
+  static constexpr uint32_t kDistinctSaturated = 266;  // 64 ln 64: every bit of a bitmap set
+
+  explicit ContextStore(const ContextConfig& cfg);
+
+  // Counts one record and returns the window's values for it (the record
+  // included). `scope` separates worlds that must not share counts: offline,
+  // each capture file (its own clock and hosts); live, 0.
+  ContextValues observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
+
+  uint64_t forgotten() const { return forgotten_; }
+  uint64_t late() const { return late_; }  // records older than their entry's window, not counted
+  size_t bytes() const;
+
+ private:
+  struct alignas(64) HostSlot {
+    uint64_t tag;           // 0: empty
+    uint32_t epoch;
+    uint32_t pad;
+    uint64_t in_bits[2];    // [0] current epoch, [1] previous: sources
+    uint64_t out_bits[2];   // destination host:port
+    uint16_t flows_in[2], one_sided_in[2], flows_out[2], one_sided_out[2];
+  };
+  static_assert(sizeof(HostSlot) == 64);
+  struct ServiceSlot {
+    uint64_t tag;
+    uint32_t epoch;
+    uint32_t pad;
+    uint64_t src_bits[2];
+    uint16_t flows[2], one_sided[2];
+    uint64_t pad2;
+  };
+  static_assert(sizeof(ServiceSlot) == 48);
+  struct PairCell {
+    uint32_t epoch;
+    uint16_t flows[2], syn[2];
+  };
+  static_assert(sizeof(PairCell) == 12);
+  static constexpr uint32_t kWays = 4;
+
+  template <typename Slot>
+  Slot* claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch);
+  template <typename Slot>
+  static int advance(Slot& s, uint32_t epoch);  // the counter index the epoch counts in, or -1 (too old)
+  int advance_cell(PairCell& c, uint32_t epoch);
+
+  uint64_t window_ns_;
+  uint32_t host_mask_, service_mask_, cell_mask_;  // bucket counts - 1; cells per row - 1
+  std::unique_ptr<HostSlot[]> hosts_;
+  std::unique_ptr<ServiceSlot[]> services_;
+  std::unique_ptr<PairCell[]> cells_;  // two rows
+  uint64_t forgotten_ = 0;
+  uint64_t late_ = 0;
+};
+
+// Linear counting: the distinct members behind a 64-bit bitmap.
+uint32_t distinct_estimate(uint64_t bits);
+
+}  // namespace flowscore

@@ -1,0 +1,243 @@
+// ContextStore: sensor-wide counts per host, service and pair over a sliding
+// window (docs/FEATURES.md §12). Runs once per flow record on the main lcore.
+#include "flowscore/context.hpp"
+#include "flowscore/key_tag.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+namespace flowscore {
+
+namespace {
+
+// TCP flag counters in FlowFeatures::rare_flags (FEATURES.md §7).
+constexpr int kFin = 0, kSyn = 1, kRst = 2;
+constexpr uint8_t kProtoTcp = 6, kProtoUdp = 17;
+
+// UDP services that answer a small request with a large reply, the usual
+// reflectors (US-CERT TA14-017A): chargen, DNS, NTP, NetBIOS, SNMP, LDAP
+// (CLDAP), SSDP, WS-Discovery, memcached, and the mDNS and RIP variants.
+bool reflector_port(uint16_t port) {
+  switch (port) {
+    case 19: case 53: case 123: case 137: case 161: case 389: case 520: case 1900:
+    case 3702: case 5353: case 11211:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct HostKey {
+  uint32_t scope;
+  uint8_t ip_version;
+  uint8_t pad[3];
+  IpAddress addr;
+};
+struct ServiceKey {
+  uint32_t scope;
+  uint8_t ip_version;
+  uint8_t proto;
+  uint16_t port;
+  IpAddress addr;
+};
+struct PairKey {
+  ServiceKey service;
+  IpAddress src;
+};
+
+// Tags (key_tag): the low bits pick a bucket, the top six a bitmap position.
+uint64_t host_tag(uint32_t scope, uint8_t ip_version, const IpAddress& a) {
+  return key_tag(HostKey{scope, ip_version, {}, a});
+}
+
+// The bitmap bit of a member, from its tag's top bits (the bucket uses the low ones).
+uint64_t member_bit(uint64_t tag) { return uint64_t{1} << (tag >> 58); }
+
+void bump(uint16_t& c) { c += c < UINT16_MAX; }
+
+}  // namespace
+
+bool context_value_from_name(std::string_view name, ContextValue& out) {
+  const auto it = std::find(kContextValueNames.begin(), kContextValueNames.end(), name);
+  if (it == kContextValueNames.end()) return false;
+  out = static_cast<ContextValue>(it - kContextValueNames.begin());
+  return true;
+}
+
+uint32_t distinct_estimate(uint64_t bits) {
+  // -64 ln(z / 64) for z zero bits, rounded; z = 0 saturates.
+  static const std::array<uint32_t, 65> table = [] {
+    std::array<uint32_t, 65> e{};
+    e[0] = ContextStore::kDistinctSaturated;
+    for (int z = 1; z <= 64; ++z) e[z] = static_cast<uint32_t>(std::lround(-64.0 * std::log(z / 64.0)));
+    return e;
+  }();
+  return table[64 - std::popcount(bits)];
+}
+
+FlowTraits flow_traits(const FlowRecord& r) {
+  const FlowFeatures& f = r.stats;
+  FlowTraits t;
+  const bool tcp = r.proto == kProtoTcp;
+  const bool no_payload = f.payload_bytes[0] == 0 && f.payload_bytes[1] == 0;
+  const bool only_rst_back = f.pkts_bwd > 0 && f.rare_flags[1][kRst] >= f.pkts_bwd;
+  t.one_sided = f.pkts_bwd == 0 || only_rst_back || (tcp && no_payload);
+  t.syn_unanswered = tcp && f.rare_flags[0][kSyn] > 0 && f.rare_flags[1][kSyn] == 0;
+  // A SYN-ACK opening a flow is a reply to a SYN the capture never saw: a
+  // reflector answering a spoofed request (or a capture begun mid-handshake).
+  const bool synack_opens = tcp && f.rare_flags[0][kSyn] > 0 && f.ack[0] >= f.rare_flags[0][kSyn] &&
+                            f.rare_flags[0][kFin] == 0 && f.pkts_bwd == 0;
+  const bool udp_reply = r.proto == kProtoUdp && reflector_port(r.src.port) && !reflector_port(r.dst.port) &&
+                         f.pkts_bwd == 0;
+  t.reflection_like = synack_opens || udp_reply;
+  return t;
+}
+
+ContextStore::ContextStore(const ContextConfig& cfg) : window_ns_(cfg.window_ns) {
+  const auto buckets = [](uint32_t slots) { return std::bit_ceil(std::max<uint32_t>(slots / kWays, 1)); };
+  host_mask_ = buckets(cfg.host_slots) - 1;
+  service_mask_ = buckets(cfg.service_slots) - 1;
+  cell_mask_ = std::bit_ceil(std::max<uint32_t>(cfg.pair_cells, 64)) - 1;
+  hosts_ = std::make_unique<HostSlot[]>(size_t{host_mask_ + 1} * kWays);  // value-initialised: tags 0
+  services_ = std::make_unique<ServiceSlot[]>(size_t{service_mask_ + 1} * kWays);
+  cells_ = std::make_unique<PairCell[]>(size_t{cell_mask_ + 1} * 2);
+}
+
+size_t ContextStore::bytes() const {
+  return size_t{host_mask_ + 1} * kWays * sizeof(HostSlot) + size_t{service_mask_ + 1} * kWays * sizeof(ServiceSlot) +
+         size_t{cell_mask_ + 1} * 2 * sizeof(PairCell);
+}
+
+// Moves an entry's counts forward to `epoch` and says which of its two
+// counters (0 current, 1 previous) a record of that epoch falls in; -1 when
+// the record is older than the entry's window (a late record of a reordered
+// capture, or of a worker far behind the others).
+template <typename Slot>
+int ContextStore::advance(Slot& s, uint32_t epoch) {
+  if (epoch + 1 < s.epoch) return -1;
+  if (epoch + 1 == s.epoch) return 1;
+  if (epoch == s.epoch) return 0;
+  const bool next = epoch == s.epoch + 1;
+  auto shift = [next](auto& pair) {
+    pair[1] = next ? pair[0] : 0;
+    pair[0] = 0;
+  };
+  if constexpr (std::is_same_v<Slot, HostSlot>) {
+    shift(s.in_bits), shift(s.out_bits), shift(s.flows_in), shift(s.one_sided_in), shift(s.flows_out),
+        shift(s.one_sided_out);
+  } else {
+    shift(s.src_bits), shift(s.flows), shift(s.one_sided);
+  }
+  s.epoch = epoch;
+  return 0;
+}
+
+int ContextStore::advance_cell(PairCell& c, uint32_t epoch) {
+  if (epoch + 1 < c.epoch) return -1;
+  if (epoch + 1 == c.epoch) return 1;
+  if (epoch > c.epoch) {
+    const bool next = epoch == c.epoch + 1;
+    c.flows[1] = next ? c.flows[0] : 0;
+    c.syn[1] = next ? c.syn[0] : 0;
+    c.flows[0] = c.syn[0] = 0;
+    c.epoch = epoch;
+  }
+  return 0;
+}
+
+// The entry for `tag` in its bucket, claimed when new. A full bucket gives
+// up the entry seen longest ago; among those of one epoch, the one whose
+// window holds the fewest flows. An entry two epochs stale holds nothing a
+// window still needs, so reusing it forgets nothing.
+template <typename Slot>
+Slot* ContextStore::claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch) {
+  Slot* bucket = table + size_t{static_cast<uint32_t>(tag) & mask} * kWays;
+  Slot* victim = bucket;
+  const auto weight = [](const Slot& s) {
+    if constexpr (std::is_same_v<Slot, HostSlot>)
+      return uint32_t{s.flows_in[0]} + s.flows_in[1] + s.flows_out[0] + s.flows_out[1];
+    else
+      return uint32_t{s.flows[0]} + s.flows[1];
+  };
+  for (Slot* s = bucket; s != bucket + kWays; ++s) {
+    if (s->tag == tag) return s;
+    if (s->tag == 0) {
+      victim = s;
+      break;  // entries are never removed alone, so none lies behind an empty slot
+    }
+    if (s->epoch < victim->epoch || (s->epoch == victim->epoch && weight(*s) < weight(*victim))) victim = s;
+  }
+  if (victim->tag != 0 && victim->epoch + 1 >= epoch) ++forgotten_;
+  *victim = Slot{};
+  victim->tag = tag;
+  victim->epoch = epoch;
+  return victim;
+}
+
+ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+  const uint32_t epoch = static_cast<uint32_t>(r.stats.last_ts_ns / window_ns_);
+  const uint64_t src_tag = host_tag(scope, r.ip_version, r.src.addr);
+  const uint64_t dst_tag = host_tag(scope, r.ip_version, r.dst.addr);
+  PairKey pk{{scope, r.ip_version, r.proto, r.dst.port, r.dst.addr}, r.src.addr};
+  const uint64_t service_tag = key_tag(pk.service);
+  const uint64_t pair_tag = key_tag(pk);
+
+  ContextValues out;
+  out[ContextValue::kPairFlows] = r.stats.pair_flows;
+
+  HostSlot& dst = *claim(hosts_.get(), host_mask_, dst_tag, epoch);
+  if (const int i = advance(dst, epoch); i >= 0) {
+    dst.in_bits[i] |= member_bit(src_tag);
+    bump(dst.flows_in[i]);
+    if (t.one_sided) bump(dst.one_sided_in[i]);
+  } else {
+    ++late_;
+  }
+  out[ContextValue::kDstSources] = distinct_estimate(dst.in_bits[0] | dst.in_bits[1]);
+  out[ContextValue::kDstFlows] = uint32_t{dst.flows_in[0]} + dst.flows_in[1];
+  out[ContextValue::kDstOneSided] = uint32_t{dst.one_sided_in[0]} + dst.one_sided_in[1];
+
+  // Claimed after dst: a flow from a host to itself must not hold two
+  // pointers to one slot that a claim could move.
+  HostSlot& src = *claim(hosts_.get(), host_mask_, src_tag, epoch);
+  if (const int i = advance(src, epoch); i >= 0) {
+    src.out_bits[i] |= member_bit(service_tag);
+    bump(src.flows_out[i]);
+    if (t.one_sided) bump(src.one_sided_out[i]);
+  }
+  out[ContextValue::kSrcTargets] = distinct_estimate(src.out_bits[0] | src.out_bits[1]);
+  out[ContextValue::kSrcFlows] = uint32_t{src.flows_out[0]} + src.flows_out[1];
+  out[ContextValue::kSrcOneSided] = uint32_t{src.one_sided_out[0]} + src.one_sided_out[1];
+
+  ServiceSlot& svc = *claim(services_.get(), service_mask_, service_tag, epoch);
+  if (const int i = advance(svc, epoch); i >= 0) {
+    svc.src_bits[i] |= member_bit(src_tag);
+    bump(svc.flows[i]);
+    if (t.one_sided) bump(svc.one_sided[i]);
+  }
+  out[ContextValue::kServiceSources] = distinct_estimate(svc.src_bits[0] | svc.src_bits[1]);
+  out[ContextValue::kServiceFlows] = uint32_t{svc.flows[0]} + svc.flows[1];
+  out[ContextValue::kServiceOneSided] = uint32_t{svc.one_sided[0]} + svc.one_sided[1];
+
+  // Count-min with conservative update: a row's counter rises only while it
+  // is the smallest, so collisions inflate the estimate as little as they can.
+  PairCell* cell[2] = {&cells_[static_cast<uint32_t>(pair_tag) & cell_mask_],
+                       &cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(pair_tag >> 32) & cell_mask_)]};
+  int idx[2] = {advance_cell(*cell[0], epoch), advance_cell(*cell[1], epoch)};
+  const auto total = [](const uint16_t (&c)[2]) { return uint32_t{c[0]} + c[1]; };
+  const uint32_t flows_min = std::min(total(cell[0]->flows), total(cell[1]->flows));
+  const uint32_t syn_min = std::min(total(cell[0]->syn), total(cell[1]->syn));
+  for (int row = 0; row < 2; ++row) {
+    if (idx[row] < 0) continue;
+    if (total(cell[row]->flows) == flows_min) bump(cell[row]->flows[idx[row]]);
+    if (t.syn_unanswered && total(cell[row]->syn) == syn_min) bump(cell[row]->syn[idx[row]]);
+  }
+  out[ContextValue::kRepeat] = std::min(total(cell[0]->flows), total(cell[1]->flows));
+  out[ContextValue::kSynUnanswered] = std::min(total(cell[0]->syn), total(cell[1]->syn));
+  return out;
+}
+
+}  // namespace flowscore
