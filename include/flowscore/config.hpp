@@ -6,18 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "flowscore/alert_policy.hpp"
+#include "flowscore/campaigns.hpp"
+#include "flowscore/context.hpp"
 #include "flowscore/features.hpp"
 #include "flowscore/flow_table.hpp"
 
 namespace flowscore {
-
-// What to do with flows of one class the model predicts.
-struct ClassPolicy {
-  std::string name;
-  float threshold = 0.5f;       // alert when the class's probability is at least this
-  std::string category;         // EVE alert.category
-  int severity = 3;             // EVE alert.severity (1 high .. 3 low); low unless configured
-};
 
 struct Config {
   FlowTableConfig flow;
@@ -53,6 +48,12 @@ struct Config {
     // worker that reads its own input, worker otherwise).
     std::string score_on = "auto";
   } model;
+
+  // Cross-flow context and what the alert policy does with it
+  // (docs/FEATURES.md §12, docs/OUTPUT.md "Alert policy").
+  ContextConfig context;
+  AlertPolicyConfig alerting;
+  CampaignConfig campaigns;
 
   struct Dpdk {
     uint32_t burst_size = 32;

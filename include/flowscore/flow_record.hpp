@@ -36,6 +36,18 @@ struct Verdict {
   uint64_t model_generation = 0;  // which model scored it (ModelSlot generation): names its classes
 };
 
+// What the alert policy (src/policy) made of a scored flow, on the main lcore:
+// the verdict's `alert` is its final word; this says why and how it was told.
+struct Judgement {
+  static constexpr int kMaxEvidence = 12;  // ContextValue::kCount
+  bool judged = false;       // the policy ran (false: no policy, alert is the model's threshold alone)
+  bool thin = false;         // one or two packets, or one-sided: needs evidence from other flows
+  bool limited = false;      // an alert the class's rate limit kept from being an alert event
+  uint16_t evidence_mask = 0;            // which context values the flow's class is judged on (bit per ContextValue)
+  uint32_t campaign_id = 0;              // the campaign the flow was counted in, 0 for none
+  uint32_t context[kMaxEvidence] = {};   // the context values, indexed by ContextValue
+};
+
 // A finished (or, for active timeout, a checkpointed) flow. Oriented: src is
 // the initiator (side of the first packet, or the SYN sender when seen).
 struct FlowRecord {
@@ -56,6 +68,7 @@ struct FlowRecord {
   uint8_t first_count = 0;  // valid entries in `first`
   FirstPacketSlot first[FeatureConfig::kMaxFirstPackets];
   Verdict verdict;
+  Judgement judgement;
 };
 
 }  // namespace flowscore

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "flowscore/community_id.hpp"
+#include "flowscore/context.hpp"
 #include "flowscore/eve.hpp"
 
 namespace flowscore {
@@ -77,6 +78,26 @@ bool has_ports(uint8_t proto) {
   return proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp;
 }
 
+// `,"evidence":{"thin":..,<the class's context values>}` and, for a
+// rate-limited alert, `,"alert_limited":true`: why the flow alerted.
+void write_evidence(Writer& w, const Judgement& j) {
+  w.lit(",\"evidence\":{\"thin\":");
+  if (j.thin) {
+    w.lit("true");
+  } else {
+    w.lit("false");
+  }
+  for (size_t i = 0; i < kContextValues; ++i) {
+    if (!(j.evidence_mask >> i & 1)) continue;
+    w.lit(",\"");
+    w.str(context_value_name(static_cast<ContextValue>(i)));
+    w.lit("\":");
+    w.uint(j.context[i]);
+  }
+  w.ch('}');
+  if (j.limited) w.lit(",\"alert_limited\":true");
+}
+
 }  // namespace
 
 EveFormatter::EveFormatter(const EveOptions& options)
@@ -142,7 +163,11 @@ void EveFormatter::update_max_line_bytes() {
   };
   size_t model_bytes = model_bytes_of(unknown_model_);
   for (const ModelText& m : models_) model_bytes = std::max(model_bytes, model_bytes_of(m));
-  max_line_bytes_ = 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
+  // Evidence: each context value's name and number, once.
+  size_t evidence_bytes = 64;
+  for (size_t i = 0; i < kContextValues; ++i)
+    evidence_bytes += context_value_name(static_cast<ContextValue>(i)).size() + 4 + kMaxUint;
+  max_line_bytes_ = 512 + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
                     host_member_.size() + model_bytes + Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
 }
@@ -154,7 +179,10 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   const FlowFeatures& s = r.stats;
   const Verdict& v = r.verdict;
   const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
-  const bool alert = v.scored && v.alert;
+  const Judgement& j = r.judgement;
+  const bool alerted = v.scored && v.alert;
+  // A rate-limited alert is a flow event that says flow.alerted (OUTPUT.md).
+  const bool alert = alerted && !j.limited;
   const ModelText& model = model_for(v.model_generation);
 
   const size_t start = out.size();
@@ -226,14 +254,19 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   w.str(flow_state_name(r.state));
   w.lit("\",\"reason\":\"");
   w.str(end_reason_name(r.reason));
-  if (alert) {
+  if (alerted) {
     w.lit("\",\"alerted\":true}");
   } else {
     w.lit("\",\"alerted\":false}");
   }
 
-  if (v.scored || with_features) {
+  if (v.scored || with_features || j.campaign_id) {
     w.lit(",\"flowscore\":{");
+    if (j.campaign_id) {
+      w.lit("\"campaign_id\":");
+      w.uint(j.campaign_id);
+      if (v.scored || with_features) w.ch(',');
+    }
     if (v.scored) {
       w.lit("\"label\":");
       w.str(model.class_labels[label]);
@@ -251,6 +284,7 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
       }
       w.ch(',');
       w.str(model.model_member);
+      if (alerted && j.judged) write_evidence(w, j);
       if (with_features) w.ch(',');
     }
     if (with_features) {

@@ -94,12 +94,116 @@ bool as_probability(const json& v, float& out, std::string& why) {
   return true;
 }
 
-// One field of a class's alert policy.
+// `{"dst_sources": 20, ...}`: the context a thin flow of the class needs.
+bool as_evidence(const json& v, std::vector<EvidenceRule>& out, std::string& why) {
+  if (!v.is_object()) {
+    why = fmt::format("must be an object: context value -> minimum, values: {}", fmt::join(kContextValueNames, ", "));
+    return false;
+  }
+  out.clear();
+  for (const auto& [name, min] : v.items()) {
+    EvidenceRule e{};
+    if (!context_value_from_name(name, e.value)) {
+      why = fmt::format("'{}' is not a context value ({})", name, fmt::join(kContextValueNames, ", "));
+      return false;
+    }
+    if (!as_uint(min, e.minimum, 1, UINT32_MAX, why)) {
+      why = fmt::format("{}: {}", name, why);
+      return false;
+    }
+    out.push_back(e);
+  }
+  return true;
+}
+
+// One field of a class's rate limit (Suricata's threshold.config).
+bool as_limit_field(const std::string& field, const json& x, AlertLimit& l, std::string& why) {
+  std::string word;
+  if (field == "type") {
+    if (!as_choice(x, word, {"none", "limit", "threshold", "both"}, why)) return false;
+    l.type = word == "limit" ? AlertLimit::Type::kLimit
+             : word == "threshold" ? AlertLimit::Type::kThreshold
+             : word == "both" ? AlertLimit::Type::kBoth : AlertLimit::Type::kNone;
+    return true;
+  }
+  if (field == "track") {
+    if (!as_choice(x, word, {"by_src", "by_dst", "by_rule"}, why)) return false;
+    l.track = word == "by_src" ? AlertLimit::Track::kBySrc
+              : word == "by_dst" ? AlertLimit::Track::kByDst : AlertLimit::Track::kByRule;
+    return true;
+  }
+  if (field == "count") return as_uint(x, l.count, 1, UINT32_MAX, why);
+  if (field == "seconds") return as_seconds(x, l.seconds_ns, why);
+  why = "unknown key (expected type, track, count, seconds)";
+  return false;
+}
+
+bool as_limit(const json& v, AlertLimit& l, std::string& why) {
+  if (!v.is_object()) {
+    why = "must be an object {type, track, count, seconds}";
+    return false;
+  }
+  for (const auto& [k, x] : v.items()) {
+    std::string sub;
+    if (!as_limit_field(k, x, l, sub)) {
+      why = fmt::format("{}: {}", k, sub);
+      return false;
+    }
+  }
+  return true;
+}
+
+// One field of a class's alert policy; `evidence.<value>` and `limit.<field>`
+// reach inside those objects (--set).
 bool as_class_field(const std::string& field, const json& x, ClassPolicy& c, std::string& why) {
-  return field == "threshold"  ? as_probability(x, c.threshold, why)
-         : field == "category" ? as_string(x, c.category, why)
-         : field == "severity" ? as_uint(x, c.severity, 1, 255, why)
-                               : (why = "unknown key (expected threshold, category, severity)", false);
+  if (field.starts_with("evidence.")) {
+    json one = json::object();
+    one[field.substr(9)] = x;
+    std::vector<EvidenceRule> rule;
+    if (!as_evidence(one, rule, why)) return false;
+    std::erase_if(c.evidence, [&](const EvidenceRule& e) { return e.value == rule[0].value; });
+    c.evidence.push_back(rule[0]);
+    return true;
+  }
+  if (field.starts_with("limit.")) return as_limit_field(field.substr(6), x, c.limit, why);
+  return field == "threshold"        ? as_probability(x, c.threshold, why)
+         : field == "thin_threshold" ? as_probability(x, c.thin_threshold, why)
+         : field == "evidence"       ? as_evidence(x, c.evidence, why)
+         : field == "limit"          ? as_limit(x, c.limit, why)
+         : field == "category"       ? as_string(x, c.category, why)
+         : field == "severity"       ? as_uint(x, c.severity, 1, 255, why)
+                                     : (why = "unknown key (expected threshold, thin_threshold, evidence, limit, "
+                                              "category, severity)",
+                                        false);
+}
+
+// `[{"ip": "10.0.0.0/8", "track": "by_src"}, ...]`: addresses that never alert.
+bool as_suppress(const json& v, std::vector<Suppression>& out, std::string& why) {
+  if (!v.is_array()) {
+    why = "must be a list of {\"ip\": CIDR, \"track\": by_src|by_dst|by_either}";
+    return false;
+  }
+  out.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& e = v[i];
+    Suppression s;
+    std::string track = "by_either";
+    if (!e.is_object() || !e.contains("ip") || !e["ip"].is_string() || !parse_cidr(e["ip"].get<std::string>(), s)) {
+      why = fmt::format("entry {}: needs \"ip\", an address or CIDR network without host bits", i);
+      return false;
+    }
+    for (const auto& [k, x] : e.items()) {
+      if (k == "ip") continue;
+      if (k != "track" || !as_choice(x, track, {"by_src", "by_dst", "by_either"}, why)) {
+        why = fmt::format("entry {}: {}", i, k == "track" ? why : "unknown key (expected ip, track)");
+        return false;
+      }
+    }
+    s.track = track == "by_src" ? Suppression::Track::kBySrc
+              : track == "by_dst" ? Suppression::Track::kByDst : Suppression::Track::kByEither;
+    out.push_back(std::move(s));
+  }
+  return true;
 }
 
 bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) {
@@ -134,7 +238,10 @@ constexpr std::string_view kClassesPrefix = "model.classes.";
 
 bool set_class_field(const std::string& key, const json& v, Config& cfg, std::string& why) {
   const std::string rest = key.substr(kClassesPrefix.size());
-  const size_t dot = rest.rfind('.');
+  // The field is the last component, or the last two inside evidence/limit.
+  size_t dot = rest.rfind('.');
+  for (const std::string_view inner : {".evidence.", ".limit."})
+    if (const size_t at = rest.rfind(inner); at != std::string::npos && at + inner.size() - 1 == dot) dot = at;
   if (dot == std::string::npos || dot == 0) {
     why = "expected model.classes.<class>.<threshold|category|severity>";
     return false;
@@ -180,6 +287,23 @@ const std::map<std::string, Setter>& setters() {
       {"model.default_threshold", [](const json& v, Config& c, std::string& w) { return as_probability(v, c.model.default_threshold, w); }},
       {"model.score_on", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.model.score_on, {"auto", "worker", "writer"}, w); }},
       {"model.classes", [](const json& v, Config& c, std::string& w) { return as_classes(v, c.model.classes, w); }},
+      {"context.window", [](const json& v, Config& c, std::string& w) { return as_window(v, c.context.window_ns, w); }},
+      {"context.hosts", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.context.host_slots, 64, 1u << 26, w); }},
+      {"context.services", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.context.service_slots, 64, 1u << 26, w); }},
+      {"context.pair_cells", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.context.pair_cells, 64, 1u << 26, w); }},
+      {"alerting.thin_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.alerting.thin_packets, 0, 1000, w); }},
+      {"alerting.suppress", [](const json& v, Config& c, std::string& w) { return as_suppress(v, c.alerting.suppress, w); }},
+      {"campaigns.enabled", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.campaigns.enabled, w); }},
+      {"campaigns.fan_in_sources", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.fan_in_sources, 0, UINT32_MAX, w); }},
+      {"campaigns.fan_in_one_sided", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.fan_in_one_sided, 0, UINT32_MAX, w); }},
+      {"campaigns.syn_unanswered", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.syn_unanswered, 0, UINT32_MAX, w); }},
+      {"campaigns.fan_out_targets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.fan_out_targets, 0, UINT32_MAX, w); }},
+      {"campaigns.fan_out_one_sided", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.fan_out_one_sided, 0, UINT32_MAX, w); }},
+      {"campaigns.repeat_flows", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.repeat_flows, 0, UINT32_MAX, w); }},
+      {"campaigns.repeat_max_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.repeat_max_packets, 1, UINT32_MAX, w); }},
+      {"campaigns.report_interval", [](const json& v, Config& c, std::string& w) { return as_window(v, c.campaigns.report_interval_ns, w); }},
+      {"campaigns.idle_timeout", [](const json& v, Config& c, std::string& w) { return as_window(v, c.campaigns.idle_timeout_ns, w); }},
+      {"campaigns.max_open", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.max_open, 1, 1u << 20, w); }},
       {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, FlowTable::kMaxBurst, w); }},
       {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
       {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.hugepages, {"auto", "yes", "no"}, w); }},

@@ -231,6 +231,7 @@ void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* sc
       all_done &= done && n == 0;
     }
     between_polls(text);
+    if (all_done) writer.finish(text);
     if (text.size() >= (1u << 20) || (moved == 0 && text.size() > 0)) {
       if (!sink.write({text.data(), text.size()})) ++failures;
       text.clear();
@@ -242,6 +243,22 @@ void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* sc
     idle_polls = moved ? 0 : idle_polls + 1;
     if (idle_polls > 1024) std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
+}
+
+// The alert policy's and the campaigns' part of the summary.
+void print_judgement_summary(const RecordJudge& j, bool scored) {
+  const AlertPolicy::Counters& p = j.policy_counters();
+  if (scored)
+    fmt::print(stderr,
+               "flowscore: alert policy: {} alerts ({} over their class threshold alone); {} thin flows lacked "
+               "evidence, {} suppressed, {} kept to flow events by rate limits\n",
+               p.alerts, p.model_alerts, p.thin_without_evidence, p.suppressed, p.limited);
+  const CampaignTracker::Counters& c = j.campaign_counters();
+  if (c.opened || c.not_tracked)
+    fmt::print(stderr, "flowscore: campaigns: {} opened, {} flows in them, {} events{}\n", c.opened, c.flows, c.events,
+               c.not_tracked ? fmt::format(", {} not tracked (campaigns.max_open)", c.not_tracked) : "");
+  if (const uint64_t n = j.context().forgotten())
+    fmt::print(stderr, "flowscore: context: {} hosts or services forgotten for room (context.hosts, context.services)\n", n);
 }
 
 void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, RunMode mode,
@@ -268,7 +285,7 @@ void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, Ru
     const ScoreCounters& c = t.scoring;
     const double hz = double(rte_get_tsc_hz());
     fmt::print(stderr,
-               "flowscore: model {} ({}): {} flows scored in {} batches, {} alerts; "
+               "flowscore: model {} ({}): {} flows scored in {} batches, {} over their class threshold; "
                "expiry->verdict latency mean {:.2f} ms, max {:.2f} ms\n",
                model->name(), model->hash(), c.flows_scored, c.batches, c.alerts,
                c.batches ? c.latency_sum_tsc / double(c.batches) / hz * 1e3 : 0.0, c.latency_max_tsc / hz * 1e3);
@@ -471,7 +488,7 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   eo.sensor_name = req.cfg.output.sensor_name;
   if (in.model) eo.model = model_info(*in.model, req.cfg);
   eo.model_generation = model_generation;
-  return std::make_unique<EveRecordWriter>(eo, spec);
+  return std::make_unique<EveRecordWriter>(eo, spec, std::make_unique<RecordJudge>(req.cfg, !req.pcaps.empty()));
 }
 
 // Offline, a thread on the main lcore's CPU faults each flow table's memory
@@ -673,6 +690,8 @@ int run_pipeline(const RunRequest& req) {
   if (!req.quiet)
     print_summary(t, elapsed, *in.sink, req.mode, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
                   req.default_label);
+  if (const auto* eve = dynamic_cast<const EveRecordWriter*>(writer.get()); eve && eve->judge() && !req.quiet)
+    print_judgement_summary(*eve->judge(), model_slot.get() != nullptr);
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink);

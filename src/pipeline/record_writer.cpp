@@ -5,10 +5,23 @@
 
 namespace flowscore {
 
-EveRecordWriter::EveRecordWriter(const EveOptions& options, const FeatureSpec& spec)
-    : formatter_(options), spec_(spec), with_features_(options.include_features), features_(spec.count()) {}
+EveRecordWriter::EveRecordWriter(const EveOptions& options, const FeatureSpec& spec,
+                                 std::unique_ptr<RecordJudge> judge)
+    : formatter_(options),
+      judge_(std::move(judge)),
+      spec_(spec),
+      with_features_(options.include_features),
+      features_(spec.count()) {
+  if (judge_) judge_->model_changed(options.model_generation, options.model);
+}
 
-void EveRecordWriter::write(const FlowRecord& r, fmt::memory_buffer& out) {
+void EveRecordWriter::model_changed(uint64_t generation, const ModelInfo& model) {
+  formatter_.add_model(generation, model);
+  if (judge_) judge_->model_changed(generation, model);
+}
+
+void EveRecordWriter::write(FlowRecord& r, fmt::memory_buffer& out) {
+  if (judge_) judge_->judge(r, out);
   if (with_features_) spec_.compute(r.stats, {r.first, r.first_count}, features_);
   formatter_.format(r, features_, out);
 }
@@ -29,7 +42,7 @@ void CsvRecordWriter::header(fmt::memory_buffer& out) {
   out.push_back('\n');
 }
 
-void CsvRecordWriter::write(const FlowRecord& r, fmt::memory_buffer& out) {
+void CsvRecordWriter::write(FlowRecord& r, fmt::memory_buffer& out) {
   char src[kIpTextMax], dst[kIpTextMax];
   const size_t ns = format_ip(r.src.addr, r.ip_version, src);
   const size_t nd = format_ip(r.dst.addr, r.ip_version, dst);

@@ -12,6 +12,7 @@
 #include "flowscore/features.hpp"
 #include "flowscore/flow_record.hpp"
 #include "flowscore/labels.hpp"
+#include "flowscore/record_judge.hpp"
 
 namespace flowscore {
 
@@ -19,20 +20,31 @@ class RecordWriter {
  public:
   virtual ~RecordWriter() = default;
   virtual void header(fmt::memory_buffer& out) = 0;
-  virtual void write(const FlowRecord& r, fmt::memory_buffer& out) = 0;
+  // Writes one record; may decide what is left to decide of it (EVE: the
+  // alert policy), so the record is the writer's until it gives it back.
+  virtual void write(FlowRecord& r, fmt::memory_buffer& out) = 0;
   // The model was reloaded: verdicts of `generation` come from `model`.
   virtual void model_changed(uint64_t /*generation*/, const ModelInfo& /*model*/) {}
+  // After the last record: what is still open (campaigns) is written.
+  virtual void finish(fmt::memory_buffer& /*out*/) {}
 };
 
+// EVE lines, each record judged first by the alert policy (when `judge` is
+// given: a run with a model).
 class EveRecordWriter final : public RecordWriter {
  public:
-  EveRecordWriter(const EveOptions& options, const FeatureSpec& spec);
+  EveRecordWriter(const EveOptions& options, const FeatureSpec& spec, std::unique_ptr<RecordJudge> judge);
   void header(fmt::memory_buffer&) override {}
-  void write(const FlowRecord& r, fmt::memory_buffer& out) override;
-  void model_changed(uint64_t generation, const ModelInfo& model) override { formatter_.add_model(generation, model); }
+  void write(FlowRecord& r, fmt::memory_buffer& out) override;
+  void model_changed(uint64_t generation, const ModelInfo& model) override;
+  void finish(fmt::memory_buffer& out) override {
+    if (judge_) judge_->finish(out);
+  }
+  const RecordJudge* judge() const { return judge_.get(); }
 
  private:
   EveFormatter formatter_;
+  std::unique_ptr<RecordJudge> judge_;
   const FeatureSpec& spec_;
   bool with_features_;
   std::vector<float> features_;
@@ -46,7 +58,7 @@ class CsvRecordWriter final : public RecordWriter {
   CsvRecordWriter(const FeatureSpec& spec, std::vector<std::string> input_names, const LabelRules* labels,
                   std::string default_label);
   void header(fmt::memory_buffer& out) override;
-  void write(const FlowRecord& r, fmt::memory_buffer& out) override;
+  void write(FlowRecord& r, fmt::memory_buffer& out) override;
 
  private:
   const FeatureSpec& spec_;

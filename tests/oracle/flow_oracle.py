@@ -342,7 +342,8 @@ def run_flowscore(binary, pcap, workdir, frames):
     records = []
     if proc.returncode == 0:
         with open(out) as fh:
-            records = [json.loads(line) for line in fh if line.strip()]
+            # Flow records only: campaign events (alerts about many flows) have no `flow`.
+            records = [r for r in (json.loads(line) for line in fh if line.strip()) if "flow" in r]
     lines = [l for l in proc.stderr.splitlines() if l.strip() and not l.startswith("EAL:")]
     # The run summary (src/pipeline): "flowscore: N packets (B bytes), ..." and
     # "flowscore: packets not flowed: reason=n reason=n".

@@ -34,8 +34,25 @@ def run(*args, expect=0, **kw):
 
 
 def records(path):
+    # Every line but campaign events (alerts about many flows, not one:
+    # test_policy_captures.py checks those).
     with open(path) as f:
-        return [json.loads(line) for line in f]
+        lines = [json.loads(line) for line in f]
+    return [r for r in lines if "campaign" not in r.get("flowscore", {})]
+
+
+def without_policy(r):
+    # A record minus what the alert policy decided from other flows' context.
+    # With several workers the writer sees their records interleaved by
+    # timing, so the context (and so alert decisions near a threshold)
+    # depends on that order; the model's verdict does not.
+    r = json.loads(json.dumps(r))
+    r.pop("alert", None)
+    r["event_type"] = "flow"
+    r["flow"].pop("alerted", None)
+    for k in ("evidence", "campaign_id", "alert_limited"):
+        r.get("flowscore", {}).pop(k, None)
+    return r
 
 
 def summary_numbers(stderr):
@@ -356,7 +373,7 @@ def test_dealing_frames_to_several_workers_changes_no_record():
         lines, worker_ids = [], set()
         for r in records(out):
             worker_ids.add(r.pop("flow_id") >> 40)
-            lines.append(json.dumps(r, sort_keys=True))
+            lines.append(json.dumps(without_policy(r), sort_keys=True))
         return sorted(lines), worker_ids, summary_numbers(p.stderr), p.stderr
 
     reference, ids, summary, _ = records_without_flow_id(2, "worker")
