@@ -12,7 +12,10 @@
 // - fan_out: one source's one-sided flows reach many host:ports (scan);
 // - repeat: one source opens many short, answered sessions to one service
 //   (password guessing: class bruteforce).
-// A rule that fires opens a campaign keyed by its target or source; later
+// Flows count in the direction their packets went (FlowTraits: a reflected
+// SYN-ACK's receiver is its target). A rule that fires opens a campaign
+// keyed by its target or source (a target's floods and its reflections
+// apart); later
 // flows that fit the rule's key and per-flow condition join it. An EVE alert
 // event reports each campaign when it opens, every report_interval while it
 // goes on (capture time), and when it ends (idle_timeout without a flow, or
@@ -81,7 +84,8 @@ class CampaignTracker {
   static constexpr int kTop = 8;  // space-saving counters kept; the event lists the top 5
   struct TopEntry {
     IpAddress addr;
-    uint64_t flows = 0;
+    uint64_t flows = 0;  // estimate: at least the true count
+    uint64_t error = 0;  // inherited from the entry it replaced: flows - error is a lower bound
   };
   struct Campaign {
     uint32_t id = 0;
@@ -104,8 +108,8 @@ class CampaignTracker {
 
   bool fires(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx) const;
   static bool fits(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t max_packets);
-  static uint64_t key_of(CampaignRule rule, const FlowRecord& r, uint32_t scope);
-  void join(Campaign& c, const FlowRecord& r, const ContextValues& ctx);
+  static uint64_t key_of(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t scope);
+  void join(Campaign& c, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx);
   void sweep(uint32_t scope, uint64_t now_ns, fmt::memory_buffer& out);
   void write_event(const Campaign& c, std::string_view phase, uint64_t ts_ns, fmt::memory_buffer& out);
   std::string_view class_of(const Campaign& c) const;

@@ -83,7 +83,13 @@ struct ContextValues {
 struct FlowTraits {
   bool one_sided = false;       // no packet back, only RST back, or TCP without payload either way
   bool syn_unanswered = false;  // the initiator sent a SYN, the responder none
-  bool reflection_like = false; // initiator's first packets look like replies (SYN-ACK, UDP from a reflector port)
+  bool reflection_like = false; // the flow opens with replies (SYN-ACK, UDP from a reflector port)
+  // The flow table names the SYN sender as initiator when a SYN-ACK opens a
+  // flow; when no SYN was ever seen that SYN-ACK came from a reflector, and
+  // the "initiator" is its victim. The context counts such a flow in the
+  // direction its packets went: from `sender` to `receiver`.
+  const Endpoint* sender = nullptr;
+  const Endpoint* receiver = nullptr;
 };
 FlowTraits flow_traits(const FlowRecord& r);
 

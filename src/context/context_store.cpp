@@ -53,8 +53,18 @@ uint64_t host_tag(uint32_t scope, uint8_t ip_version, const IpAddress& a) {
   return key_tag(HostKey{scope, ip_version, {}, a});
 }
 
-// The bitmap bit of a member, from its tag's top bits (the bucket uses the low ones).
-uint64_t member_bit(uint64_t tag) { return uint64_t{1} << (tag >> 58); }
+// The bitmap bit of a member. CRC is linear, so the tags of neighbouring
+// addresses differ in a fixed pattern of bits and would fall on a few bit
+// positions; linear counting needs positions that look random, so the tag
+// goes through MurmurHash3's 64-bit finaliser first.
+uint64_t member_bit(uint64_t tag) {
+  tag ^= tag >> 33;
+  tag *= 0xff51afd7ed558ccdull;
+  tag ^= tag >> 33;
+  tag *= 0xc4ceb9fe1a85ec53ull;
+  tag ^= tag >> 33;
+  return uint64_t{1} << (tag >> 58);
+}
 
 void bump(uint16_t& c) { c += c < UINT16_MAX; }
 
@@ -86,13 +96,18 @@ FlowTraits flow_traits(const FlowRecord& r) {
   const bool only_rst_back = f.pkts_bwd > 0 && f.rare_flags[1][kRst] >= f.pkts_bwd;
   t.one_sided = f.pkts_bwd == 0 || only_rst_back || (tcp && no_payload);
   t.syn_unanswered = tcp && f.rare_flags[0][kSyn] > 0 && f.rare_flags[1][kSyn] == 0;
-  // A SYN-ACK opening a flow is a reply to a SYN the capture never saw: a
-  // reflector answering a spoofed request (or a capture begun mid-handshake).
+  // A SYN-ACK that answers no SYN the capture saw: a reflector answering a
+  // spoofed request (or a capture begun mid-handshake). The flow table then
+  // made the SYN-ACK's receiver the initiator (ARCHITECTURE.md).
+  const bool reflected_synack = tcp && f.rare_flags[1][kSyn] > 0 && f.rare_flags[0][kSyn] == 0 && no_payload;
+  // The same seen from the sender's side, when the table kept it as initiator.
   const bool synack_opens = tcp && f.rare_flags[0][kSyn] > 0 && f.ack[0] >= f.rare_flags[0][kSyn] &&
                             f.rare_flags[0][kFin] == 0 && f.pkts_bwd == 0;
   const bool udp_reply = r.proto == kProtoUdp && reflector_port(r.src.port) && !reflector_port(r.dst.port) &&
                          f.pkts_bwd == 0;
-  t.reflection_like = synack_opens || udp_reply;
+  t.reflection_like = reflected_synack || synack_opens || udp_reply;
+  t.sender = reflected_synack ? &r.dst : &r.src;
+  t.receiver = reflected_synack ? &r.src : &r.dst;
   return t;
 }
 
@@ -178,10 +193,12 @@ Slot* ContextStore::claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epo
 }
 
 ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+  const Endpoint& from = t.sender ? *t.sender : r.src;
+  const Endpoint& to = t.receiver ? *t.receiver : r.dst;
   const uint32_t epoch = static_cast<uint32_t>(r.stats.last_ts_ns / window_ns_);
-  const uint64_t src_tag = host_tag(scope, r.ip_version, r.src.addr);
-  const uint64_t dst_tag = host_tag(scope, r.ip_version, r.dst.addr);
-  PairKey pk{{scope, r.ip_version, r.proto, r.dst.port, r.dst.addr}, r.src.addr};
+  const uint64_t src_tag = host_tag(scope, r.ip_version, from.addr);
+  const uint64_t dst_tag = host_tag(scope, r.ip_version, to.addr);
+  PairKey pk{{scope, r.ip_version, r.proto, to.port, to.addr}, from.addr};
   const uint64_t service_tag = key_tag(pk.service);
   const uint64_t pair_tag = key_tag(pk);
 

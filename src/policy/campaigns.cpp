@@ -24,7 +24,7 @@ bool keyed_by_service(CampaignRule r) { return r == CampaignRule::kUnansweredSyn
 
 struct CampaignKey {
   uint32_t scope;
-  uint8_t rule, ip_version, proto, pad;
+  uint8_t rule, ip_version, proto, reflection;
   uint16_t port, pad2[3];
   IpAddress source, target;
 };
@@ -88,16 +88,19 @@ bool CampaignTracker::fires(CampaignRule rule, const FlowRecord&, const FlowTrai
   }
 }
 
-uint64_t CampaignTracker::key_of(CampaignRule rule, const FlowRecord& r, uint32_t scope) {
+// A target's floods and its reflections are separate campaigns: each flow
+// joins the one of its kind, so the class an event names fits its flows.
+uint64_t CampaignTracker::key_of(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
   CampaignKey k{};
   k.scope = scope;
   k.rule = static_cast<uint8_t>(rule);
   k.ip_version = r.ip_version;
-  if (keyed_by_target(rule)) k.target = r.dst.addr;
-  if (keyed_by_source(rule)) k.source = r.src.addr;
+  k.reflection = rule == CampaignRule::kOneSidedFanIn && t.reflection_like;
+  if (keyed_by_target(rule)) k.target = t.receiver->addr;
+  if (keyed_by_source(rule)) k.source = t.sender->addr;
   if (keyed_by_service(rule)) {
     k.proto = r.proto;
-    k.port = r.dst.port;
+    k.port = t.receiver->port;
   }
   return key_tag(k);
 }
@@ -111,7 +114,7 @@ std::string_view CampaignTracker::class_of(const Campaign& c) const {
   }
 }
 
-void CampaignTracker::join(Campaign& c, const FlowRecord& r, const ContextValues& ctx) {
+void CampaignTracker::join(Campaign& c, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx) {
   c.first_ns = std::min(c.first_ns, r.stats.first_ts_ns);
   c.last_ns = std::max(c.last_ns, r.stats.last_ts_ns);
   c.flows += 1;
@@ -121,9 +124,9 @@ void CampaignTracker::join(Campaign& c, const FlowRecord& r, const ContextValues
   ++counters_.flows;
   // Space-saving top-k (Metwally et al. 2005) of the side the key leaves
   // open: a target's sources, a source's targets. A new address takes the
-  // smallest counter's place and inherits its count, so a heavy hitter is
-  // never missed and a count errs high by at most that inheritance.
-  const IpAddress& other = keyed_by_target(c.rule) && !keyed_by_source(c.rule) ? r.src.addr : r.dst.addr;
+  // smallest counter's place and inherits its count as its error, so a heavy
+  // hitter is never missed; the event reports flows - error, a lower bound.
+  const IpAddress& other = keyed_by_target(c.rule) && !keyed_by_source(c.rule) ? t.sender->addr : t.receiver->addr;
   TopEntry* smallest = &c.top[0];
   for (TopEntry& e : c.top) {
     if (e.flows > 0 && e.addr == other) {
@@ -133,6 +136,7 @@ void CampaignTracker::join(Campaign& c, const FlowRecord& r, const ContextValues
     if (e.flows < smallest->flows) smallest = &e;
   }
   smallest->addr = other;
+  smallest->error = smallest->flows;
   ++smallest->flows;
 }
 
@@ -148,7 +152,7 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
   for (int i = 0; i < static_cast<int>(CampaignRule::kCount); ++i) {
     const auto rule = static_cast<CampaignRule>(i);
     if (!fits(rule, r, t, cfg_.repeat_max_packets)) continue;
-    const uint64_t key = key_of(rule, r, scope);
+    const uint64_t key = key_of(rule, r, t, scope);
     auto it = open_.find(key);
     if (it == open_.end()) {
       if (!fires(rule, r, t, ctx)) continue;
@@ -162,20 +166,20 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
       c.rule = rule;
       c.ip_version = r.ip_version;
       c.proto = r.proto;
-      c.port = keyed_by_service(rule) ? r.dst.port : 0;
+      c.port = keyed_by_service(rule) ? t.receiver->port : 0;
       c.amplification = rule == CampaignRule::kOneSidedFanIn && t.reflection_like;
-      c.source = r.src.addr;
-      c.target = r.dst.addr;
+      c.source = t.sender->addr;
+      c.target = t.receiver->addr;
       c.first_ns = r.stats.first_ts_ns;
       it = open_.emplace(key, c).first;
-      join(it->second, r, ctx);
+      join(it->second, r, t, ctx);
       ++counters_.opened;
       it->second.reported_ns = r.stats.last_ts_ns;
       write_event(it->second, "open", r.stats.last_ts_ns, out);
       return it->second.id;
     }
     Campaign& c = it->second;
-    join(c, r, ctx);
+    join(c, r, t, ctx);
     if (r.stats.last_ts_ns >= c.reported_ns + cfg_.report_interval_ns) {
       c.reported_ns = r.stats.last_ts_ns;
       write_event(c, "update", r.stats.last_ts_ns, out);
@@ -257,13 +261,15 @@ void CampaignTracker::write_event(const Campaign& c, std::string_view phase, uin
   size_t n = 0;
   for (const TopEntry& e : c.top)
     if (e.flows > 0) top[n++] = &e;
-  std::sort(top.begin(), top.begin() + n, [](const TopEntry* a, const TopEntry* b) { return a->flows > b->flows; });
+  const auto at_least = [](const TopEntry* e) { return e->flows - e->error; };
+  std::sort(top.begin(), top.begin() + n,
+            [&](const TopEntry* a, const TopEntry* b) { return at_least(a) > at_least(b); });
   n = std::min<size_t>(n, 5);
   out.append(keyed_by_source(c.rule) ? std::string_view(",\"top_targets\":[") : std::string_view(",\"top_sources\":["));
   for (size_t i = 0; i < n; ++i) {
     out.append(std::string_view(i ? ",{\"ip\":" : "{\"ip\":"));
     append_ip(top[i]->addr, c.ip_version, out);
-    fmt::format_to(o, ",\"flows\":{}}}", top[i]->flows);
+    fmt::format_to(o, ",\"flows\":{}}}", at_least(top[i]));
   }
   out.append(std::string_view("],\"context\":{"));
   for (size_t i = 0; i < kContextValues; ++i)

@@ -111,10 +111,12 @@ TEST(EveFormatter, MatchesReferenceAndSchemaOnSyntheticRecords) {
       seen[parsed["event_type"].get<std::string>()]++;
       if (parsed.contains("flowscore") && parsed["flowscore"].contains("probabilities")) seen["multi"]++;
       if (parsed.contains("flowscore") && parsed["flowscore"].contains("features")) seen["features"]++;
+      for (const char* k : {"evidence", "campaign_id", "alert_limited"})
+        if (parsed.contains("flowscore") && parsed["flowscore"].contains(k)) seen[k]++;
     }
   }
-  for (const char* key : {"TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "SCTP/v4", "ICMP/v4",
-                          "IPv6-ICMP/v6", "47/v4", "103/v6", "alert", "flow", "multi", "features"}) {
+  for (const char* key : {"TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "SCTP/v4", "ICMP/v4", "IPv6-ICMP/v6", "47/v4",
+                          "103/v6", "alert", "flow", "multi", "features", "evidence", "campaign_id", "alert_limited"}) {
     EXPECT_GT(seen[key], 0) << key;
   }
 }
@@ -147,6 +149,7 @@ TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {
   const EveFormatter formatter(options);
   std::mt19937_64 rng(9);
   FlowRecord r = random_record(rng, 0);
+  r.judgement = {};  // no campaign_id: nothing else would make a flowscore object
   const std::vector<float> too_few(options.feature_names.size() - 1, 1.0f);
   fmt::memory_buffer out;
   EXPECT_FALSE(formatter.format(r, too_few, out));

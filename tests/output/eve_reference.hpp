@@ -13,6 +13,7 @@
 #include <string>
 
 #include "flowscore/community_id.hpp"
+#include "flowscore/context.hpp"
 #include "flowscore/eve.hpp"
 
 namespace flowscore::test {
@@ -53,7 +54,9 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
   j["timestamp"] = reference_time(r.stats.first_ts_ns);
   j["flow_id"] = r.flow_id;
   if (!o.sensor_name.empty()) j["host"] = o.sensor_name;
-  const bool alert = r.verdict.scored && r.verdict.alert;
+  const Judgement& jd = r.judgement;
+  const bool alerted = r.verdict.scored && r.verdict.alert;
+  const bool alert = alerted && !jd.limited;  // a rate-limited alert is a flow event
   j["event_type"] = alert ? "alert" : "flow";
   j["src_ip"] = reference_ip(r.src.addr, r.ip_version);
   j["dest_ip"] = reference_ip(r.dst.addr, r.ip_version);
@@ -98,10 +101,11 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
                {"age", s.last_ts_ns / 1'000'000'000 - s.first_ts_ns / 1'000'000'000},
                {"state", kStates[static_cast<int>(r.state)]},
                {"reason", kReasons[static_cast<int>(r.reason)]},
-               {"alerted", alert}};
+               {"alerted", alerted}};
   const bool with_features = o.include_features && features.size() == o.feature_names.size();
-  if (r.verdict.scored || with_features) {
+  if (r.verdict.scored || with_features || jd.campaign_id) {
     nlohmann::json fs = nlohmann::json::object();
+    if (jd.campaign_id) fs["campaign_id"] = jd.campaign_id;
     if (r.verdict.scored) {
       fs["label"] = reference_class_name(o, label);
       fs["score"] = reference_number(r.verdict.score);
@@ -113,6 +117,13 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
         fs["probabilities"] = p;
       }
       fs["model"] = {{"name", o.model.name}, {"hash", o.model.hash}};
+      if (alerted && jd.judged) {
+        nlohmann::json e = {{"thin", jd.thin}};
+        for (size_t i = 0; i < kContextValues; ++i)
+          if (jd.evidence_mask >> i & 1) e[std::string(kContextValueNames[i])] = jd.context[i];
+        fs["evidence"] = e;
+        if (jd.limited) fs["alert_limited"] = true;
+      }
     }
     if (with_features) {
       nlohmann::json f = nlohmann::json::object();

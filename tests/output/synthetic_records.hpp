@@ -80,6 +80,16 @@ inline FlowRecord random_record(std::mt19937_64& rng, int i) {
       r.verdict.alert = r.verdict.label != 0 && rng() % 3;
     }
   }
+  // What the alert policy adds (src/policy): evidence, rate limits, campaigns.
+  if (rng() % 2) {
+    Judgement& j = r.judgement;
+    j.judged = true;
+    j.thin = rng() % 2;
+    j.limited = r.verdict.alert && rng() % 3 == 0;
+    j.evidence_mask = static_cast<uint16_t>(rng() & ((1u << Judgement::kMaxEvidence) - 1));
+    for (uint32_t& v : j.context) v = static_cast<uint32_t>(rng() >> (rng() % 64));
+    j.campaign_id = rng() % 3 == 0 ? static_cast<uint32_t>(1 + rng() % 100000) : 0;
+  }
   return r;
 }
 
