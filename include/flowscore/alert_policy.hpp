@@ -10,7 +10,7 @@
 //   evidence configured never alerts on a thin flow alone;
 // - any other flow alerts when the probability reaches `threshold`;
 // - a suppress entry (known scanners, resolvers, NAT gateways) keeps any
-//   flow of its addresses from alerting;
+//   flow of its addresses from alerting (and from campaigns: RecordJudge);
 // - a class's rate limit (Suricata's threshold.config: limit, threshold or
 //   both, tracked by source, destination or rule) keeps an alert from
 //   becoming an alert *event*; the flow record still says flow.alerted.
@@ -66,6 +66,10 @@ struct ClassPolicy {
 };
 
 struct AlertPolicyConfig {
+  // "evidence": this policy, with the context and campaigns; "threshold":
+  // the class threshold alone on every flow (no context, no campaigns), as
+  // before the policy existed: a baseline to compare against.
+  std::string mode = "evidence";
   uint32_t thin_packets = 2;
   std::vector<Suppression> suppress;
 };
@@ -96,9 +100,10 @@ class AlertPolicy {
     uint64_t limit_entries_forgotten = 0;
   };
   const Counters& counters() const { return counters_; }
+  // A suppress entry covers the flow: it neither alerts nor joins a campaign.
+  bool suppressed(const FlowRecord& r) const;
 
  private:
-  bool suppressed(const FlowRecord& r) const;
   bool passes_limit(const FlowRecord& r, uint8_t label, const AlertLimit& limit, uint32_t scope);
 
   struct LimitState {

@@ -11,7 +11,9 @@
 //   (a single-source SYN flood: class flood);
 // - fan_out: one source's one-sided flows reach many host:ports (scan);
 // - repeat: one source opens many short, answered sessions to one service
-//   (password guessing: class bruteforce).
+//   (password guessing: class bruteforce);
+// - packet_rate: a one-sided flow carries many packets at a high rate (a
+//   flood in few flows, such as a ping flood or a smurf: class flood).
 // Flows count in the direction their packets went (FlowTraits: a reflected
 // SYN-ACK's receiver is its target). A rule that fires opens a campaign
 // keyed by its target or source (a target's floods and its reflections
@@ -44,12 +46,14 @@ struct CampaignConfig {
   uint32_t fan_out_one_sided = 100;   // ...and its one-sided flows
   uint32_t repeat_flows = 100;        // repeat: answered flows from one source to one service...
   uint32_t repeat_max_packets = 40;   // ...each at most this long (logins, not downloads)
+  uint32_t rate_min_packets = 500;    // packet_rate: a one-sided flow of at least this many packets...
+  uint32_t rate_pps = 1000;           // ...sent at least this fast (packets per second)
   uint64_t report_interval_ns = 60'000'000'000;
   uint64_t idle_timeout_ns = 120'000'000'000;
   uint32_t max_open = 4096;
 };
 
-enum class CampaignRule : uint8_t { kOneSidedFanIn, kUnansweredSyn, kFanOut, kRepeat, kCount };
+enum class CampaignRule : uint8_t { kOneSidedFanIn, kUnansweredSyn, kFanOut, kRepeat, kPacketRate, kCount };
 std::string_view campaign_rule_name(CampaignRule r);
 
 // How a campaign's alert event names its class.
@@ -107,7 +111,7 @@ class CampaignTracker {
   };
 
   bool fires(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx) const;
-  static bool fits(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t max_packets);
+  bool fits(CampaignRule rule, const FlowRecord& r, const FlowTraits& t) const;
   static uint64_t key_of(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t scope);
   void join(Campaign& c, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx);
   void sweep(uint32_t scope, uint64_t now_ns, fmt::memory_buffer& out);

@@ -488,7 +488,8 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   eo.sensor_name = req.cfg.output.sensor_name;
   if (in.model) eo.model = model_info(*in.model, req.cfg);
   eo.model_generation = model_generation;
-  return std::make_unique<EveRecordWriter>(eo, spec, std::make_unique<RecordJudge>(req.cfg, !req.pcaps.empty()));
+  auto judge = req.cfg.alerting.mode == "evidence" ? std::make_unique<RecordJudge>(req.cfg, !req.pcaps.empty()) : nullptr;
+  return std::make_unique<EveRecordWriter>(eo, spec, std::move(judge));
 }
 
 // Offline, a thread on the main lcore's CPU faults each flow table's memory

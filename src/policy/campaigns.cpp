@@ -13,13 +13,19 @@ namespace flowscore {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kRuleNames = {"one_sided_fan_in", "unanswered_syn", "fan_out", "repeat"};
+constexpr std::array<std::string_view, 5> kRuleNames = {"one_sided_fan_in", "unanswered_syn", "fan_out", "repeat",
+                                                        "packet_rate"};
 // Alert signature ids of campaign events: 1000 + rule + 1, beside the model
 // classes' own ids (docs/OUTPUT.md).
 constexpr uint32_t kSignatureBase = 1001;
 
 bool keyed_by_target(CampaignRule r) { return r != CampaignRule::kFanOut; }
-bool keyed_by_source(CampaignRule r) { return r != CampaignRule::kOneSidedFanIn; }
+bool keyed_by_source(CampaignRule r) { return r != CampaignRule::kOneSidedFanIn && r != CampaignRule::kPacketRate; }
+
+// Packets the flow's sender sent (FlowTraits: the reflector's, for a reflected SYN-ACK).
+uint64_t sender_packets(const FlowRecord& r, const FlowTraits& t) {
+  return t.sender == &r.dst ? r.stats.pkts_bwd : r.stats.pkts_fwd;
+}
 bool keyed_by_service(CampaignRule r) { return r == CampaignRule::kUnansweredSyn || r == CampaignRule::kRepeat; }
 
 struct CampaignKey {
@@ -62,18 +68,19 @@ CampaignTracker::CampaignTracker(const CampaignConfig& cfg, std::string sensor_n
 }
 
 // The per-flow condition: which flows a rule counts (and may join to a campaign).
-bool CampaignTracker::fits(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, uint32_t max_packets) {
+bool CampaignTracker::fits(CampaignRule rule, const FlowRecord& r, const FlowTraits& t) const {
   switch (rule) {
     case CampaignRule::kOneSidedFanIn: return t.one_sided;
     case CampaignRule::kUnansweredSyn: return t.syn_unanswered;
     case CampaignRule::kFanOut: return t.one_sided;
-    case CampaignRule::kRepeat: return !t.one_sided && r.stats.packets() <= max_packets;
+    case CampaignRule::kRepeat: return !t.one_sided && r.stats.packets() <= cfg_.repeat_max_packets;
+    case CampaignRule::kPacketRate: return t.one_sided && sender_packets(r, t) >= std::max(1u, cfg_.rate_min_packets);
     default: return false;
   }
 }
 
 // When a rule opens a campaign: its context thresholds (0 turns a rule off).
-bool CampaignTracker::fires(CampaignRule rule, const FlowRecord&, const FlowTraits&, const ContextValues& ctx) const {
+bool CampaignTracker::fires(CampaignRule rule, const FlowRecord& r, const FlowTraits& t, const ContextValues& ctx) const {
   const auto at_least = [](uint32_t v, uint32_t min) { return min > 0 && v >= min; };
   switch (rule) {
     case CampaignRule::kOneSidedFanIn:
@@ -84,6 +91,11 @@ bool CampaignTracker::fires(CampaignRule rule, const FlowRecord&, const FlowTrai
       return at_least(ctx[ContextValue::kSrcTargets], cfg_.fan_out_targets) &&
              at_least(ctx[ContextValue::kSrcOneSided], cfg_.fan_out_one_sided);
     case CampaignRule::kRepeat: return at_least(ctx[ContextValue::kRepeat], cfg_.repeat_flows);
+    case CampaignRule::kPacketRate: {
+      // packets / span >= pps, without dividing by a span of 0 (all in one µs).
+      const uint64_t span_ns = r.stats.last_ts_ns - r.stats.first_ts_ns;
+      return cfg_.rate_pps > 0 && double(sender_packets(r, t)) * 1e9 >= double(cfg_.rate_pps) * double(span_ns);
+    }
     default: return false;
   }
 }
@@ -110,6 +122,7 @@ std::string_view CampaignTracker::class_of(const Campaign& c) const {
     case CampaignRule::kOneSidedFanIn: return c.amplification ? "amplification" : "flood";
     case CampaignRule::kUnansweredSyn: return "flood";
     case CampaignRule::kFanOut: return "scan";
+    case CampaignRule::kPacketRate: return "flood";
     default: return "bruteforce";
   }
 }
@@ -151,7 +164,7 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
   }
   for (int i = 0; i < static_cast<int>(CampaignRule::kCount); ++i) {
     const auto rule = static_cast<CampaignRule>(i);
-    if (!fits(rule, r, t, cfg_.repeat_max_packets)) continue;
+    if (!fits(rule, r, t)) continue;
     const uint64_t key = key_of(rule, r, t, scope);
     auto it = open_.find(key);
     if (it == open_.end()) {

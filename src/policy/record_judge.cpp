@@ -51,7 +51,10 @@ void RecordJudge::judge(FlowRecord& r, fmt::memory_buffer& out) {
     current_generation_ = r.verdict.model_generation;
   }
   policy_.judge(r, traits, ctx, scope);
-  r.judgement.campaign_id = campaigns_.observe(r, traits, ctx, scope, out);
+  // A suppressed address is known to the SOC (its scanner, its resolver):
+  // its flows make no campaign either.
+  if (cfg_.alerting.suppress.empty() || !policy_.suppressed(r))
+    r.judgement.campaign_id = campaigns_.observe(r, traits, ctx, scope, out);
 }
 
 }  // namespace flowscore

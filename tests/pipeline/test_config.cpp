@@ -1,6 +1,7 @@
 // Config loading: the shipped file loads; every error names its key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -138,4 +139,50 @@ TEST(Config, ClassPoliciesAreRead) {
   EXPECT_EQ(cfg.model.classes[0].category, "Attempted DoS");
   EXPECT_EQ(cfg.model.classes[0].severity, 1);
   std::remove(path.c_str());
+}
+
+TEST(Config, AlertPolicyContextAndCampaignsAreReadAndChecked) {
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(load_config(std::string(FLOWSCORE_SOURCE_DIR) + "/conf/flowscore.json", cfg, err)) << err;
+  EXPECT_EQ(cfg.alerting.mode, "evidence");
+  EXPECT_EQ(cfg.alerting.thin_packets, 2u);
+  EXPECT_EQ(cfg.context.window_ns, 60'000'000'000u);
+  EXPECT_TRUE(cfg.campaigns.enabled);
+  const auto flood = std::find_if(cfg.model.classes.begin(), cfg.model.classes.end(),
+                                  [](const ClassPolicy& c) { return c.name == "flood"; });
+  ASSERT_NE(flood, cfg.model.classes.end());
+  ASSERT_FALSE(flood->evidence.empty());
+  EXPECT_EQ(flood->limit.type, AlertLimit::Type::kLimit);
+
+  // --set reaches one evidence value and one limit field of one class.
+  ASSERT_TRUE(apply_override("model.classes.flood.evidence.dst_sources", "77", cfg, err)) << err;
+  ASSERT_TRUE(apply_override("model.classes.flood.limit.track", "by_src", cfg, err)) << err;
+  const auto it = std::find_if(flood->evidence.begin(), flood->evidence.end(),
+                               [](const EvidenceRule& e) { return e.value == ContextValue::kDstSources; });
+  ASSERT_NE(it, flood->evidence.end());
+  EXPECT_EQ(it->minimum, 77u);
+  EXPECT_EQ(flood->limit.track, AlertLimit::Track::kBySrc);
+  ASSERT_TRUE(apply_override("alerting.policy", "threshold", cfg, err)) << err;
+  EXPECT_EQ(cfg.alerting.mode, "threshold");
+
+  // Errors name the key.
+  EXPECT_NE(load_error(R"({"model": {"classes": {"flood": {"evidence": {"fan_in": 3}}}}})")
+                .find("class 'flood'.evidence: 'fan_in' is not a context value"),
+            std::string::npos);
+  EXPECT_NE(load_error(R"({"model": {"classes": {"scan": {"limit": {"track": "by_port"}}}}})").find("track"),
+            std::string::npos);
+  EXPECT_NE(load_error(R"({"alerting": {"suppress": [{"ip": "10.0.0.1/8"}]}})").find("alerting.suppress: entry 0"),
+            std::string::npos);
+  EXPECT_NE(load_error(R"({"alerting": {"policy": "vibes"}})").find("alerting.policy"), std::string::npos);
+  EXPECT_NE(load_error(R"({"context": {"window": 0.5}})").find("context.window"), std::string::npos);
+  EXPECT_NE(load_error(R"({"campaigns": {"max_open": 0}})").find("campaigns.max_open"), std::string::npos);
+  Config ok;
+  const std::string path = write_temp(R"({"alerting": {"suppress": [{"ip": "192.0.2.0/24", "track": "by_src"},
+                                                                    {"ip": "2001:db8::53"}]}})");
+  ASSERT_TRUE(load_config(path, ok, err)) << err;
+  std::remove(path.c_str());
+  ASSERT_EQ(ok.alerting.suppress.size(), 2u);
+  EXPECT_EQ(ok.alerting.suppress[0].track, Suppression::Track::kBySrc);
+  EXPECT_EQ(ok.alerting.suppress[1].prefix, 128);
 }

@@ -298,3 +298,40 @@ TEST(Campaigns, ScopesDoNotShareACampaign) {
 
 }  // namespace
 }  // namespace flowscore
+
+namespace flowscore {
+namespace {
+
+TEST(Campaigns, AOneSidedFlowAtAHighPacketRateIsAFlood) {
+  CampaignConfig cfg = small_rules();
+  cfg.rate_min_packets = 500;
+  cfg.rate_pps = 1000;
+  CampaignTracker tracker(cfg, "", {});
+  fmt::memory_buffer out;
+  // 1000 echo requests in 0.9 s: over 1000/s. 1000 in 1.1 s: under.
+  FlowRecord slow = scored(0, 1.0f, 1000, 0, 0x0a000001, 0xc0000201);
+  slow.stats.last_ts_ns = slow.stats.first_ts_ns + 1'100'000'000;
+  EXPECT_EQ(tracker.observe(slow, flow_traits(slow), {}, 0, out), 0u);
+  FlowRecord fast = slow;
+  fast.stats.last_ts_ns = fast.stats.first_ts_ns + 900'000'000;
+  EXPECT_NE(tracker.observe(fast, flow_traits(fast), {}, 0, out), 0u);
+  FlowRecord answered = fast;  // a busy two-way flow is not a flood
+  answered.stats.pkts_bwd = 900;
+  answered.stats.payload_bytes[0] = answered.stats.payload_bytes[1] = 1000;
+  answered.dst.addr = v4(0xc0000202);
+  EXPECT_EQ(tracker.observe(answered, flow_traits(answered), {}, 0, out), 0u);
+  FlowRecord short_burst = fast;  // too few packets, however fast
+  short_burst.stats.pkts_fwd = 499;
+  short_burst.dst.addr = v4(0xc0000203);
+  EXPECT_EQ(tracker.observe(short_burst, flow_traits(short_burst), {}, 0, out), 0u);
+  tracker.finish(out);
+  const auto events = lines_of(out);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["flowscore"]["campaign"]["rule"], "packet_rate");
+  EXPECT_EQ(events[0]["flowscore"]["campaign"]["class"], "flood");
+  EXPECT_EQ(events[0]["dest_ip"], "192.0.2.1");
+  EXPECT_FALSE(events[0].contains("src_ip"));  // keyed by target: any number of senders
+}
+
+}  // namespace
+}  // namespace flowscore
