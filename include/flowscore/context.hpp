@@ -103,6 +103,10 @@ class ContextStore {
   // included). `scope` separates worlds that must not share counts: offline,
   // each capture file (its own clock and hosts); live, 0.
   ContextValues observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
+  // Starts loading what observe() will touch for `r` (its hosts' and
+  // service's buckets, its pair's cells). The writer calls it a few records
+  // ahead of judging, so the misses overlap other work.
+  void prefetch(const FlowRecord& r, const FlowTraits& t, uint32_t scope) const;
 
   uint64_t forgotten() const { return forgotten_; }
   uint64_t late() const { return late_; }  // records older than their entry's window, not counted
@@ -134,6 +138,10 @@ class ContextStore {
   static_assert(sizeof(PairCell) == 12);
   static constexpr uint32_t kWays = 4;
 
+  struct Tags {
+    uint64_t src, dst, service, pair;
+  };
+  static Tags tags_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
   template <typename Slot>
   Slot* claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch);
   template <typename Slot>

@@ -27,6 +27,10 @@ class RecordJudge {
 
   // The model whose verdicts carry `generation` names its classes so.
   void model_changed(uint64_t generation, const ModelInfo& model);
+  // Starts loading the context `r` will need (a few records before judging it).
+  void prefetch(const FlowRecord& r) const {
+    context_.prefetch(r, flow_traits(r), per_input_ ? r.input_index : 0);
+  }
   // Decides r.verdict.alert and r.judgement; campaign events go to `out`.
   void judge(FlowRecord& r, fmt::memory_buffer& out);
   // Ends every open campaign (end of the run).

@@ -192,15 +192,32 @@ Slot* ContextStore::claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epo
   return victim;
 }
 
-ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+ContextStore::Tags ContextStore::tags_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
   const Endpoint& from = t.sender ? *t.sender : r.src;
   const Endpoint& to = t.receiver ? *t.receiver : r.dst;
+  const PairKey pk{{scope, r.ip_version, r.proto, to.port, to.addr}, from.addr};
+  return {host_tag(scope, r.ip_version, from.addr), host_tag(scope, r.ip_version, to.addr), key_tag(pk.service),
+          key_tag(pk)};
+}
+
+void ContextStore::prefetch(const FlowRecord& r, const FlowTraits& t, uint32_t scope) const {
+  const Tags k = tags_of(r, t, scope);
+  // A host bucket is four slots, four lines; the tag match is usually in
+  // the first two (slots fill in order), so those are what is fetched.
+  for (const uint64_t host : {k.src, k.dst}) {
+    const HostSlot* b = &hosts_[size_t{static_cast<uint32_t>(host) & host_mask_} * kWays];
+    __builtin_prefetch(b, 1);
+    __builtin_prefetch(b + 1, 1);
+  }
+  __builtin_prefetch(&services_[size_t{static_cast<uint32_t>(k.service) & service_mask_} * kWays], 1);
+  __builtin_prefetch(&cells_[static_cast<uint32_t>(k.pair) & cell_mask_], 1);
+  __builtin_prefetch(&cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(k.pair >> 32) & cell_mask_)], 1);
+}
+
+ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
   const uint32_t epoch = static_cast<uint32_t>(r.stats.last_ts_ns / window_ns_);
-  const uint64_t src_tag = host_tag(scope, r.ip_version, from.addr);
-  const uint64_t dst_tag = host_tag(scope, r.ip_version, to.addr);
-  PairKey pk{{scope, r.ip_version, r.proto, to.port, to.addr}, from.addr};
-  const uint64_t service_tag = key_tag(pk.service);
-  const uint64_t pair_tag = key_tag(pk);
+  const Tags k = tags_of(r, t, scope);
+  const uint64_t src_tag = k.src, dst_tag = k.dst, service_tag = k.service, pair_tag = k.pair;
 
   ContextValues out;
   out[ContextValue::kPairFlows] = r.stats.pair_flows;

@@ -23,6 +23,9 @@ class RecordWriter {
   // Writes one record; may decide what is left to decide of it (EVE: the
   // alert policy), so the record is the writer's until it gives it back.
   virtual void write(FlowRecord& r, fmt::memory_buffer& out) = 0;
+  // `r` will be written soon (a few records ahead): a chance to start
+  // loading what its write will need.
+  virtual void prefetch(const FlowRecord& /*r*/) const {}
   // The model was reloaded: verdicts of `generation` come from `model`.
   virtual void model_changed(uint64_t /*generation*/, const ModelInfo& /*model*/) {}
   // After the last record: what is still open (campaigns) is written.
@@ -35,6 +38,9 @@ class EveRecordWriter final : public RecordWriter {
  public:
   EveRecordWriter(const EveOptions& options, const FeatureSpec& spec, std::unique_ptr<RecordJudge> judge);
   void header(fmt::memory_buffer&) override {}
+  void prefetch(const FlowRecord& r) const override {
+    if (judge_) judge_->prefetch(r);
+  }
   void write(FlowRecord& r, fmt::memory_buffer& out) override;
   void model_changed(uint64_t generation, const ModelInfo& model) override;
   void finish(fmt::memory_buffer& out) override {
