@@ -87,7 +87,7 @@ void BM_ContextObservePrefetched(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const FlowRecord& next = recs[(i + ahead) & (recs.size() - 1)];
-    store.prefetch(next, flow_traits(next), 0);
+    store.prefetch(ContextStore::key_of(next, flow_traits(next), 0));
     const FlowRecord& r = recs[i++ & (recs.size() - 1)];
     benchmark::DoNotOptimize(store.observe(r, flow_traits(r), 0));
   }

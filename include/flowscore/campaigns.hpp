@@ -122,6 +122,7 @@ class CampaignTracker {
   std::string host_member_;  // `"host":"...",` or empty
   std::unordered_map<std::string, CampaignClassInfo> classes_;
   std::unordered_map<uint64_t, Campaign> open_;
+  uint32_t open_per_rule_[static_cast<size_t>(CampaignRule::kCount)] = {};  // no lookup for a rule with none open
   std::unordered_map<uint32_t, Scope> scopes_;
   uint32_t next_id_ = 1;
   Counters counters_;

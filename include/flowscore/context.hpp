@@ -102,11 +102,22 @@ class ContextStore {
   // Counts one record and returns the window's values for it (the record
   // included). `scope` separates worlds that must not share counts: offline,
   // each capture file (its own clock and hosts); live, 0.
-  ContextValues observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
-  // Starts loading what observe() will touch for `r` (its hosts' and
-  // service's buckets, its pair's cells). The writer calls it a few records
-  // ahead of judging, so the misses overlap other work.
-  void prefetch(const FlowRecord& r, const FlowTraits& t, uint32_t scope) const;
+  ContextValues observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+    return observe(r, t, key_of(r, t, scope));
+  }
+
+  // Where a record's counts live: the 64-bit tags of its sender, receiver,
+  // service and pair (scope included). Computed once, for prefetch() and
+  // observe() alike.
+  struct Key {
+    uint64_t src, dst, service, pair;
+  };
+  static Key key_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
+  ContextValues observe(const FlowRecord& r, const FlowTraits& t, const Key& k);
+  // Starts loading what observe() will touch (the hosts' and service's
+  // buckets, the pair's cells). The writer calls it a few records ahead of
+  // judging, so the misses overlap other work.
+  void prefetch(const Key& k) const;
 
   uint64_t forgotten() const { return forgotten_; }
   uint64_t late() const { return late_; }  // records older than their entry's window, not counted
@@ -138,21 +149,29 @@ class ContextStore {
   static_assert(sizeof(PairCell) == 12);
   static constexpr uint32_t kWays = 4;
 
-  struct Tags {
-    uint64_t src, dst, service, pair;
-  };
-  static Tags tags_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
   template <typename Slot>
   Slot* claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch);
   template <typename Slot>
   static int advance(Slot& s, uint32_t epoch);  // the counter index the epoch counts in, or -1 (too old)
   int advance_cell(PairCell& c, uint32_t epoch);
 
+  // Zeroed anonymous memory with transparent huge pages: the kernel hands
+  // out zero pages as they are first touched (no up-front memset of tens of
+  // MiB), and 2 MiB pages keep the random lookups off the TLB's misses.
+  struct Unmap {
+    size_t bytes;
+    void operator()(void* p) const;
+  };
+  template <typename T>
+  using Mapped = std::unique_ptr<T[], Unmap>;
+  template <typename T>
+  static Mapped<T> map_zeroed(size_t count);
+
   uint64_t window_ns_;
   uint32_t host_mask_, service_mask_, cell_mask_;  // bucket counts - 1; cells per row - 1
-  std::unique_ptr<HostSlot[]> hosts_;
-  std::unique_ptr<ServiceSlot[]> services_;
-  std::unique_ptr<PairCell[]> cells_;  // two rows
+  Mapped<HostSlot> hosts_;
+  Mapped<ServiceSlot> services_;
+  Mapped<PairCell> cells_;  // two rows
   uint64_t forgotten_ = 0;
   uint64_t late_ = 0;
 };

@@ -27,10 +27,10 @@ class RecordJudge {
 
   // The model whose verdicts carry `generation` names its classes so.
   void model_changed(uint64_t generation, const ModelInfo& model);
-  // Starts loading the context `r` will need (a few records before judging it).
-  void prefetch(const FlowRecord& r) const {
-    context_.prefetch(r, flow_traits(r), per_input_ ? r.input_index : 0);
-  }
+  // Starts loading the context `r` will need; judge(r) follows within
+  // kAhead records, and reuses what was worked out here.
+  void prefetch(const FlowRecord& r);
+  static constexpr unsigned kAhead = 4;
   // Decides r.verdict.alert and r.judgement; campaign events go to `out`.
   void judge(FlowRecord& r, fmt::memory_buffer& out);
   // Ends every open campaign (end of the run).
@@ -43,6 +43,13 @@ class RecordJudge {
  private:
   std::vector<ResolvedClassPolicy> resolve(const ModelInfo& model) const;
 
+  // Records prefetched and not yet judged, with their traits and context key.
+  struct Pending {
+    const FlowRecord* record = nullptr;
+    FlowTraits traits;
+    ContextStore::Key key;
+  };
+
   const Config& cfg_;
   bool per_input_;
   ContextStore context_;
@@ -50,6 +57,8 @@ class RecordJudge {
   CampaignTracker campaigns_;
   std::map<uint64_t, std::vector<ResolvedClassPolicy>> classes_;  // by model generation, the last few
   uint64_t current_generation_ = 0;
+  Pending pending_[2 * kAhead];
+  unsigned pending_next_ = 0;
 };
 
 }  // namespace flowscore

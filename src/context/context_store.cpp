@@ -1,13 +1,17 @@
 // ContextStore: sensor-wide counts per host, service and pair over a sliding
 // window (docs/FEATURES.md §12). Runs once per flow record on the main lcore.
 #include "flowscore/context.hpp"
-#include "flowscore/key_tag.hpp"
+
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <type_traits>
+
+#include "flowscore/key_tag.hpp"
 
 namespace flowscore {
 
@@ -111,14 +115,27 @@ FlowTraits flow_traits(const FlowRecord& r) {
   return t;
 }
 
+void ContextStore::Unmap::operator()(void* p) const { munmap(p, bytes); }
+
+// Every slot type is valid all-zero (tag 0: empty; epoch 0, counts 0).
+template <typename T>
+ContextStore::Mapped<T> ContextStore::map_zeroed(size_t count) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const size_t bytes = count * sizeof(T);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, bytes, MADV_HUGEPAGE);
+  return Mapped<T>(static_cast<T*>(p), Unmap{bytes});
+}
+
 ContextStore::ContextStore(const ContextConfig& cfg) : window_ns_(cfg.window_ns) {
   const auto buckets = [](uint32_t slots) { return std::bit_ceil(std::max<uint32_t>(slots / kWays, 1)); };
   host_mask_ = buckets(cfg.host_slots) - 1;
   service_mask_ = buckets(cfg.service_slots) - 1;
   cell_mask_ = std::bit_ceil(std::max<uint32_t>(cfg.pair_cells, 64)) - 1;
-  hosts_ = std::make_unique<HostSlot[]>(size_t{host_mask_ + 1} * kWays);  // value-initialised: tags 0
-  services_ = std::make_unique<ServiceSlot[]>(size_t{service_mask_ + 1} * kWays);
-  cells_ = std::make_unique<PairCell[]>(size_t{cell_mask_ + 1} * 2);
+  hosts_ = map_zeroed<HostSlot>(size_t{host_mask_ + 1} * kWays);
+  services_ = map_zeroed<ServiceSlot>(size_t{service_mask_ + 1} * kWays);
+  cells_ = map_zeroed<PairCell>(size_t{cell_mask_ + 1} * 2);
 }
 
 size_t ContextStore::bytes() const {
@@ -192,7 +209,7 @@ Slot* ContextStore::claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epo
   return victim;
 }
 
-ContextStore::Tags ContextStore::tags_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+ContextStore::Key ContextStore::key_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
   const Endpoint& from = t.sender ? *t.sender : r.src;
   const Endpoint& to = t.receiver ? *t.receiver : r.dst;
   const PairKey pk{{scope, r.ip_version, r.proto, to.port, to.addr}, from.addr};
@@ -200,8 +217,7 @@ ContextStore::Tags ContextStore::tags_of(const FlowRecord& r, const FlowTraits& 
           key_tag(pk)};
 }
 
-void ContextStore::prefetch(const FlowRecord& r, const FlowTraits& t, uint32_t scope) const {
-  const Tags k = tags_of(r, t, scope);
+void ContextStore::prefetch(const Key& k) const {
   // A host bucket is four slots, four lines; the tag match is usually in
   // the first two (slots fill in order), so those are what is fetched.
   for (const uint64_t host : {k.src, k.dst}) {
@@ -214,9 +230,8 @@ void ContextStore::prefetch(const FlowRecord& r, const FlowTraits& t, uint32_t s
   __builtin_prefetch(&cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(k.pair >> 32) & cell_mask_)], 1);
 }
 
-ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
+ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, const Key& k) {
   const uint32_t epoch = static_cast<uint32_t>(r.stats.last_ts_ns / window_ns_);
-  const Tags k = tags_of(r, t, scope);
   const uint64_t src_tag = k.src, dst_tag = k.dst, service_tag = k.service, pair_tag = k.pair;
 
   ContextValues out;

@@ -227,7 +227,7 @@ void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* sc
       }
       // The context a record needs is fetched a few records ahead, so its
       // cache misses overlap the formatting of the ones before it.
-      constexpr unsigned kPrefetchAhead = 4;
+      constexpr unsigned kPrefetchAhead = RecordJudge::kAhead;
       for (unsigned i = 0; i < std::min(n, kPrefetchAhead); ++i) writer.prefetch(*recs[i]);
       for (unsigned i = 0; i < n; ++i) {
         if (i + kPrefetchAhead < n) writer.prefetch(*recs[i + kPrefetchAhead]);
@@ -676,6 +676,12 @@ int run_pipeline(const RunRequest& req) {
     std::lock_guard lock(g_running_model.mutex);
     s.model_name = g_running_model.name;
     s.model_hash = g_running_model.hash;
+    if (const auto* eve = dynamic_cast<const EveRecordWriter*>(writer.get()); eve && eve->judge()) {
+      const RecordJudge& j = *eve->judge();
+      s.alerting = RunStats::Alerting{j.policy_counters().alerts,      j.policy_counters().limited,
+                                      j.policy_counters().suppressed,  j.campaign_counters().opened,
+                                      j.campaign_counters().flows,     j.context().forgotten()};
+    }
   });
   fmt::memory_buffer text;
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,

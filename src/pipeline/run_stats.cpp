@@ -154,6 +154,12 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
     own["model"] = {{"name", s.model_name}, {"hash", s.model_hash}, {"reloads", s.model_reloads},
                     {"refusals", s.model_refusals}};
   }
+  if (s.alerting) {
+    const RunStats::Alerting& a = *s.alerting;
+    stats["flowscore"]["alerting"] = {{"alerts", a.alerts},       {"limited", a.limited},
+                                      {"suppressed", a.suppressed}, {"campaigns", a.campaigns},
+                                      {"campaign_flows", a.campaign_flows}, {"context_forgotten", a.context_forgotten}};
+  }
   json event = {{"timestamp", std::string(ts, kEveTimestampLength)}};
   if (!sensor_name.empty()) event["host"] = sensor_name;  // where flow records have it: before event_type
   event["event_type"] = "stats";

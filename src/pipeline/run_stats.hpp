@@ -9,6 +9,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,11 @@ struct RunStats {
   uint64_t write_failures = 0;       // output writes that failed (their lines are lost, and counted)
   uint64_t model_reloads = 0, model_refusals = 0;
   std::string model_name, model_hash;
+  // The alert policy and campaigns on the main lcore (src/policy), when they run.
+  struct Alerting {
+    uint64_t alerts = 0, limited = 0, suppressed = 0, campaigns = 0, campaign_flows = 0, context_forgotten = 0;
+  };
+  std::optional<Alerting> alerting;
 
   // Sums `workers` (and the writer's own scoring) into `total`.
   void sum(const ScoreCounters* writer_scoring);

@@ -134,7 +134,9 @@ int StatsReporter::telemetry_stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "records_dropped", t.flows.records_dropped);
   rte_tel_data_add_dict_u64(d, "write_failures", s.write_failures);
   rte_tel_data_add_dict_u64(d, "flows_scored", t.scoring.flows_scored);
-  rte_tel_data_add_dict_u64(d, "alerts", t.scoring.alerts);
+  // Alerts as the policy decided them; without the policy, the class thresholds'.
+  rte_tel_data_add_dict_u64(d, "alerts", s.alerting ? s.alerting->alerts : t.scoring.alerts);
+  if (s.alerting) rte_tel_data_add_dict_u64(d, "campaigns", s.alerting->campaigns);
   return 0;
 }
 

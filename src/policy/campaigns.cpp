@@ -165,10 +165,13 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
   for (int i = 0; i < static_cast<int>(CampaignRule::kCount); ++i) {
     const auto rule = static_cast<CampaignRule>(i);
     if (!fits(rule, r, t)) continue;
+    // Most records meet no rule and no open campaign: skip the lookup then.
+    const bool fired = fires(rule, r, t, ctx);
+    if (!fired && open_per_rule_[i] == 0) continue;
     const uint64_t key = key_of(rule, r, t, scope);
     auto it = open_.find(key);
     if (it == open_.end()) {
-      if (!fires(rule, r, t, ctx)) continue;
+      if (!fired) continue;
       if (open_.size() >= cfg_.max_open) {
         ++counters_.not_tracked;
         continue;
@@ -185,6 +188,7 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
       c.target = t.receiver->addr;
       c.first_ns = r.stats.first_ts_ns;
       it = open_.emplace(key, c).first;
+      ++open_per_rule_[i];
       join(it->second, r, t, ctx);
       ++counters_.opened;
       it->second.reported_ns = r.stats.last_ts_ns;
@@ -208,6 +212,7 @@ void CampaignTracker::sweep(uint32_t scope, uint64_t now_ns, fmt::memory_buffer&
     const Campaign& c = it->second;
     if (c.scope == scope && c.last_ns + cfg_.idle_timeout_ns < now_ns) {
       write_event(c, "end", c.last_ns, out);
+      --open_per_rule_[static_cast<size_t>(c.rule)];
       it = open_.erase(it);
     } else {
       ++it;
@@ -222,6 +227,7 @@ void CampaignTracker::finish(fmt::memory_buffer& out) {
   std::sort(left.begin(), left.end(), [](const Campaign* a, const Campaign* b) { return a->id < b->id; });
   for (const Campaign* c : left) write_event(*c, "end", c->last_ns, out);
   open_.clear();
+  std::fill(std::begin(open_per_rule_), std::end(open_per_rule_), 0);
 }
 
 void CampaignTracker::write_event(const Campaign& c, std::string_view phase, uint64_t ts_ns, fmt::memory_buffer& out) {

@@ -1,5 +1,8 @@
 #include "flowscore/record_judge.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace flowscore {
 
 namespace {
@@ -41,10 +44,29 @@ void RecordJudge::model_changed(uint64_t generation, const ModelInfo& model) {
   while (classes_.size() > kGenerationsKept) classes_.erase(classes_.begin());
 }
 
+void RecordJudge::prefetch(const FlowRecord& r) {
+  Pending& p = pending_[pending_next_++ % std::size(pending_)];
+  p.record = &r;
+  p.traits = flow_traits(r);
+  p.key = ContextStore::key_of(r, p.traits, per_input_ ? r.input_index : 0);
+  context_.prefetch(p.key);
+}
+
 void RecordJudge::judge(FlowRecord& r, fmt::memory_buffer& out) {
-  const FlowTraits traits = flow_traits(r);
   const uint32_t scope = per_input_ ? r.input_index : 0;
-  const ContextValues ctx = context_.observe(r, traits, scope);
+  FlowTraits traits;
+  ContextStore::Key key;
+  // Records come back from the pool: an entry is used once, then cleared.
+  Pending* p = std::find_if(std::begin(pending_), std::end(pending_), [&](const Pending& e) { return e.record == &r; });
+  if (p != std::end(pending_)) {
+    traits = p->traits;
+    key = p->key;
+    p->record = nullptr;
+  } else {
+    traits = flow_traits(r);
+    key = ContextStore::key_of(r, traits, scope);
+  }
+  const ContextValues ctx = context_.observe(r, traits, key);
   if (r.verdict.model_generation != current_generation_) {
     const auto it = classes_.find(r.verdict.model_generation);
     policy_.set_classes(it != classes_.end() ? it->second : std::vector<ResolvedClassPolicy>{});

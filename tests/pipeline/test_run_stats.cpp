@@ -100,4 +100,13 @@ TEST(RunStats, TheStatsEventCountsAsDocumentedAndFitsItsSchema) {
   EXPECT_FALSE(scored.contains("host"));
   EXPECT_EQ(scored["stats"]["flowscore"]["model"]["hash"], "0a5e692e212a");
   EXPECT_DOUBLE_EQ(scored["stats"]["flowscore"]["scoring"]["latency_max_ms"].get<double>(), 2000 / 2e6);
+  EXPECT_FALSE(scored["stats"]["flowscore"].contains("alerting")) << "no alert policy ran";
+
+  s.alerting = RunStats::Alerting{.alerts = 7, .limited = 5, .suppressed = 1, .campaigns = 2, .campaign_flows = 900,
+                                  .context_forgotten = 3};
+  const nlohmann::json judged = nlohmann::json::parse(stats_event(s, 0, 2'000'000'000, "").dump());
+  const auto judged_errors = schema.check(judged);
+  EXPECT_TRUE(judged_errors.empty()) << judged_errors.front();
+  EXPECT_EQ(judged["stats"]["flowscore"]["alerting"]["alerts"], 7);
+  EXPECT_EQ(judged["stats"]["flowscore"]["alerting"]["campaign_flows"], 900);
 }
