@@ -13,7 +13,8 @@
 // - repeat: one source opens many short, answered sessions to one service
 //   (password guessing: class bruteforce);
 // - packet_rate: a one-sided flow carries many packets at a high rate (a
-//   flood in few flows, such as a ping flood or a smurf: class flood).
+//   flood in few flows, such as a ping flood: class flood; toward a
+//   multicast or broadcast group, a smurf: class amplification).
 // Flows count in the direction their packets went (FlowTraits: a reflected
 // SYN-ACK's receiver is its target). A rule that fires opens a campaign
 // keyed by its target or source (a target's floods and its reflections

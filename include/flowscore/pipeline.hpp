@@ -9,7 +9,9 @@
 
 namespace flowscore {
 
-enum class RunMode { kEve, kExtract };
+// run: EVE verdicts; extract: a labelled feature table; calibrate: context
+// distributions and proposed thresholds (docs/OUTPUT.md "Calibration").
+enum class RunMode { kEve, kExtract, kCalibrate };
 
 struct RunRequest {
   RunMode mode = RunMode::kEve;
@@ -21,6 +23,9 @@ struct RunRequest {
   std::string labels_path;              // label file (rules or flowscore-gen format)
   std::vector<std::string> input_labels;  // one label per --pcap (source (a) without a file)
   std::string default_label = "benign";
+  // calibrate only
+  double quantile = 0.999;
+  std::string config_text;              // the configuration file as read, to write back with new thresholds
   bool quiet = false;
 };
 

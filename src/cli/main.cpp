@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@ Usage:
   flowscore run --pcap FILE [--pcap FILE...] [--out FILE] [options]   offline, on capture files
   flowscore run [EAL options] -- [options]                             live, on DPDK ports
   flowscore extract --pcap FILE... [--labels FILE] --out features.csv [options]
+  flowscore calibrate --pcap BENIGN... -o thresholds.json [--quantile Q] [options]
+                    the configuration (--config, --set) with alert-policy and campaign
+                    thresholds measured on this benign traffic (docs/OUTPUT.md "Calibration")
   flowscore compile model.json -o MODEL [--name NAME] [--class-names a,b,...]
                     [--feature-spec-version VERSION]
   flowscore predict --model MODEL --in table.csv --out scores.csv [--margin]
@@ -40,7 +45,7 @@ Usage:
 
 Options for run and extract:
   --pcap FILE               capture file (pcap or pcapng); repeat for several
-  --out FILE                where records go ("-" = standard output; default from config)
+  -o, --out FILE            where records go ("-" = standard output; default from config)
   --config FILE             JSON config (default: {})
   --idle-timeout SECONDS    end a flow after this long without packets
   --active-timeout SECONDS  report a long flow every this many seconds
@@ -52,6 +57,8 @@ Options for run and extract:
 Options for run:
   --model FILE              compiled model ("none": no scoring)
   --features                add flowscore.features to each EVE record
+Options for calibrate:
+  --quantile Q              propose thresholds above this share of benign flows (default 0.999)
 Options for extract:
   --labels FILE             label rules or flowscore-gen label file (docs/LABELS.md)
   --label LABEL             label every flow of the matching --pcap (give one per --pcap)
@@ -98,6 +105,14 @@ bool build_config(const std::string& config_path, const std::vector<std::pair<st
   return true;
 }
 
+// "model.classes.flood.threshold" as a JSON pointer (RFC 6901: '~' and '/'
+// inside a name escaped), to patch a config document the way --set does.
+nlohmann::json::json_pointer dotted_key_pointer(const std::string& key) {
+  std::string ptr = "/";
+  for (const char ch : key) ptr += ch == '.' ? "/" : ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+  return nlohmann::json::json_pointer(ptr);
+}
+
 int run_or_extract(int argc, char** argv, RunMode mode) {
   RunRequest req;
   req.mode = mode;
@@ -115,7 +130,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   for (int i = ours_from; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
 
-  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kHelp };
+  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
   static const option opts[] = {
       {"pcap", required_argument, nullptr, kPcap},       {"out", required_argument, nullptr, kOut},
       {"config", required_argument, nullptr, kConfig},   {"model", required_argument, nullptr, kModel},
@@ -124,6 +139,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
       {"set", required_argument, nullptr, kSet},         {"workers", required_argument, nullptr, kWorkers},
       {"labels", required_argument, nullptr, kLabels},   {"label", required_argument, nullptr, kLabel},
       {"default-label", required_argument, nullptr, kDefaultLabel}, {"quiet", no_argument, nullptr, 'q'},
+      {"quantile", required_argument, nullptr, kQuantile},
       {"help", no_argument, nullptr, kHelp},             {nullptr, 0, nullptr, 0}};
 
   // Pass 1: the config file, so command-line overrides apply on top of it.
@@ -137,12 +153,22 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   const int nargs = static_cast<int>(args.size()) - 1;
   std::vector<std::string> given;  // long options seen, for the mode check below
   int option_index = -1;
-  while ((c = getopt_long(nargs, args.data(), "q", opts, &option_index)) != -1) {
+  while ((c = getopt_long(nargs, args.data(), "qo:", opts, &option_index)) != -1) {
     if (option_index >= 0) given.push_back(opts[option_index].name);
     option_index = -1;
     switch (c) {
       case kPcap: req.pcaps.push_back(optarg); break;
-      case kOut: out_path = optarg; break;
+      case kOut:
+      case 'o': out_path = optarg; break;
+      case kQuantile: {
+        char* end = nullptr;
+        req.quantile = std::strtod(optarg, &end);
+        if (end == optarg || *end != '\0' || !(req.quantile > 0.0 && req.quantile <= 1.0)) {
+          fmt::print(stderr, "flowscore: --quantile wants a number above 0 and at most 1, got '{}'\n", optarg);
+          return 2;
+        }
+        break;
+      }
       case kConfig: config_path = optarg; break;
       case kModel: model_path = optarg; model_given = true; break;
       case kFeatures: overrides.emplace_back("output.include_features", "true"); break;
@@ -185,6 +211,15 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   for (const std::string& name : given) {
     const bool extract_only = name == "labels" || name == "label" || name == "default-label";
     const bool run_only = name == "model" || name == "features";
+    if (mode == RunMode::kCalibrate && (extract_only || run_only)) {
+      fmt::print(stderr, "flowscore calibrate: --{} is for {} (calibrate measures context, with no model)\n", name,
+                 run_only ? "run" : "extract");
+      return 2;
+    }
+    if (mode != RunMode::kCalibrate && name == "quantile") {
+      fmt::print(stderr, "flowscore: --quantile is for calibrate\n");
+      return 2;
+    }
     if (mode == RunMode::kEve && extract_only) {
       fmt::print(stderr, "flowscore run: --{} is for extract (it labels the feature table for training)\n", name);
       return 2;
@@ -206,6 +241,25 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   }
 
   if (!build_config(config_path, overrides, req.cfg)) return 2;
+  if (mode == RunMode::kCalibrate) {
+    if (out_path.empty()) {
+      fmt::print(stderr, "flowscore calibrate: give -o FILE for the configuration it proposes\n");
+      return 2;
+    }
+    // Written back with new thresholds: the file as read (its comments and
+    // keys kept), with --set overrides on top (as the run used them).
+    std::ifstream in(config_path);
+    req.config_text = config_path.empty() ? "{}" : std::string(std::istreambuf_iterator<char>(in), {});
+    nlohmann::json doc = nlohmann::json::parse(req.config_text, nullptr, false, true);
+    for (const auto& [key, value] : overrides) {
+      nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
+      doc[dotted_key_pointer(key)] = v.is_discarded() ? nlohmann::json(value) : v;
+    }
+    // The file is written elsewhere: its model path must not depend on where.
+    if (!req.cfg.model.path.empty()) doc["model"]["path"] = fs::absolute(req.cfg.model.path).string();
+    req.config_text = doc.dump();
+    req.cfg.model.path.clear();  // no scoring: only the context is measured
+  }
   if (!out_path.empty()) req.cfg.output.path = out_path;
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
   return run_pipeline(req);
@@ -263,12 +317,13 @@ int main(int argc, char** argv) {
     fmt::print("flowscore {}\n", FLOWSCORE_VERSION);
     return 0;
   }
-  if (cmd == "run" || cmd == "extract") {
+  if (cmd == "run" || cmd == "extract" || cmd == "calibrate") {
     // EAL pins this thread to the main lcore's CPU, and exec keeps the
     // calling thread's affinity: the re-run below must see every CPU again.
     cpu_set_t cpus_at_start;
     const bool have_cpus = sched_getaffinity(0, sizeof cpus_at_start, &cpus_at_start) == 0;
-    const int rc = run_or_extract(argc - 1, argv + 1, cmd == "run" ? RunMode::kEve : RunMode::kExtract);
+    const int rc = run_or_extract(argc - 1, argv + 1,
+                                  cmd == "run" ? RunMode::kEve : cmd == "extract" ? RunMode::kExtract : RunMode::kCalibrate);
     if (rc != kRetryWithoutHugepages) return rc;
     if (have_cpus) sched_setaffinity(0, sizeof cpus_at_start, &cpus_at_start);
     // Same command, without hugepages: EAL cannot be started twice in one process.
@@ -284,7 +339,7 @@ int main(int argc, char** argv) {
   if (cmd == "compile") return run_compile_command(argc - 1, argv + 1);
   if (cmd == "predict") return run_predict_command(argc - 1, argv + 1);
   if (cmd == "feature-spec") return print_feature_spec(argc - 1, argv + 1);
-  fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, compile, predict, feature-spec; see --help)\n",
+  fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, calibrate, compile, predict, feature-spec; see --help)\n",
              cmd);
   return 2;
 }

@@ -339,7 +339,9 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
       return false;
     }
   }
-  const bool append = cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty());
+  // A calibration is one JSON document: never appended to an older one.
+  const bool append = req.mode != RunMode::kCalibrate &&
+                      (cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty()));
   in.sink = FileSink::open(cfg.output.path, append, error);
   if (!in.sink) {
     error = "output: " + error;
@@ -488,6 +490,8 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
                                                  const RunInputs& in, uint64_t model_generation) {
   if (req.mode == RunMode::kExtract)
     return std::make_unique<CsvRecordWriter>(spec, req.pcaps, in.labels ? &*in.labels : nullptr, req.default_label);
+  if (req.mode == RunMode::kCalibrate)
+    return std::make_unique<CalibrationWriter>(req.cfg, !req.pcaps.empty(), req.quantile, req.config_text, req.pcaps);
   EveOptions eo;
   eo.community_id_seed = req.cfg.output.community_id_seed;
   eo.include_features = req.cfg.output.include_features;
@@ -706,6 +710,9 @@ int run_pipeline(const RunRequest& req) {
                   req.default_label);
   if (const auto* eve = dynamic_cast<const EveRecordWriter*>(writer.get()); eve && eve->judge() && !req.quiet)
     print_judgement_summary(*eve->judge(), model_slot.get() != nullptr);
+  if (const auto* cal = dynamic_cast<const CalibrationWriter*>(writer.get()); cal && !req.quiet)
+    fmt::print(stderr, "flowscore: calibration: {} records at quantile {}; the configuration with its thresholds: {}\n",
+               cal->calibrator().records(), req.quantile, in.sink->describe());
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "flowscore/calibration.hpp"
 #include "flowscore/eve.hpp"
 #include "flowscore/features.hpp"
 #include "flowscore/flow_record.hpp"
@@ -72,6 +73,27 @@ class CsvRecordWriter final : public RecordWriter {
   const LabelRules* labels_;
   std::string default_label_;
   std::vector<float> features_;
+};
+
+// `calibrate`: counts every record in the context and writes, at the end,
+// the configuration with the thresholds the inputs suggest.
+class CalibrationWriter final : public RecordWriter {
+ public:
+  CalibrationWriter(const Config& cfg, bool per_input, double quantile, std::string config_text,
+                    std::vector<std::string> inputs)
+      : calibrator_(cfg, per_input, quantile), config_text_(std::move(config_text)), inputs_(std::move(inputs)) {}
+  void header(fmt::memory_buffer&) override {}
+  void write(FlowRecord& r, fmt::memory_buffer&) override { calibrator_.observe(r); }
+  void finish(fmt::memory_buffer& out) override {
+    const std::string text = calibrator_.proposal(config_text_, inputs_);
+    out.append(text.data(), text.data() + text.size());
+  }
+  const Calibrator& calibrator() const { return calibrator_; }
+
+ private:
+  Calibrator calibrator_;
+  std::string config_text_;
+  std::vector<std::string> inputs_;
 };
 
 }  // namespace flowscore

@@ -22,6 +22,13 @@ constexpr uint32_t kSignatureBase = 1001;
 bool keyed_by_target(CampaignRule r) { return r != CampaignRule::kFanOut; }
 bool keyed_by_source(CampaignRule r) { return r != CampaignRule::kOneSidedFanIn && r != CampaignRule::kPacketRate; }
 
+// A group address: a flood toward it is answered by every member, to
+// whoever the packets claim to come from (smurf, fraggle).
+bool group_address(const IpAddress& a, uint8_t ip_version) {
+  if (ip_version == 6) return a.bytes[0] == 0xff;
+  return (a.bytes[0] & 0xf0) == 0xe0 || (a.bytes[0] == 255 && a.bytes[1] == 255 && a.bytes[2] == 255 && a.bytes[3] == 255);
+}
+
 // Packets the flow's sender sent (FlowTraits: the reflector's, for a reflected SYN-ACK).
 uint64_t sender_packets(const FlowRecord& r, const FlowTraits& t) {
   return t.sender == &r.dst ? r.stats.pkts_bwd : r.stats.pkts_fwd;
@@ -107,7 +114,8 @@ uint64_t CampaignTracker::key_of(CampaignRule rule, const FlowRecord& r, const F
   k.scope = scope;
   k.rule = static_cast<uint8_t>(rule);
   k.ip_version = r.ip_version;
-  k.reflection = rule == CampaignRule::kOneSidedFanIn && t.reflection_like;
+  k.reflection = (rule == CampaignRule::kOneSidedFanIn && t.reflection_like) ||
+                 (rule == CampaignRule::kPacketRate && group_address(t.receiver->addr, r.ip_version));
   if (keyed_by_target(rule)) k.target = t.receiver->addr;
   if (keyed_by_source(rule)) k.source = t.sender->addr;
   if (keyed_by_service(rule)) {
@@ -122,7 +130,7 @@ std::string_view CampaignTracker::class_of(const Campaign& c) const {
     case CampaignRule::kOneSidedFanIn: return c.amplification ? "amplification" : "flood";
     case CampaignRule::kUnansweredSyn: return "flood";
     case CampaignRule::kFanOut: return "scan";
-    case CampaignRule::kPacketRate: return "flood";
+    case CampaignRule::kPacketRate: return c.amplification ? "amplification" : "flood";
     default: return "bruteforce";
   }
 }
@@ -183,7 +191,8 @@ uint32_t CampaignTracker::observe(const FlowRecord& r, const FlowTraits& t, cons
       c.ip_version = r.ip_version;
       c.proto = r.proto;
       c.port = keyed_by_service(rule) ? t.receiver->port : 0;
-      c.amplification = rule == CampaignRule::kOneSidedFanIn && t.reflection_like;
+      c.amplification = (rule == CampaignRule::kOneSidedFanIn && t.reflection_like) ||
+                        (rule == CampaignRule::kPacketRate && group_address(t.receiver->addr, r.ip_version));
       c.source = t.sender->addr;
       c.target = t.receiver->addr;
       c.first_ns = r.stats.first_ts_ns;

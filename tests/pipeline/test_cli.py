@@ -62,6 +62,26 @@ def summary_numbers(stderr):
     return int(words[1]), int(words[5]), int(words[8])
 
 
+def test_calibrate_writes_a_config_run_accepts():
+    # calibrate measures the context of benign captures and writes the
+    # configuration back with thresholds from it: run must load it as it is.
+    out = os.path.join(TMP, "calibrated.json")
+    caps = [a for f in SMALL[:4] for a in ("--pcap", f)]
+    p = run("calibrate", *caps, "-o", out, "--quantile", "0.99", "--set", "flow.idle_timeout=30")
+    assert "calibration:" in p.stderr, p.stderr
+    with open(out) as f:
+        doc = json.load(f)
+    assert doc["_calibration"]["quantile"] == 0.99 and doc["_calibration"]["records"] > 0, doc["_calibration"]
+    assert doc["flow"]["idle_timeout"] == 30  # --set overrides are part of what it writes back
+    assert doc["campaigns"]["fan_in_sources"] >= 10 and doc["model"]["classes"]["flood"]["evidence"]["dst_sources"] >= 3
+    run("run", "--pcap", PING, "--config", out, "--out", os.path.join(TMP, "with-calibrated.json"))
+    run("calibrate", "--pcap", PING, "-o", out, "--quantile", "1.5", expect=2)
+    run("calibrate", "--pcap", PING, expect=2)  # no -o
+    p = run("calibrate", "--pcap", PING, "-o", out, "--model", "none", expect=2)
+    assert "--model is for run" in p.stderr, p.stderr
+    run("run", "--pcap", PING, "--out", "-", "--quantile", "0.9", expect=2)
+
+
 def test_version_and_help():
     assert run("--version").stdout.startswith("flowscore ")
     assert "flowscore run --pcap" in run("--help").stdout

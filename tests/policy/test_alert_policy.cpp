@@ -335,3 +335,59 @@ TEST(Campaigns, AOneSidedFlowAtAHighPacketRateIsAFlood) {
 
 }  // namespace
 }  // namespace flowscore
+
+#include "flowscore/calibration.hpp"
+
+namespace flowscore {
+namespace {
+
+// The calibrator's histogram quantiles against the same values sorted, and
+// its proposal: the configuration back, thresholds just above them.
+TEST(Calibrator, ProposesThresholdsJustAboveTheQuantileOfBenignFlows) {
+  Config cfg;
+  ClassPolicy flood;
+  flood.name = "flood";
+  flood.evidence = {{ContextValue::kDstSources, 99}};
+  cfg.model.classes.push_back(flood);
+  cfg.context.host_slots = cfg.context.service_slots = cfg.context.pair_cells = 4096;
+  Calibrator cal(cfg, false, 0.99);
+  ContextStore twin(cfg.context);
+  std::vector<uint32_t> thin_dst_sources;
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 3000; ++i) {
+    // Many targets with a few sources each; now and then a busy one.
+    const uint32_t dst = 0xc0000200 + static_cast<uint32_t>(rng() % (rng() % 50 ? 400 : 2));
+    FlowRecord r = scored(0, 1.0f, 1, 0, 0x0a000000 + static_cast<uint32_t>(rng() % 300), dst,
+                          100 * kSecond + static_cast<uint64_t>(i) * 1'000'000);
+    cal.observe(r);
+    thin_dst_sources.push_back(twin.observe(r, flow_traits(r), 0)[ContextValue::kDstSources]);
+  }
+  std::sort(thin_dst_sources.begin(), thin_dst_sources.end());
+  for (double q : {0.5, 0.9, 0.99, 1.0}) {
+    // The smallest value with at most (1 - q) of the flows above it.
+    const size_t n = thin_dst_sources.size();
+    uint32_t want = thin_dst_sources.back();
+    for (uint32_t v : thin_dst_sources) {
+      const size_t above = n - (std::upper_bound(thin_dst_sources.begin(), thin_dst_sources.end(), v) -
+                                thin_dst_sources.begin());
+      if (double(above) <= (1 - q) * double(n)) {
+        want = v;
+        break;
+      }
+    }
+    EXPECT_EQ(cal.quantile(Calibrator::kThin, ContextValue::kDstSources, q), want) << q;
+  }
+  const json doc = json::parse(cal.proposal(R"({"flow": {"idle_timeout": 30}, // kept
+                                                 "model": {"classes": {"flood": {"severity": 1}}}})",
+                                            {"a.pcap"}));
+  EXPECT_EQ(doc["flow"]["idle_timeout"], 30);  // the rest of the configuration comes back as it was
+  EXPECT_EQ(doc["model"]["classes"]["flood"]["severity"], 1);
+  EXPECT_EQ(doc["model"]["classes"]["flood"]["evidence"]["dst_sources"],
+            std::max(cal.quantile(Calibrator::kThin, ContextValue::kDstSources, 0.99) + 1, Calibrator::kEvidenceFloor));
+  EXPECT_GE(doc["campaigns"]["fan_in_sources"].get<uint32_t>(), Calibrator::kCampaignFloor);
+  EXPECT_EQ(doc["_calibration"]["records"], 3000);
+  EXPECT_EQ(doc["_calibration"]["inputs"][0], "a.pcap");
+}
+
+}  // namespace
+}  // namespace flowscore
