@@ -26,7 +26,9 @@ std::string_view flow_state_name(FlowState s);
 // The scorer's answer for one flow. Filled in by src/model; zero-initialised
 // (scored = false) when no model is loaded.
 struct Verdict {
-  static constexpr int kMaxClasses = 16;
+  // scripts/pipeline's default model has the generator's 18 attack classes
+  // and benign: 32 leaves room, at 64 more bytes per record in flight.
+  static constexpr int kMaxClasses = 32;
   bool scored = false;
   bool alert = false;       // label is not benign and score >= that class's threshold
   uint8_t label = 0;        // class id

@@ -96,5 +96,32 @@ TEST(RunCheck, PoliciesForClassesTheModelLacksGiveOneWarning) {
   EXPECT_NE(warnings[0].find("left unused: slowloris, c2_beacon (its classes"), std::string::npos) << warnings[0];
 }
 
+// scripts/pipeline's defaults train the generator's 18 attack classes and
+// benign: run must take such a model (issue 13 §3), and refuse one it could
+// not hold.
+TEST(RunCheck, TakesNineteenClassesAndRefusesMoreThanItHolds) {
+  const FeatureSpec spec{FeatureConfig{}};
+  const auto rows = testing::make_rows(400, spec.count(), 61, 0.1);
+  for (const int classes : {19, Verdict::kMaxClasses + 1}) {
+    const testing::TrainSpec train{"multi:softprob", classes, 2, 1};
+    testing::XgbBooster xgb(rows, testing::make_labels(rows, spec.count(), train, 62), spec.count(), train,
+                            spec.names());
+    const std::string path = testing::temp_dir() + "/classes.json";
+    xgb.save_json(path);
+    std::vector<std::string> names = {"benign"};
+    for (int c = 1; c < classes; ++c) names.push_back("attack_" + std::to_string(c));
+    std::string error;
+    const auto m = CompiledModel::from_xgboost_json(path, error, {.name = "m", .class_names = names});
+    ASSERT_TRUE(m) << error;
+    std::vector<std::string> warnings;
+    const bool ok = check_model_for_run(*m, spec, error, warnings);
+    EXPECT_EQ(ok, classes <= Verdict::kMaxClasses) << classes << ": " << error;
+    if (!ok) {
+      EXPECT_NE(error.find("at most 32 are supported"), std::string::npos) << error;
+    }
+  }
+}
+
 }  // namespace
+
 }  // namespace flowscore
