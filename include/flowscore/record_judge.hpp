@@ -56,7 +56,7 @@ class RecordJudge {
   AlertPolicy policy_;
   CampaignTracker campaigns_;
   std::map<uint64_t, std::vector<ResolvedClassPolicy>> classes_;  // by model generation, the last few
-  uint64_t current_generation_ = 0;
+  uint64_t current_generation_ = UINT64_MAX;  // the policy's classes are of no model yet
   Pending pending_[2 * kAhead];
   unsigned pending_next_ = 0;
 };
