@@ -22,6 +22,10 @@ bool as_seconds(const json& v, uint64_t& ns, std::string& why) {
     return false;
   }
   ns = static_cast<uint64_t>(std::llround(v.get<double>() * 1e9));
+  if (ns == 0) {  // 1e-12 s is positive, and nothing flowscore can time
+    why = "must be at least 1 nanosecond (a positive number of seconds, at most 1e7)";
+    return false;
+  }
   return true;
 }
 
@@ -344,6 +348,12 @@ bool validate_config(const Config& cfg, std::string& error) {
   // a record must end well before 2^32 µs (71 min).
   if (cfg.flow.active_timeout_ns > 4000'000'000'000) {
     error = "flow.active_timeout: must be at most 4000 seconds (feature times are 32-bit microseconds)";
+    return false;
+  }
+  // The timer wheel turns once per tick: below a millisecond it would spin
+  // through its slots for nothing (and at 0 it cannot turn at all).
+  if (cfg.flow.wheel_tick_ns < 1'000'000) {
+    error = "flow.expiry_resolution: must be at least 0.001 seconds";
     return false;
   }
   if (cfg.flow.wheel_tick_ns > cfg.flow.idle_timeout_ns) {

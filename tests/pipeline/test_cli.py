@@ -62,6 +62,14 @@ def summary_numbers(stderr):
     return int(words[1]), int(words[5]), int(words[8])
 
 
+def test_a_value_the_run_cannot_use_is_refused_as_config_not_blamed_on_hugepages():
+    # Issue 14 §3: an expiry resolution of 1e-10 s passed the config checks,
+    # then failed in the flow table as "hugepages ran out" and exited 1.
+    for key, value in (("flow.expiry_resolution", "1e-10"), ("flow.idle_timeout", "1e-12")):
+        p = run("run", "--pcap", PING, "--out", os.path.join(TMP, "tiny.json"), "--set", f"{key}={value}", expect=2)
+        assert key in p.stderr and "hugepages" not in p.stderr, p.stderr
+
+
 def test_calibrate_writes_a_config_run_accepts():
     # calibrate measures the context of benign captures and writes the
     # configuration back with thresholds from it: run must load it as it is.
