@@ -1,5 +1,6 @@
 // File / stdout sink; see include/flowscore/output_sink.hpp.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,34 @@ bool ends_mid_line(const std::string& path) {
   ::close(fd);
   return torn;
 }
+
+// A regular file another process holds flock(2)'s exclusive lock on: the
+// output of another flowscore that is still running.
+bool locked_by_another(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat st {};
+  const bool busy = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_SH | LOCK_NB) != 0 &&
+                    errno == EWOULDBLOCK;
+  ::close(fd);
+  return busy;
+}
+
+// Takes the output's lock: a regular file is written by one flowscore at a
+// time, so a second run with the same --out is refused rather than
+// silently replacing (or interleaving with) the first one's records. FIFOs
+// and devices are not locked. Checks that the path still names the file
+// locked: another run may have replaced it between open and lock.
+bool lock_output(int fd, const std::string& path, std::string& error) {
+  struct stat st {}, now {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return true;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || stat(path.c_str(), &now) != 0 || now.st_ino != st.st_ino ||
+      now.st_dev != st.st_dev) {
+    error = "output '" + path + "' is being written by another flowscore: give each run its own --out";
+    return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, std::string& error,
@@ -58,11 +87,19 @@ std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, s
   if (path == "-") {
     return std::unique_ptr<FileSink>(new FileSink(STDOUT_FILENO, false, path, buffer_bytes));
   }
+  if (locked_by_another(path)) {
+    error = "output '" + path + "' is being written by another flowscore: give each run its own --out";
+    return nullptr;
+  }
   if (!append) replace_regular_file(path);
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) {
     error = "cannot open output '" + path + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  if (!lock_output(fd, path, error)) {
+    ::close(fd);
     return nullptr;
   }
   std::unique_ptr<FileSink> sink(new FileSink(fd, true, path, buffer_bytes));
@@ -84,8 +121,12 @@ bool FileSink::reopen() {
     set_error(errno, "reopen " + path_);
     return false;
   }
-  ::close(fd_);
+  ::close(fd_);  // releases the old file's lock first: it may be this same file
   fd_ = fd;
+  // The new file is this run's output too (a rotation may have left it to
+  // another process meanwhile: then it is said, and writing goes on).
+  std::string busy;
+  if (!lock_output(fd_, path_, busy)) set_error(EWOULDBLOCK, "lock " + path_);
   torn_line_ = ends_mid_line(path_);  // the same file again (nothing rotated) may end in a torn line
   return true;
 }

@@ -154,6 +154,29 @@ TEST(FileSink, DiskFullIsReportedAndCountedNotThrown) {
   EXPECT_TRUE(sink->flush());  // nothing left buffered: the failed data was dropped
 }
 
+// Issue 14 §3: two runs with the same --out both exited 0, one silently
+// replacing the other's output. A regular output file is locked while a
+// sink writes it; a second sink (another run) is refused, in either mode,
+// and the first one's records stay whole. A reopen keeps the lock.
+TEST(FileSink, ASecondWriterOfTheSameFileIsRefused) {
+  const std::string path = temp_path("locked");
+  std::string error;
+  auto first = FileSink::open(path, false, error);
+  ASSERT_TRUE(first && first->write("first\n") && first->flush()) << error;
+  for (const bool append : {false, true}) {
+    error.clear();
+    EXPECT_FALSE(FileSink::open(path, append, error));
+    EXPECT_NE(error.find("being written by another flowscore"), std::string::npos) << error;
+  }
+  EXPECT_EQ(read_file(path), "first\n");
+  ASSERT_TRUE(first->reopen()) << first->last_error();
+  EXPECT_FALSE(FileSink::open(path, true, error));
+  first.reset();  // the run ends: its lock goes with it
+  auto next = FileSink::open(path, true, error);
+  EXPECT_TRUE(next) << error;
+  std::filesystem::remove(path);
+}
+
 TEST(FileSink, StdoutIsDash) {
   std::string error;
   auto sink = FileSink::open("-", false, error);

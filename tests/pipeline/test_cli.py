@@ -70,6 +70,23 @@ def test_a_value_the_run_cannot_use_is_refused_as_config_not_blamed_on_hugepages
         assert key in p.stderr and "hugepages" not in p.stderr, p.stderr
 
 
+def test_an_output_another_run_is_writing_is_refused():
+    # Issue 14 §3: two runs with the same --out both exited 0, and one
+    # silently replaced the other's output. The writer's lock is flock(2)'s:
+    # held here as another flowscore holds it, the run must refuse.
+    import fcntl
+    out = os.path.join(TMP, "busy.json")
+    with open(out, "w") as held:
+        held.write("another run's records\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        p = run("run", "--pcap", PING, "--out", out, expect=2)
+        assert "being written by another flowscore" in p.stderr, p.stderr
+    with open(out) as f:
+        assert f.read() == "another run's records\n"  # untouched
+    run("run", "--pcap", PING, "--out", out)  # the lock is gone: the run goes ahead
+
+
 def test_calibrate_writes_a_config_run_accepts():
     # calibrate measures the context of benign captures and writes the
     # configuration back with thresholds from it: run must load it as it is.
