@@ -68,7 +68,9 @@ Signals: SIGINT/SIGTERM stop (flows are flushed; a second one stops without wait
 writer); SIGHUP reloads the model and reopens the output file (logrotate). Live runs write an EVE stats event every output.stats_interval.
 
 Exit status: 0 success, 1 runtime failure, 2 bad input or usage (a capture file
-that could not be read to its end too, after what was read is written).
+that could not be read to its end too, after what was read is written); offline,
+128 + the signal's number when SIGINT/SIGTERM stopped the run before the end of
+its captures (what was read is written).
 )";
 
 std::string default_config_path() {

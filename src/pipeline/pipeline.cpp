@@ -75,11 +75,15 @@ int telemetry_model(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+std::atomic<int> g_stop_signal{0};  // the signal that stopped the run
+
 void on_signal(int sig) {
   if (sig == SIGHUP) {
     g_reload.store(true);
   } else if (g_stop.exchange(true)) {
     g_abort.store(true);
+  } else {
+    g_stop_signal.store(sig);
   }
 }
 
@@ -158,19 +162,26 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
 // pcapng has no such sum, so its walk (`pcapng`, started with the run, on
 // another thread) is always needed. Returns true when part of the file was
 // not read.
-bool report_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng) {
+// `stopped`: a signal ended the run, so records left unread are why, not
+// libpcap: said so, and not bad input (a broken framing still is).
+enum class Unread { kNone, kStopped, kBroken };
+Unread report_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng,
+                     bool stopped) {
   rte_eth_stats st{};
-  if (rte_eth_stats_get(port, &st) != 0) return false;
+  if (rte_eth_stats_get(port, &st) != 0) return Unread::kNone;
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) return false;  // gone since the run began: nothing left to compare with
+  if (ec) return Unread::kNone;  // gone since the run began: nothing left to compare with
   CaptureLayout layout;
   if (pcapng) {
     layout = *pcapng;
   } else if (size == 24 + 16 * st.ipackets + st.ibytes || !read_capture_layout(path, layout)) {
-    return false;
+    return Unread::kNone;
   }
-  if (st.ipackets < layout.packet_records)
+  if (st.ipackets < layout.packet_records && stopped)
+    fmt::print(stderr, "flowscore: {}: {} of {} packet records were not read: the run was stopped\n", path,
+               layout.packet_records - st.ipackets, layout.packet_records);
+  else if (st.ipackets < layout.packet_records)
     fmt::print(stderr,
                "flowscore: {}: {} of {} packet records were not read: libpcap refused a record (corrupt, or from an "
                "interface it cannot use) and the pcap PMD ends its burst there\n",
@@ -180,7 +191,8 @@ bool report_unread(const std::string& path, uint16_t port, const std::optional<C
                "flowscore: {}: truncated or corrupt capture: its framing breaks at byte {}, and the {} bytes from "
                "there were not read\n",
                path, layout.broken_at, size - layout.broken_at);
-  return st.ipackets < layout.packet_records || !layout.intact;
+  if (!layout.intact || (st.ipackets < layout.packet_records && !stopped)) return Unread::kBroken;
+  return st.ipackets < layout.packet_records ? Unread::kStopped : Unread::kNone;
 }
 
 // The pcapng inputs' layouts, walked on one thread while the run reads them
@@ -719,10 +731,21 @@ int run_pipeline(const RunRequest& req) {
   for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   if (offline) {
     const auto pcapng = pcapng_layouts.get();
-    bool unread = false;
-    for (size_t k = 0; k < inputs.size(); ++k)
-      unread |= report_unread(req.pcaps[inputs[k].input_index], inputs[k].port, pcapng[k]);
-    if (unread && status == 0) status = 2;  // bad input; a runtime failure (1) reported above says more
+    const int stop_signal = g_stop_signal.load();
+    bool broken = false, cut_short = false;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Unread u = report_unread(req.pcaps[inputs[k].input_index], inputs[k].port, pcapng[k], stop_signal != 0);
+      broken |= u == Unread::kBroken;
+      cut_short |= u == Unread::kStopped;
+    }
+    if (broken && status == 0) status = 2;  // bad input; a runtime failure (1) reported above says more
+    // An offline run is a batch job: one stopped before the end of its
+    // captures did not do its job, and says so as a shell would (128 + signal).
+    if (cut_short && status == 0) {
+      fmt::print(stderr, "flowscore: stopped by {} before the end of the captures: what was read is written\n",
+                 sigabbrev_np(stop_signal) ? fmt::format("SIG{}", sigabbrev_np(stop_signal)) : std::to_string(stop_signal));
+      status = 128 + stop_signal;
+    }
   }
   for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();

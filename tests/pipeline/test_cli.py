@@ -87,6 +87,29 @@ def test_an_output_another_run_is_writing_is_refused():
     run("run", "--pcap", PING, "--out", out)  # the lock is gone: the run goes ahead
 
 
+def test_a_stopped_offline_run_says_it_was_stopped_not_corrupt():
+    # Issue 14 §3: SIGTERM during an offline run gave exit 2 and "libpcap
+    # refused a record (corrupt, ...)" for a whole, healthy capture.
+    big = os.path.join(TMP, "stop-big.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "2000000",
+                    "--seed", "3", "--out", big, "--quiet"], check=True, timeout=300)
+    out = os.path.join(TMP, "stopped.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    p = subprocess.Popen([FLOWSCORE, "run", "--pcap", big, "--out", out], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not os.path.exists(out) or os.path.getsize(out) == 0) and p.poll() is None:
+        time.sleep(0.01)  # records are being written: the run is well under way
+    assert p.poll() is None, "the run ended before it could be stopped: use a bigger capture"
+    p.send_signal(signal.SIGTERM)
+    _, stderr = p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM, (p.returncode, stderr)
+    assert "stopped by SIGTERM" in stderr and "were not read" in stderr, stderr
+    assert "corrupt" not in stderr, stderr
+    assert all("flow" in r for r in records(out))  # what was read is flushed and written whole
+    os.unlink(big)  # 1 GB
+
+
 def test_calibrate_writes_a_config_run_accepts():
     # calibrate measures the context of benign captures and writes the
     # configuration back with thresholds from it: run must load it as it is.
