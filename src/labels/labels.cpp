@@ -10,6 +10,7 @@
 #include <istream>
 #include <limits>
 
+#include "flowscore/printable.hpp"
 #include "label_fields.hpp"
 
 namespace flowscore {
@@ -274,8 +275,9 @@ class LineReader {
     return false;
   }
   uint32_t line_no() const { return line_no_; }
+  // The message quotes the file's own text: made printable (printable.hpp).
   void fail(const std::string& what) {
-    if (error_.empty()) error_ = std::string(source_) + ":" + std::to_string(line_no_) + ": " + what;
+    if (error_.empty()) error_ = printable(std::string(source_) + ":" + std::to_string(line_no_) + ": " + what);
   }
   const std::string& error() const { return error_; }
 

@@ -10,6 +10,8 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "flowscore/printable.hpp"
+
 namespace flowscore {
 
 namespace {
@@ -377,7 +379,7 @@ bool load_config(const std::string& path, Config& out, std::string& error) {
   try {
     doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number too big for a double
-    error = fmt::format("{}: not valid JSON: {}", path, e.what());
+    error = printable(fmt::format("{}: not valid JSON: {}", path, e.what()));  // quotes the bytes it read
     return false;
   }
   if (!doc.is_object()) {
@@ -386,7 +388,7 @@ bool load_config(const std::string& path, Config& out, std::string& error) {
   }
   std::string why;
   if (!apply_tree(doc, "", out, why) || !validate_config(out, why)) {
-    error = fmt::format("{}: {}", path, why);
+    error = printable(fmt::format("{}: {}", path, why));  // quotes the file's keys and values
     return false;
   }
   return true;
@@ -399,7 +401,7 @@ bool apply_override(const std::string& key, const std::string& value, Config& cf
   } else if (key.starts_with(kClassesPrefix)) {
     set = [&key](const json& v, Config& c, std::string& w) { return set_class_field(key, v, c, w); };
   } else {
-    error = fmt::format("{}: unknown key", key);
+    error = printable(fmt::format("{}: unknown key", key));
     return false;
   }
   // Values are JSON literals when they parse as such, else plain strings;
@@ -409,7 +411,7 @@ bool apply_override(const std::string& key, const std::string& value, Config& cf
   const bool ok = v.is_discarded() ? set(json(value), cfg, why)
                                    : set(v, cfg, why) || (!v.is_string() && set(json(value), cfg, why_as_text));
   if (!ok) {
-    error = fmt::format("{}: {}", key, why);
+    error = printable(fmt::format("{}: {}", key, why));
     return false;
   }
   return validate_config(cfg, error);

@@ -278,6 +278,15 @@ void expect_error(const std::string& text, const std::string& where, const std::
   EXPECT_NE(error.find(what), std::string::npos) << "error: " << error;
 }
 
+// Issue 14 §3: text from input files reached the terminal with raw control
+// bytes. A label file's own text in an error comes back printable.
+TEST(LabelRulesErrors, QuoteTheFilesTextWithoutControlBytes) {
+  const std::string error = parse_error("label,\x1b]0;pwned\x07\x1b[2J\xff\n", {});
+  EXPECT_EQ(error.find('\x1b'), std::string::npos) << error;
+  EXPECT_EQ(error.find('\x07'), std::string::npos) << error;
+  EXPECT_NE(error.find("\\x1b]0;pwned\\x07\\x1b[2J\\xff"), std::string::npos) << error;
+}
+
 TEST(LabelRulesErrors, NameTheLineAndTheProblem) {
   expect_error("", "labels.csv: empty", "no header");
   expect_error("# only a comment\n\n", "labels.csv: empty", "no header");

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "flowscore/config.hpp"
+#include "flowscore/printable.hpp"
 
 using namespace flowscore;
 
@@ -185,4 +186,19 @@ TEST(Config, AlertPolicyContextAndCampaignsAreReadAndChecked) {
   ASSERT_EQ(ok.alerting.suppress.size(), 2u);
   EXPECT_EQ(ok.alerting.suppress[0].track, Suppression::Track::kBySrc);
   EXPECT_EQ(ok.alerting.suppress[1].prefix, 128);
+}
+
+// Issue 14 §3: a config's own text in an error comes back printable, and
+// UTF-8 stays as it is.
+TEST(Config, ErrorsQuoteTheFilesTextWithoutControlBytes) {
+  // JSON's \u escapes put the control bytes into the key itself.
+  const std::string err = load_error(R"({"flow": {"\u001b[2J\u001b]0;x\u0007": 1}})");
+  EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+  EXPECT_NE(err.find("flow.\\x1b[2J\\x1b]0;x\\x07: unknown key"), std::string::npos) << err;
+  std::string error;
+  Config cfg;
+  EXPECT_FALSE(apply_override("output.\x1b[31mred", "1", cfg, error));
+  EXPECT_EQ(error.find('\x1b'), std::string::npos) << error;
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 kept
+  EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // a C1 control (CSI) is not
 }
