@@ -2,6 +2,7 @@
 // throw on the write path: a failure returns false, is counted, and
 // last_error() says why in errno terms (e.g. "No space left on device").
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,7 +32,14 @@ class OutputSink {
   std::string_view last_error() const { return {last_error_, last_error_len_}; }
   uint64_t dropped_bytes() const { return dropped_bytes_; }
 
+  // Once `*flag` is set (a second stop signal), a write that blocks gives up
+  // when a signal interrupts it, and later writes drop their data at once:
+  // a destination that stopped reading cannot keep the process alive.
+  // What is dropped is counted, with that reason in last_error().
+  void abandon_when(const std::atomic<bool>* flag) { abandon_ = flag; }
+
  protected:
+  bool abandoned() const { return abandon_ != nullptr && abandon_->load(std::memory_order_relaxed); }
   // Records errno's text without allocating.
   void set_error(int errnum, std::string_view what);
   uint64_t dropped_bytes_ = 0;
@@ -39,6 +47,7 @@ class OutputSink {
  private:
   char last_error_[160] = {};
   size_t last_error_len_ = 0;
+  const std::atomic<bool>* abandon_ = nullptr;
 };
 
 // A file or stdout, written with large write(2) calls from its own buffer.

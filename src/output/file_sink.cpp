@@ -176,9 +176,14 @@ bool FileSink::write_all(const char* data, size_t size) {
 bool FileSink::write_fully(const char* data, size_t size) {
   bool wrote_some = false;
   while (size > 0) {
+    if (abandoned()) {
+      set_error(EINTR, "abandoned writing to " + describe() + " at a second stop signal (its reader was not reading)");
+      torn_line_ = torn_line_ || wrote_some;
+      return false;
+    }
     const ssize_t n = ::write(fd_, data, size);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) continue;  // abandoned() decides
       set_error(errno, error_context_);
       torn_line_ = torn_line_ || wrote_some;
       return false;

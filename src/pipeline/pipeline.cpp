@@ -1,5 +1,7 @@
 #include "flowscore/pipeline.hpp"
 
+#include <pthread.h>
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -76,15 +78,31 @@ int telemetry_model(const char*, const char*, rte_tel_data* d) {
 }
 
 std::atomic<int> g_stop_signal{0};  // the signal that stopped the run
+pthread_t g_main_thread;               // the writer's: a second stop must reach it
 
 void on_signal(int sig) {
   if (sig == SIGHUP) {
     g_reload.store(true);
   } else if (g_stop.exchange(true)) {
     g_abort.store(true);
+    // The writer may be blocked in a write to a reader that stopped reading:
+    // the signal interrupts it (no SA_RESTART) only on the writer's thread.
+    if (!pthread_equal(pthread_self(), g_main_thread)) pthread_kill(g_main_thread, sig);
   } else {
     g_stop_signal.store(sig);
   }
+}
+
+// SIGINT/SIGTERM without SA_RESTART, so a write(2) blocked on a full pipe
+// returns EINTR and the sink can give up (OutputSink::abandon_when).
+void install_stop_handlers() {
+  g_main_thread = pthread_self();
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 void log_line(bool quiet, const std::string& s) {
@@ -546,12 +564,19 @@ int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
 // Exit status from what the run counted: lost records and failed writes fail it.
 int report_losses(const RunStats& s, const OutputSink& sink) {
   int status = 0;
-  if (const uint64_t n = s.total.flows.records_dropped) {
+  const uint64_t abandoned = s.total.records_abandoned;
+  if (const uint64_t n = s.total.flows.records_dropped - std::min(abandoned, s.total.flows.records_dropped)) {
     fmt::print(stderr, "flowscore: {} records dropped: the writer could not keep up (output.queue_records)\n", n);
     status = 1;
   }
+  if (abandoned) {
+    fmt::print(stderr, "flowscore: {} records dropped: a second stop signal ended the flush before the writer took them\n",
+               abandoned);
+    status = 1;
+  }
   if (const uint64_t write_failures = s.write_failures) {
-    fmt::print(stderr, "flowscore: writing {} failed: {}\n", sink.describe(), sink.last_error());
+    fmt::print(stderr, "flowscore: writing {} failed: {} ({} bytes of records lost)\n", sink.describe(),
+               sink.last_error(), sink.dropped_bytes());
     status = 1;
   }
   return status;
@@ -630,8 +655,8 @@ int run_pipeline(const RunRequest& req) {
 
   std::vector<std::unique_ptr<Prefaulter>> prefaulters;
   if (offline) prefaulters = prefault_flow_tables(workers);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_stop_handlers();
+  in.sink->abandon_when(&g_abort);
   std::signal(SIGHUP, on_signal);
   // A closed pipe on --out - is a failed write, counted and reported, not a
   // silent death.

@@ -49,6 +49,7 @@ void add_worker(WorkerStats& t, const WorkerStats& w) {
   t.flow_memory_bytes += w.flow_memory_bytes;
   t.pair_evictions += w.pair_evictions;
   t.records_waited += w.records_waited;
+  t.records_abandoned += w.records_abandoned;
 }
 
 nlohmann::ordered_json score_json(const ScoreCounters& c, uint64_t tsc_hz) {

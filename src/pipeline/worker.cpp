@@ -55,7 +55,10 @@ FlowRecord* Worker::BatchSink::reserve() {
   if (!w->offline_ && !w->flushing_) return nullptr;
   ++waits;
   while (stash_n == 0) {
-    if (w->abort_->load(std::memory_order_relaxed)) return nullptr;
+    if (w->abort_->load(std::memory_order_relaxed)) {
+      ++abandoned;  // the table counts it dropped; this says why
+      return nullptr;
+    }
     w->hand_over_batch();
     if (w->mailbox_.asked()) w->mailbox_.reply(w->stats());  // a long flush still reports
     rte_pause();
@@ -144,6 +147,7 @@ WorkerStats Worker::stats() const {
   s.flow_memory_bytes = table_->memory().total();
   s.pair_evictions = table_->pair_evictions();
   s.records_waited = sink_.waits;
+  s.records_abandoned = sink_.abandoned;
   return s;
 }
 

@@ -61,6 +61,7 @@ class Worker {
     FlowRecord* stash[64];
     unsigned stash_n = 0;
     uint64_t waits = 0;
+    uint64_t abandoned = 0;  // records not made at a second stop signal
     FlowRecord* reserve() override;
     void commit(FlowRecord* r) override;
   };

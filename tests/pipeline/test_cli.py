@@ -110,6 +110,32 @@ def test_a_stopped_offline_run_says_it_was_stopped_not_corrupt():
     os.unlink(big)  # 1 GB
 
 
+def test_a_second_signal_ends_a_run_whose_output_is_blocked():
+    # Issue 14 §3: with its output pipe full (the reader not reading), a run
+    # ignored a second SIGTERM until the reader resumed, and then blamed
+    # "the writer could not keep up". It must end, saying what it dropped.
+    big = os.path.join(TMP, "blocked-big.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "300000",
+                    "--seed", "4", "--out", big, "--quiet"], check=True, timeout=300)
+    p = subprocess.Popen([FLOWSCORE, "run", "--pcap", big, "--out", "-"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)  # stdout is never read: the pipe fills and stays full
+    try:
+        time.sleep(2)  # long enough for 64 KiB of EVE lines
+        assert p.poll() is None, "the run ended before its pipe filled"
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)  # a hang fails here
+    finally:
+        if p.poll() is None:
+            p.kill()
+    stderr = p.stderr.read().decode()
+    assert p.returncode != 0, stderr
+    assert "abandoned writing to stdout at a second stop signal" in stderr, stderr
+    assert "could not keep up" not in stderr, stderr  # nothing was dropped for a slow writer
+    os.unlink(big)
+
+
 def test_calibrate_writes_a_config_run_accepts():
     # calibrate measures the context of benign captures and writes the
     # configuration back with thresholds from it: run must load it as it is.
