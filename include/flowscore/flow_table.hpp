@@ -140,6 +140,9 @@ class FlowTable {
   void emit(uint32_t idx, EndReason reason, RecordSink& sink);  // also counts the ending
   void remove(uint32_t idx);
   bool evict_one(RecordSink& sink);
+  // Flows a full table looks at before it forces one out (evict_one): one
+  // cache miss each, on the path of the packet that needs the room.
+  static constexpr uint32_t kEvictCandidates = 8;
   int32_t insert(const FlowKey& key, RecordSink& sink);
   void account_one(const PacketRef& ref, const FlowKey& key, bool src_is_lo, int32_t pos, uint32_t input_index,
                    RecordSink& sink);

@@ -287,22 +287,38 @@ void FlowTable::remove(uint32_t idx) {
   ++removals_;
 }
 
+// Which flow a full table gives up, as Suricata's emergency mode does: the
+// ones a flood brings first. The soonest wheel slots hold the flows filed
+// soonest, but a flow is filed at its first packet and not moved by later
+// ones, so a connection that keeps talking sits among a flood's lone SYNs.
+// Of the first kEvictCandidates flows from the soonest slots, the victim is
+// (in this order) a checkpointed flow with nothing to report, then a flow
+// nobody answered (one side silent), then any; within a kind the one due
+// soonest by its real deadline, the idlest. A talking connection is then
+// forced out only when the candidates are all answered: a flood of
+// unanswered flows, however large, ends its own flows.
 bool FlowTable::evict_one(RecordSink& sink) {
-  // The first non-empty slot after the current tick holds the flows due
-  // soonest (give or take a wheel rotation): the idlest, by the wheel's clock.
-  for (uint32_t i = 1; i <= cfg_.wheel_slots; ++i) {
+  uint32_t victim = kNil, seen = 0;
+  uint64_t victim_rank = UINT64_MAX, victim_due = UINT64_MAX;
+  for (uint32_t i = 1; i <= cfg_.wheel_slots && seen < kEvictCandidates; ++i) {
     const uint32_t slot = static_cast<uint32_t>((wheel_tick_ + i) & (cfg_.wheel_slots - 1));
-    const uint32_t idx = wheel_[slot];
-    if (idx == kNil) continue;
-    if (entries_[idx].flags & kEmpty) {
-      ++counters_.evicted_pressure;  // a checkpointed flow with nothing to report
-    } else {
-      emit(idx, EndReason::kPressure, sink);
+    for (uint32_t idx = wheel_[slot]; idx != kNil && seen < kEvictCandidates; idx = entries_[idx].wheel_next, ++seen) {
+      const Entry& e = entries_[idx];
+      const uint64_t rank = (e.flags & kEmpty) ? 0 : (e.stats.pkts_fwd == 0 || e.stats.pkts_bwd == 0) ? 1 : 2;
+      const uint64_t d = due(e);
+      if (rank < victim_rank || (rank == victim_rank && d < victim_due)) {
+        victim = idx, victim_rank = rank, victim_due = d;
+      }
     }
-    remove(idx);
-    return true;
   }
-  return false;
+  if (victim == kNil) return false;
+  if (entries_[victim].flags & kEmpty) {
+    ++counters_.evicted_pressure;  // a checkpointed flow with nothing to report
+  } else {
+    emit(victim, EndReason::kPressure, sink);
+  }
+  remove(victim);
+  return true;
 }
 
 int32_t FlowTable::insert(const FlowKey& key, RecordSink& sink) {

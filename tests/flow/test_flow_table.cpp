@@ -251,6 +251,46 @@ TEST(FlowTable, AFullTableEndsTimedOutFlowsForTheirOwnReasonBeforeForcingAny) {
   EXPECT_EQ(t->size(), 1u);
 }
 
+// Issue 14 §3: a full table ended the flow filed last in the soonest wheel
+// slot, which under a spoofed SYN flood was often a talking connection (it
+// is filed at its first packet): 200 packets came out as one-packet
+// "forced" records. A flood that fills the table many times over must
+// force out its own unanswered flows, and the connection stay one record.
+TEST(FlowTable, AFloodThatFillsTheTableForcesOutUnansweredFlowsNotATalkingConnection) {
+  auto t = make_table(small_config(63));
+  VectorSink sink;
+  const uint64_t ms = kSec / 1000;
+  uint32_t spoofed = 0x0b000000;
+  uint64_t benign_packets = 0;
+  for (uint64_t us = 0; us < 2'000'000; us += 100) {  // a SYN every 100 µs for 2 s
+    const uint64_t now = kSec + us * 1000;
+    IpAddress src = v4(0, 0, 0, 0);
+    const uint32_t a = spoofed++;
+    src.bytes[0] = a >> 24, src.bytes[1] = a >> 16, src.bytes[2] = a >> 8, src.bytes[3] = a;
+    t->account(tcp(src, 1024, kServer, 80, tcp_flag::kSyn), 60, now, 0, sink);
+    // From 0.5 s: a connection that talks every 5 ms, both ways.
+    if (us >= 500'000 && us < 1'500'000 && us % (5 * 1000) == 0) {
+      const bool from_client = (us / (5 * 1000)) % 2 == 0;
+      const uint8_t flags = us == 500'000 ? tcp_flag::kSyn : tcp_flag::kAck | tcp_flag::kPsh;
+      if (from_client) {
+        t->account(tcp(kClient, 40000, kServer, 443, flags, 200), 214, now, 0, sink);
+      } else {
+        t->account(tcp(kServer, 443, kClient, 40000, tcp_flag::kAck | tcp_flag::kPsh, 900), 914, now, 0, sink);
+      }
+      ++benign_packets;
+    }
+    if (us % 3200 == 0) t->expire(now, sink);  // once per burst of 32
+  }
+  t->flush(EndReason::kShutdown, sink);
+  std::vector<const FlowRecord*> benign;
+  for (const FlowRecord& r : sink.records)
+    if (r.dst.port == 443) benign.push_back(&r);
+  ASSERT_EQ(benign.size(), 1u) << "the connection was split into " << benign.size() << " records";
+  EXPECT_EQ(benign[0]->stats.packets(), benign_packets);
+  EXPECT_NE(benign[0]->reason, EndReason::kPressure);
+  EXPECT_GT(t->counters().evicted_pressure, 10'000u);  // the flood did fill the table, many times over
+}
+
 // A RST from kClient at 1 s, then its ACK every second until `until_s`
 // (under the 2 s linger): a closed connection that keeps talking. With
 // `expire_each`, the wheel runs after every packet, as after every burst.
