@@ -178,10 +178,10 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
 // A classic pcap read to its end adds up exactly (header, then 16 bytes and
 // the captured bytes per record), so only one that does not is walked; a
 // pcapng has no such sum, so its walk (`pcapng`, started with the run, on
-// another thread) is always needed. Returns true when part of the file was
-// not read.
-// `stopped`: a signal ended the run, so records left unread are why, not
-// libpcap: said so, and not bad input (a broken framing still is).
+// another thread) is always needed. Says what part of the file was not
+// read, and why. `stopped`: a signal ended the run, so that is why records
+// were left unread, not libpcap: said so, and not bad input (a broken
+// framing still is).
 enum class Unread { kNone, kStopped, kBroken };
 Unread report_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng,
                      bool stopped) {

@@ -26,20 +26,20 @@ class RecordWriter {
   virtual void write(FlowRecord& r, fmt::memory_buffer& out) = 0;
   // `r` will be written soon (a few records ahead): a chance to start
   // loading what its write will need.
-  virtual void prefetch(const FlowRecord& /*r*/) const {}
+  virtual void prefetch(const FlowRecord& /*r*/) {}
   // The model was reloaded: verdicts of `generation` come from `model`.
   virtual void model_changed(uint64_t /*generation*/, const ModelInfo& /*model*/) {}
   // After the last record: what is still open (campaigns) is written.
   virtual void finish(fmt::memory_buffer& /*out*/) {}
 };
 
-// EVE lines, each record judged first by the alert policy (when `judge` is
-// given: a run with a model).
+// EVE lines, each record judged first by the alert policy and campaigns
+// (when `judge` is given: alerting.policy "evidence").
 class EveRecordWriter final : public RecordWriter {
  public:
   EveRecordWriter(const EveOptions& options, const FeatureSpec& spec, std::unique_ptr<RecordJudge> judge);
   void header(fmt::memory_buffer&) override {}
-  void prefetch(const FlowRecord& r) const override {
+  void prefetch(const FlowRecord& r) override {
     if (judge_) judge_->prefetch(r);
   }
   void write(FlowRecord& r, fmt::memory_buffer& out) override;
