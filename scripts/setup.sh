@@ -12,7 +12,7 @@ PACKAGES=(
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tshark tcpdump softflowd
-  python3-scapy python3-dpkt python3-matplotlib
+  python3-scapy python3-dpkt python3-matplotlib python3-jsonschema
 )
 
 missing=()

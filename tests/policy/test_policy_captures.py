@@ -16,7 +16,9 @@ never against flowscore's own reading of the capture:
   its packets add up to the ground truth;
 - the output keeps the contract: a per-flow line has a `flow` object and no
   `flowscore.campaign`; a campaign line (`flowscore.campaign`) is an alert
-  with no `flow` and no `flow_id`;
+  with no `flow` and no `flow_id`; every line validates against its JSON
+  Schema (docs/schema/eve-flow, eve-campaign) and, with `flowscore`
+  removed, against Suricata's own EVE schema (python3-jsonschema);
 - lone captures: the lone flow has `flow.alerted` false and no campaign
   event names either of its hosts (target, source, top_sources, top_targets);
 - attack captures: a campaign event of the expected class names the
@@ -65,12 +67,40 @@ def conversations(path):
     return count
 
 
+def validators():
+    """Every line against its own schema (docs/schema), and against Suricata's
+    EVE schema (../shared/data/suricata-eve, when present) with flowscore's
+    own member removed, as that schema's README says."""
+    import jsonschema
+    load = lambda *p: json.load(open(os.path.join(*p)))
+    ours = {kind: jsonschema.Draft202012Validator(load(ARGS.src, "docs/schema", f"eve-{kind}.schema.json"))
+            for kind in ("flow", "campaign")}
+    suricata_path = os.path.join(ARGS.src, "..", "shared", "data", "suricata-eve", "schema.json")
+    suricata = jsonschema.Draft202012Validator(load(suricata_path)) if os.path.exists(suricata_path) else None
+    if suricata is None:
+        print(f"note: {suricata_path} not found: lines checked against flowscore's own schemas only")
+    return ours, suricata
+
+
+OURS, SURICATA = validators()
+
+
+def schema_problems(n, r, kind):
+    out = [f"line {n}: {kind} schema: {e.message[:160]}" for e in OURS[kind].iter_errors(r)]
+    if SURICATA is not None:
+        shared = {k: v for k, v in r.items() if k != "flowscore"}
+        out += [f"line {n}: Suricata's EVE schema: {e.message[:160]}" for e in SURICATA.iter_errors(shared)]
+    return out
+
+
 def read_output(path):
     flows, campaigns, problems = [], [], []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             r = json.loads(line)
             camp = r.get("flowscore", {}).get("campaign")
+            if camp is not None or "flow" in r:
+                problems += schema_problems(n, r, "campaign" if camp is not None else "flow")
             if camp is not None:
                 if "flow" in r or "flow_id" in r or r.get("event_type") != "alert":
                     problems.append(f"line {n}: campaign event with flow/flow_id or not an alert")
