@@ -74,6 +74,12 @@ struct AlertPolicyConfig {
   std::vector<Suppression> suppress;
 };
 
+// A thin flow: at most `thin_packets` packets, or one-sided. It needs
+// evidence from other flows to alert (and is what calibration measures).
+inline bool thin_flow(const FlowRecord& r, const FlowTraits& t, uint32_t thin_packets) {
+  return r.stats.packets() <= thin_packets || t.one_sided;
+}
+
 // What the policy does with one class id of the running model.
 struct ResolvedClassPolicy {
   bool benign = false;

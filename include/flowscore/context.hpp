@@ -93,6 +93,10 @@ struct FlowTraits {
   const Endpoint* receiver = nullptr;
 };
 FlowTraits flow_traits(const FlowRecord& r);
+// Packets the flow's sender sent (a reflected SYN-ACK's: the reflector's).
+inline uint64_t sender_packets(const FlowRecord& r, const FlowTraits& t) {
+  return t.sender == &r.dst ? r.stats.pkts_bwd : r.stats.pkts_fwd;
+}
 
 class ContextStore {
  public:

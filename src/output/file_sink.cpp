@@ -53,6 +53,10 @@ bool ends_mid_line(const std::string& path) {
   return torn;
 }
 
+std::string another_writer(const std::string& path) {
+  return "output '" + path + "' is being written by another flowscore: give each run its own --out";
+}
+
 // A regular file another process holds flock(2)'s exclusive lock on: the
 // output of another flowscore that is still running.
 bool locked_by_another(const std::string& path) {
@@ -75,7 +79,7 @@ bool lock_output(int fd, const std::string& path, std::string& error) {
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return true;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0 || stat(path.c_str(), &now) != 0 || now.st_ino != st.st_ino ||
       now.st_dev != st.st_dev) {
-    error = "output '" + path + "' is being written by another flowscore: give each run its own --out";
+    error = another_writer(path);
     return false;
   }
   return true;
@@ -88,7 +92,7 @@ std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, s
     return std::unique_ptr<FileSink>(new FileSink(STDOUT_FILENO, false, path, buffer_bytes));
   }
   if (locked_by_another(path)) {
-    error = "output '" + path + "' is being written by another flowscore: give each run its own --out";
+    error = another_writer(path);
     return nullptr;
   }
   if (!append) replace_regular_file(path);

@@ -113,7 +113,7 @@ void AlertPolicy::judge(FlowRecord& r, const FlowTraits& t, const ContextValues&
   const ResolvedClassPolicy& cls = classes_[v.label];
   const ClassPolicy& p = cls.policy;
   j.evidence_mask = cls.evidence_mask;
-  j.thin = r.stats.packets() <= cfg_.thin_packets || t.one_sided;
+  j.thin = thin_flow(r, t, cfg_.thin_packets);
   const float prob = v.proba[v.label];
   counters_.model_alerts += !cls.benign && prob >= p.threshold;
 

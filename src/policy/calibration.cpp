@@ -28,11 +28,11 @@ void Calibrator::observe(const FlowRecord& r) {
     ++flows_[g];
     for (size_t v = 0; v < kContextValues; ++v) ++hist_[g * kContextValues + v][std::min(ctx.v[v], kMaxValue)];
   };
-  if (r.stats.packets() <= cfg_.alerting.thin_packets || t.one_sided) count(kThin);
+  if (thin_flow(r, t, cfg_.alerting.thin_packets)) count(kThin);
   if (t.one_sided) count(kOneSided);
   if (!t.one_sided && r.stats.packets() <= cfg_.campaigns.repeat_max_packets) count(kAnsweredShort);
   if (t.syn_unanswered) count(kUnansweredSyn);
-  const uint64_t sent = t.sender == &r.dst ? r.stats.pkts_bwd : r.stats.pkts_fwd;
+  const uint64_t sent = sender_packets(r, t);
   if (t.one_sided && sent >= cfg_.campaigns.rate_min_packets) {
     const double span = std::max<double>(double(r.stats.last_ts_ns - r.stats.first_ts_ns) / 1e9, 1e-6);
     rates_.push_back(double(sent) / span);

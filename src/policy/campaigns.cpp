@@ -29,10 +29,6 @@ bool group_address(const IpAddress& a, uint8_t ip_version) {
   return (a.bytes[0] & 0xf0) == 0xe0 || (a.bytes[0] == 255 && a.bytes[1] == 255 && a.bytes[2] == 255 && a.bytes[3] == 255);
 }
 
-// Packets the flow's sender sent (FlowTraits: the reflector's, for a reflected SYN-ACK).
-uint64_t sender_packets(const FlowRecord& r, const FlowTraits& t) {
-  return t.sender == &r.dst ? r.stats.pkts_bwd : r.stats.pkts_fwd;
-}
 bool keyed_by_service(CampaignRule r) { return r == CampaignRule::kUnansweredSyn || r == CampaignRule::kRepeat; }
 
 struct CampaignKey {
