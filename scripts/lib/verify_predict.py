@@ -18,7 +18,8 @@ import flowtable
 
 
 def read_scores(path, rows, outputs):
-    values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    # The first line names the columns (the classes).
+    values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2, skiprows=1)
     if values.shape != (rows, outputs):
         raise flowtable.TableError(f"{path}: {values.shape[0]} rows of {values.shape[1]} values, "
                                    f"expected {rows} of {outputs}")

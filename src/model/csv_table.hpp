@@ -1,13 +1,15 @@
-// Minimal reader for the feature tables `flowscore extract` writes: a header
-// row of column names, then one row of comma-separated cells per flow.
-// Accepts \n and \r\n line ends and skips blank lines. No quoting: feature
-// names and numbers never need it, and a quoted cell fails as "not a number"
-// with its line and column named.
+// Minimal line-at-a-time reader for the feature tables `flowscore extract`
+// writes: a header row of column names, then one row of comma-separated
+// cells per flow. The same cell rules as CsvBlockReader (csv_blocks.hpp),
+// read the plain way: the serial twin the block reader is tested against,
+// and what the benchmarks use to load tables.
 #pragma once
 #include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "csv_blocks.hpp"
 
 namespace flowscore::model {
 
@@ -30,9 +32,5 @@ class CsvTableReader {
   size_t line_number_ = 0;
   bool too_long_ = false;
 };
-
-// A cell as a feature value: empty or "nan" (any case) is missing (NaN);
-// otherwise the whole cell must be a number strtof accepts (incl. inf).
-bool parse_feature_cell(std::string_view cell, float& value);
 
 }  // namespace flowscore::model

@@ -1,18 +1,25 @@
 #include "flowscore/model_cli.hpp"
 
 #include <fmt/format.h>
-#include <tbb/parallel_for.h>
+#include <fcntl.h>
+#include <tbb/global_control.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "csv_table.hpp"
+#include "csv_blocks.hpp"
+#include "table_scoring.hpp"
 #include "flowscore/model.hpp"
 
 namespace flowscore {
@@ -37,15 +44,22 @@ constexpr const char* kCompileUsage =
 
 constexpr const char* kPredictUsage =
     "usage: flowscore predict --model MODEL --in TABLE.csv --out SCORES.csv [--margin]\n"
+    "                         [--keep COLUMN,... | --keep-other]\n"
     "\n"
     "Scores a feature table (header row of feature names, as `flowscore extract`\n"
     "writes it; extra columns are ignored, an empty cell or `nan` is missing).\n"
-    "Writes a header line, '#' and the column names (the class names, or class_<i>\n"
-    "when the model has none), then one line per row: one value per class,\n"
-    "comma-separated, printed so that the float32 value round-trips exactly. A\n"
-    "binary model has one column, class 1's.\n"
+    "Writes a CSV header of column names, then one line per row, in input order:\n"
+    "the kept columns as they were, then one value per class (named after the\n"
+    "class, or class_<i> when the model has none), printed so that the float32\n"
+    "value round-trips exactly. A binary model has one score column, class 1's.\n"
+    "Rows are parsed and scored in parallel blocks (oneTBB, every core).\n"
     "  --model MODEL      compiled model (or an XGBoost JSON model)\n"
+    "  --in, --out FILE   \"-\" = standard input or output\n"
     "  --margin           raw margins instead of probabilities\n"
+    "  --keep COLUMNS     copy these input columns ahead of the scores, e.g.\n"
+    "                     --keep flow_id,community_id, to join the scores back\n"
+    "  --keep-other       copy every column the model does not read\n"
+    "  --threads N        parse and score on N threads (default: every core)\n"
     "Exit status: 0 success, 1 the output cannot be written, 2 bad input or usage.\n";
 
 // Exit statuses, as `flowscore --help` states them for every command.
@@ -112,35 +126,57 @@ std::string csv_field(const std::string& text) {
   return quoted + '"';
 }
 
-// predict's first line: '#', then what each column is the score of. The '#'
-// keeps it a comment for numeric readers (numpy.loadtxt, as
-// scripts/lib/verify_predict.py reads scores), which skip it.
-std::string score_header(const CompiledModel& model) {
+// predict's header: the kept columns' names, then what each score column is
+// the score of, as one CSV row (csv.reader and pandas read it as names).
+std::string score_header(const CompiledModel& model, const std::vector<std::string>& kept_names) {
   const std::vector<std::string> labels = class_labels(model);
   const size_t first = model.num_outputs() == 1 ? 1 : 0;  // binary: P(class 1) only
   std::vector<std::string> columns;
+  for (const std::string& name : kept_names) columns.push_back(csv_field(name));
   for (size_t c = first; c < labels.size(); ++c) columns.push_back(csv_field(labels[c]));
-  return fmt::format("# {}\n", fmt::join(columns, ","));
+  return fmt::format("{}\n", fmt::join(columns, ","));
 }
 
-// Model feature i is read from CSV column column_of[i], matched by name.
-// False + error naming every feature the table lacks.
-bool map_feature_columns(const CompiledModel& model, const std::vector<std::string>& header,
-                         std::vector<size_t>& column_of, std::string& error) {
+// The table's columns as the model reads them (matched by name) and the
+// columns kept (--keep names, or every other column). False + error naming
+// every feature the table lacks, or a kept column it lacks.
+bool lay_out_table(const CompiledModel& model, const std::vector<std::string>& header,
+                   const std::vector<std::string>& keep, bool keep_other, model::TableLayout& layout,
+                   std::string& error) {
   std::unordered_map<std::string, size_t> column_by_name;
   for (size_t c = 0; c < header.size(); ++c) column_by_name.emplace(header[c], c);
-  column_of.clear();
+  layout.columns = header.size();
+  layout.feature_of_column.assign(header.size(), -1);
+  layout.feature_names = model.feature_names();
   std::vector<std::string> missing;
-  for (const std::string& feature : model.feature_names()) {
-    auto it = column_by_name.find(feature);
+  for (size_t f = 0; f < model.feature_names().size(); ++f) {
+    auto it = column_by_name.find(model.feature_names()[f]);
     if (it == column_by_name.end())
-      missing.push_back(feature);
+      missing.push_back(model.feature_names()[f]);
     else
-      column_of.push_back(it->second);
+      layout.feature_of_column[it->second] = static_cast<int>(f);
   }
-  if (missing.empty()) return true;
-  error = fmt::format("no column for model feature(s): {}", fmt::join(missing, ", "));
-  return false;
+  if (!missing.empty()) {
+    error = fmt::format("no column for model feature(s): {}", fmt::join(missing, ", "));
+    return false;
+  }
+  layout.kept_columns.clear();
+  for (const std::string& name : keep) {
+    auto it = column_by_name.find(name);
+    if (it == column_by_name.end()) {
+      error = fmt::format("--keep: no column '{}'", name);
+      return false;
+    }
+    if (std::find(layout.kept_columns.begin(), layout.kept_columns.end(), it->second) != layout.kept_columns.end()) {
+      error = fmt::format("--keep: column '{}' is named twice", name);
+      return false;
+    }
+    layout.kept_columns.push_back(it->second);
+  }
+  if (keep_other)
+    for (size_t c = 0; c < header.size(); ++c)
+      if (layout.feature_of_column[c] < 0) layout.kept_columns.push_back(c);
+  return true;
 }
 
 }  // namespace
@@ -191,8 +227,9 @@ int run_compile_command(int argc, char** argv) {
 }
 
 int run_predict_command(int argc, char** argv) {
-  std::string model_path, in_path, out_path;
-  bool margin = false;
+  std::string model_path, in_path, out_path, keep_list;
+  bool margin = false, keep_other = false;
+  size_t threads = 0;  // 0: oneTBB's default, every core
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (is_help(argv[i])) {
@@ -204,6 +241,19 @@ int run_predict_command(int argc, char** argv) {
       if (!take_value(argc, argv, i, in_path, kPredictUsage)) return kExitBadInput;
     } else if (arg == "--out") {
       if (!take_value(argc, argv, i, out_path, kPredictUsage)) return kExitBadInput;
+    } else if (arg == "--keep") {
+      if (!take_value(argc, argv, i, keep_list, kPredictUsage)) return kExitBadInput;
+    } else if (arg == "--threads") {
+      std::string value;
+      if (!take_value(argc, argv, i, value, kPredictUsage)) return kExitBadInput;
+      char* end = nullptr;
+      threads = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end || threads == 0 || threads > 1024) {
+        fmt::print(stderr, "flowscore predict: --threads: '{}' is not a thread count (1-1024)\n", value);
+        return kExitBadInput;
+      }
+    } else if (arg == "--keep-other") {
+      keep_other = true;
     } else if (arg == "--margin") {
       margin = true;
     } else {
@@ -211,81 +261,58 @@ int run_predict_command(int argc, char** argv) {
       return kExitBadInput;
     }
   }
-  if (model_path.empty() || in_path.empty() || out_path.empty()) {
+  if (model_path.empty() || in_path.empty() || out_path.empty() || (keep_other && !keep_list.empty())) {
     fmt::print(stderr, "{}", kPredictUsage);
     return kExitBadInput;
   }
   std::string error;
   const auto model = load_any(model_path, error);
-  model::CsvTableReader table;
-  if (!model || !table.open(in_path, error)) {
+  if (!model) {
     fmt::print(stderr, "flowscore predict: {}\n", error);
     return kExitBadInput;
   }
-  std::vector<size_t> column_of;
-  if (!map_feature_columns(*model, table.header(), column_of, error)) {
+  const bool from_stdin = in_path == "-";
+  const int in_fd = from_stdin ? STDIN_FILENO : ::open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in_fd < 0) {
+    fmt::print(stderr, "flowscore predict: cannot open '{}': {}\n", in_path, std::strerror(errno));
+    return kExitBadInput;
+  }
+  struct CloseOnReturn {
+    int fd;
+    ~CloseOnReturn() { if (fd != STDIN_FILENO) ::close(fd); }
+  } in_closer{in_fd};
+  model::CsvBlockReader reader(in_fd);
+  std::vector<std::string> header;
+  model::TableLayout layout;
+  if (!reader.read_header(header, error) ||
+      !lay_out_table(*model, header, keep_list.empty() ? std::vector<std::string>{} : split_list(keep_list),
+                     keep_other, layout, error)) {
     fmt::print(stderr, "flowscore predict: {}: {}\n", in_path, error);
     return kExitBadInput;
   }
+  std::vector<std::string> kept_names;
+  for (size_t c : layout.kept_columns) kept_names.push_back(header[c]);
 
-  std::FILE* out = std::fopen(out_path.c_str(), "wb");
+  const bool to_stdout = out_path == "-";
+  std::FILE* out = to_stdout ? stdout : std::fopen(out_path.c_str(), "wb");
   if (!out) {
     fmt::print(stderr, "flowscore predict: cannot open '{}': {}\n", out_path, std::strerror(errno));
     return kExitFailure;
   }
-  // Rows are parsed serially (one CSV stream), then scored and printed by
-  // oneTBB in parallel chunks, written back in input order. The model is
-  // immutable, so its predict() runs concurrently without locks.
-  constexpr size_t kBatch = 16384, kChunk = 1024;
-  const size_t nf = model->num_features(), k = model->num_outputs();
-  std::vector<float> rows(kBatch * nf), scores(kBatch * k);
-  std::vector<std::string_view> cells;
-  std::vector<fmt::memory_buffer> text(kBatch / kChunk);
-  auto flush = [&](size_t n) {
-    const size_t chunks = (n + kChunk - 1) / kChunk;
-    tbb::parallel_for(size_t{0}, chunks, [&](size_t c) {
-      const size_t first = c * kChunk, count = std::min(kChunk, n - first);
-      margin ? model->predict_margin(rows.data() + first * nf, count, scores.data() + first * k)
-             : model->predict(rows.data() + first * nf, count, scores.data() + first * k);
-      fmt::memory_buffer& t = text[c];
-      t.clear();
-      for (size_t r = first; r < first + count; ++r) {
-        for (size_t g = 0; g < k; ++g) {
-          if (g) t.push_back(',');
-          fmt::format_to(std::back_inserter(t), "{:.9g}", scores[r * k + g]);
-        }
-        t.push_back('\n');
-      }
-    });
-    for (size_t c = 0; c < chunks; ++c)
-      if (std::fwrite(text[c].data(), 1, text[c].size(), out) != text[c].size()) return false;
-    return true;
-  };
-  const std::string header = score_header(*model);
-  bool written = std::fwrite(header.data(), 1, header.size(), out) == header.size();
-  bool bad_input = false;
-  size_t n = 0;
-  while (written && !bad_input && table.next_row(cells, error)) {
-    for (size_t i = 0; i < nf && !bad_input; ++i) {
-      if (!model::parse_feature_cell(cells[column_of[i]], rows[n * nf + i])) {
-        error = fmt::format("line {}, column '{}': '{}' is not a number", table.line_number(),
-                            model->feature_names()[i], cells[column_of[i]]);
-        bad_input = true;
-      }
-    }
-    if (!bad_input && ++n == kBatch) {
-      written = flush(n);
-      n = 0;
-    }
-  }
-  bad_input = bad_input || !error.empty();  // next_row() names a ragged row or a read error
-  written = written && (bad_input || flush(n));
-  written = std::fclose(out) == 0 && written;
-  if (bad_input) {
-    fmt::print(stderr, "flowscore predict: {}: {}\n", in_path, error);
+  const std::string score_names = score_header(*model, kept_names);
+  std::optional<tbb::global_control> thread_limit;
+  if (threads) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, threads);
+  model::TableScoringResult result;
+  if (std::fwrite(score_names.data(), 1, score_names.size(), out) != score_names.size())
+    result.status = model::TableScoringResult::Status::kWriteFailed;
+  else
+    result = model::score_table(*model, reader, layout, margin, out);
+  const bool closed = to_stdout ? std::fflush(out) == 0 : std::fclose(out) == 0;
+  if (result.status == model::TableScoringResult::Status::kBadInput) {
+    fmt::print(stderr, "flowscore predict: {}: {}\n", in_path, result.error);
     return kExitBadInput;
   }
-  if (!written) {
+  if (result.status == model::TableScoringResult::Status::kWriteFailed || !closed) {
     fmt::print(stderr, "flowscore predict: cannot write '{}'\n", out_path);
     return kExitFailure;
   }
