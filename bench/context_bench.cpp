@@ -118,7 +118,7 @@ void BM_ExactMapsBaseline(benchmark::State& state) {
     Host& src = hosts[s];
     src.targets.insert(d ^ uint32_t{r.dst.port} << 16);
     ++src.flows_out;
-    benchmark::DoNotOptimize(++pairs[uint64_t{s} << 32 | d ^ r.dst.port]);
+    benchmark::DoNotOptimize(++pairs[uint64_t{s} << 32 | (d ^ r.dst.port)]);
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -16,6 +16,10 @@ namespace flowscore {
 
 struct Config {
   FlowTableConfig flow;
+  // Offline: shrink the flow table to the most flows the captures can hold
+  // (fit_flow_table_to_captures), so a small capture does not pay start-up
+  // time for a table sized for a live link.
+  bool fit_table_to_input = true;
   uint32_t fragment_table_size = 4096;
   uint64_t fragment_timeout_ns = 30'000'000'000;  // Linux ipfrag_time default
   FeatureConfig features;
@@ -80,5 +84,14 @@ bool apply_override(const std::string& key, const std::string& value, Config& cf
 // Checks cross-key rules (e.g. active timeout >= idle timeout is not required,
 // but both must be positive). Called by load_config and after overrides.
 bool validate_config(const Config& cfg, std::string& error);
+
+// Offline runs: a flow needs at least one packet and a packet at least a
+// 16-byte record header in a pcap (32 in a pcapng), so the captures' total
+// size bounds how many flows can ever be live. When that bound is below
+// flow.table_size, the table's capacity drops to it (rounded up to 2^k - 1,
+// at least 1023): the table can still never fill, so the records are the
+// same, and start-up (rte_hash's index is cleared at creation, about 128 B a
+// flow) and memory shrink with the input. Returns the capacity chosen.
+uint32_t fit_flow_table_to_captures(Config& cfg, const std::vector<std::string>& pcaps);
 
 }  // namespace flowscore

@@ -28,6 +28,10 @@ struct FlowTableConfig {
   // rte_hash keeps capacity + 1 key slots and a free-slot ring of the next
   // power of two, so 2^k costs a ring twice as big (4 B more per flow).
   uint32_t capacity = (1 << 20) - 1;
+  // Slots of the pair_flows store (pair_activity.hpp); 0 = capacity / 2.
+  // A table fitted to a small capture keeps the configured store, so the
+  // pair_flows feature is the same as with the configured table.
+  uint32_t pair_slots = 0;
   uint64_t idle_timeout_ns = 60'000'000'000;
   uint64_t active_timeout_ns = 1800'000'000'000;
   uint64_t tcp_linger_ns = 2'000'000'000;    // after FIN+FIN or RST, keep the flow this long

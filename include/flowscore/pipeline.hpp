@@ -2,6 +2,7 @@
 // main lcore, then a summary. `run` and `extract` are the same pipeline with
 // different writers (EVE verdicts vs a labelled feature table).
 #pragma once
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct RunRequest {
   double quantile = 0.999;
   std::string config_text;              // the configuration file as read, to write back with new thresholds
   bool quiet = false;
+  // For the start-up line of the summary: when main() began, and
+  // flow.table_size before fit_flow_table_to_captures().
+  std::chrono::steady_clock::time_point process_start = std::chrono::steady_clock::now();
+  uint32_t configured_table_size = 0;
 };
 
 // Returns the process exit status: 0 success, 1 runtime failure, 2 bad input,

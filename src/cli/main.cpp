@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,9 @@ namespace fs = std::filesystem;
 using namespace flowscore;
 
 namespace {
+
+// Start-up is reported from here (static initialisation, before main()).
+const std::chrono::steady_clock::time_point g_process_start = std::chrono::steady_clock::now();
 
 constexpr const char* kUsage = R"(flowscore {} - score network flows with a compiled XGBoost model
 
@@ -264,6 +268,9 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   }
   if (!out_path.empty()) req.cfg.output.path = out_path;
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
+  req.configured_table_size = req.cfg.flow.capacity;
+  fit_flow_table_to_captures(req.cfg, req.pcaps);
+  req.process_start = g_process_start;
   return run_pipeline(req);
 }
 

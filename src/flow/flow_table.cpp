@@ -104,7 +104,7 @@ FlowTable::FlowTable(const FlowTableConfig& cfg, const FeatureConfig& features)
       feature_cfg_(features),
       // Half a slot per flow: pairs are fewer than flows, and a flood's
       // one-flow pairs are the first to make room (pair_activity.hpp).
-      pairs_(cfg.capacity / 2, features.pair_window_ns),
+      pairs_(cfg.pair_slots ? cfg.pair_slots : cfg.capacity / 2, features.pair_window_ns),
       wheel_(cfg.wheel_slots, kNil) {}
 
 FlowTable::~FlowTable() {

@@ -1,7 +1,9 @@
 #include "flowscore/config.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -274,6 +276,7 @@ const std::map<std::string, Setter>& setters() {
       {"flow.active_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.active_timeout_ns, w); }},
       {"flow.tcp_close_linger", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.tcp_linger_ns, w); }},
       {"flow.expiry_resolution", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.wheel_tick_ns, w); }},
+      {"flow.fit_table_to_input", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.fit_table_to_input, w); }},
       {"flow.fragment_table_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.fragment_table_size, 4, 1u << 24, w); }},
       {"flow.fragment_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.fragment_timeout_ns, w); }},
       {"features.first_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.features.first_packets, 0, FeatureConfig::kMaxFirstPackets, w); }},
@@ -415,6 +418,25 @@ bool apply_override(const std::string& key, const std::string& value, Config& cf
     return false;
   }
   return validate_config(cfg, error);
+}
+
+uint32_t fit_flow_table_to_captures(Config& cfg, const std::vector<std::string>& pcaps) {
+  if (!cfg.fit_table_to_input || pcaps.empty()) return cfg.flow.capacity;
+  constexpr uint64_t kMinRecordBytes = 16;  // a pcap record header; a pcapng block is 32
+  constexpr uint32_t kSmallest = 1023;      // below this, the table costs nothing anyway
+  uint64_t most_packets = 0;
+  for (const std::string& path : pcaps) {
+    std::error_code ec;
+    const uint64_t bytes = std::filesystem::file_size(path, ec);
+    if (ec) return cfg.flow.capacity;  // not a plain file (a FIFO): no bound
+    most_packets += bytes / kMinRecordBytes;
+  }
+  if (most_packets >= cfg.flow.capacity) return cfg.flow.capacity;
+  const uint32_t fitted = std::max<uint32_t>(std::bit_ceil(static_cast<uint32_t>(most_packets) + 1) - 1, kSmallest);
+  if (fitted >= cfg.flow.capacity) return cfg.flow.capacity;
+  if (cfg.flow.pair_slots == 0) cfg.flow.pair_slots = cfg.flow.capacity / 2;
+  cfg.flow.capacity = fitted;
+  return fitted;
 }
 
 }  // namespace flowscore

@@ -601,6 +601,7 @@ int run_pipeline(const RunRequest& req) {
   unsigned worker_count = 1;
   bool one_reader = false, may_retry_without_hugepages = false;
   if (const int rc = start_dpdk(req, worker_count, one_reader, may_retry_without_hugepages); rc != 0) return rc;
+  const auto t_eal_ready = std::chrono::steady_clock::now();
 
   // DPDK memory ran out after start-up: with hugepages chosen by "auto",
   // another process probably took them since we counted; say so and retry.
@@ -667,6 +668,7 @@ int run_pipeline(const RunRequest& req) {
     for (const WorkerInput& i : inputs) paths.push_back(is_pcapng(req.pcaps[i.input_index]) ? req.pcaps[i.input_index] : "");
     pcapng_layouts = walk_pcapng_inputs(std::move(paths));
   }
+  const auto t_first_packet = std::chrono::steady_clock::now();  // the workers start polling now
   {
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
     for (auto& w : workers) {
@@ -750,6 +752,15 @@ int run_pipeline(const RunRequest& req) {
   if (const auto* cal = dynamic_cast<const CalibrationWriter*>(writer.get()); cal && !req.quiet)
     fmt::print(stderr, "flowscore: calibration: {} records at quantile {}; the configuration with its thresholds: {}\n",
                cal->calibrator().records(), req.quantile, in.sink->describe());
+  if (!req.quiet) {
+    auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
+    const uint32_t table = cfg.flow.capacity;
+    fmt::print(stderr, "flowscore: start-up {:.3f} s to the first packet (DPDK EAL {:.3f} s); flow table {} flows per worker{}\n",
+               seconds(req.process_start, t_first_packet), seconds(t_start, t_eal_ready), table,
+               req.configured_table_size > table
+                   ? fmt::format(" (fitted to the captures' size; flow.table_size {})", req.configured_table_size)
+                   : std::string());
+  }
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink);

@@ -259,7 +259,6 @@ TEST(FlowTable, AFullTableEndsTimedOutFlowsForTheirOwnReasonBeforeForcingAny) {
 TEST(FlowTable, AFloodThatFillsTheTableForcesOutUnansweredFlowsNotATalkingConnection) {
   auto t = make_table(small_config(63));
   VectorSink sink;
-  const uint64_t ms = kSec / 1000;
   uint32_t spoofed = 0x0b000000;
   uint64_t benign_packets = 0;
   for (uint64_t us = 0; us < 2'000'000; us += 100) {  // a SYN every 100 µs for 2 s

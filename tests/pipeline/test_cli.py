@@ -444,6 +444,27 @@ def test_reading_on_the_main_lcore_changes_nothing():
     assert "lcores, one of them the main lcore" in p.stderr and "Usage" not in p.stderr, p.stderr
 
 
+def test_a_table_fitted_to_the_captures_changes_no_record():
+    # Offline, the flow table shrinks to the most flows the captures' size
+    # allows (flow.fit_table_to_input), so it can still never fill: the
+    # records are byte for byte those of the configured table. The captures
+    # are real ones with many short flows, run together in one process.
+    pcaps = [f for f in sorted(glob.glob(os.path.join(DATA, "oracle", "*.pcap"))) if "chdlc" not in f] + SMALL
+    outputs = {}
+    for fit in ("true", "false"):
+        out = os.path.join(TMP, f"fit-{fit}.json")
+        args = ["run", "--workers", "1", "--out", out, "--set", f"flow.fit_table_to_input={fit}"]
+        for f in pcaps:
+            args += ["--pcap", f]
+        p = run(*args)
+        fitted = "fitted to the captures' size; flow.table_size 1048575" in p.stderr
+        assert fitted == (fit == "true"), p.stderr
+        assert "start-up" in p.stderr and "flows ended early" not in p.stderr, p.stderr
+        with open(out, "rb") as f:
+            outputs[fit] = f.read()
+    assert outputs["true"] == outputs["false"] and outputs["true"].count(b"\n") > 100
+
+
 def test_dealing_frames_to_several_workers_changes_no_record():
     # With several workers the main lcore deals frames by a symmetric hash of
     # the address pair, so a worker sees whole flows and whole address pairs

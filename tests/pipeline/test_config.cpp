@@ -202,3 +202,40 @@ TEST(Config, ErrorsQuoteTheFilesTextWithoutControlBytes) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 kept
   EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // a C1 control (CSI) is not
 }
+
+namespace flowscore {
+namespace {
+
+// A flow needs a packet and a packet a 16-byte pcap record header: the
+// table fitted to the captures' size can never fill, so it only shrinks.
+TEST(FitFlowTable, CapacityFollowsTheCapturesSizeAndOnlyShrinks) {
+  const std::string thousand = write_temp(std::string(16 * 1000, 'x'));  // at most 1,000 packets
+  const std::string five_thousand = write_temp(std::string(16 * 5000, 'x'));
+  Config cfg;
+  cfg.flow.capacity = (1u << 20) - 1;
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {thousand}), 1023u);
+  EXPECT_EQ(cfg.flow.capacity, 1023u);
+  EXPECT_EQ(cfg.flow.pair_slots, ((1u << 20) - 1) / 2);  // pair_flows as with the configured table
+
+  cfg = Config{};
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {thousand, five_thousand}), 8191u);  // 6,000 packets at most
+
+  cfg = Config{};
+  cfg.flow.capacity = 4095;  // already below the bound: unchanged
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {five_thousand}), 4095u);
+  EXPECT_EQ(cfg.flow.pair_slots, 0u);
+
+  cfg = Config{};
+  cfg.fit_table_to_input = false;
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {thousand}), cfg.flow.capacity);
+  EXPECT_EQ(cfg.flow.capacity, Config{}.flow.capacity);
+
+  cfg = Config{};
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {thousand, "/no/such/capture"}), Config{}.flow.capacity);  // no bound
+  EXPECT_EQ(fit_flow_table_to_captures(cfg, {}), Config{}.flow.capacity);  // live
+  std::remove(thousand.c_str());
+  std::remove(five_thousand.c_str());
+}
+
+}  // namespace
+}  // namespace flowscore
