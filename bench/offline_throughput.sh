@@ -36,6 +36,8 @@ declare -A CMD=(
   # The class threshold alone: no context, alert policy or campaigns (their cost is the difference).
   [flowscore_threshold]="$BUILD/src/cli/flowscore run --config conf/flowscore.json --pcap $PCAP --out $OUT/eve.json -q --set alerting.policy=threshold"
   [flowscore_nomodel]="$BUILD/src/cli/flowscore run --config conf/flowscore.json --pcap $PCAP --out $OUT/eve.json -q --model none"
+  # The training path: the same tracking, a CSV feature table instead of EVE.
+  [flowscore_extract]="$BUILD/src/cli/flowscore extract --config conf/flowscore.json --pcap $PCAP --out $OUT/features.csv -q"
   # softflowd 1.1.0 hangs at EOF with some -c control-socket paths (seen
   # here with /tmp/flowscore-bench-1.ctl, fine with /tmp/y.ctl): keep its default.
   [softflowd]="softflowd -r $PCAP -n 127.0.0.1:9"
@@ -91,14 +93,14 @@ med = {n: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v
 print(f"capture: {pcap}, {packets} packets; {reps} interleaved rounds; medians")
 print("| program | wall s | CPU s (user+sys) | wall µs/packet | wall vs flowscore |")
 print("|---|---|---|---|---|")
-for n in ["flowscore", "flowscore_baseline", "flowscore_threshold", "flowscore_nomodel", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
+for n in ["flowscore", "flowscore_baseline", "flowscore_threshold", "flowscore_nomodel", "flowscore_extract", "softflowd", "softflowd_1m", "tcpdump", "dpdk_floor"]:
     if n in med:
         w, c = med[n]
         vs = f"{w / med['flowscore'][0]:.2f}×" if "flowscore" in med else "-"
         print(f"| {n} | {w:.2f} | {c:.2f} | {w / packets * 1e6:.3f} | {vs} |")
 # Each round's programs ran minutes apart at most: the median of per-round
 # ratios is steadier than the ratio of medians when the machine's load drifts.
-for n in ["flowscore_baseline", "flowscore_threshold", "softflowd", "softflowd_1m"]:
+for n in ["flowscore_baseline", "flowscore_threshold", "flowscore_nomodel", "flowscore_extract", "softflowd", "softflowd_1m", "dpdk_floor"]:
     if n in rows and "flowscore" in rows:
         ratios = [o[0] / f[0] for o, f in zip(rows[n], rows["flowscore"])]
         print(f"{n} / flowscore, per round: {' '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}×")

@@ -1,6 +1,5 @@
 #include "table_scoring.hpp"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
@@ -8,6 +7,8 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+
+#include "flowscore/float_text.hpp"
 
 namespace flowscore::model {
 namespace {
@@ -73,16 +74,17 @@ void parse_rows(const TableLayout& layout, size_t num_features, Block& block) {
 }
 
 void format_rows(size_t nkept, size_t num_outputs, Block& block) {
-  auto out = std::back_inserter(block.output);
   for (size_t r = 0; r < block.row_count; ++r) {
     for (size_t k = 0; k < nkept; ++k) {
       const std::string_view cell = block.kept[r * nkept + k];
       block.output.append(cell.data(), cell.data() + cell.size());
       block.output.push_back(',');
     }
+    char text[kFloatTextMax + 1];
     for (size_t g = 0; g < num_outputs; ++g) {
-      if (g) block.output.push_back(',');
-      fmt::format_to(out, FMT_COMPILE("{:.9g}"), block.scores[r * num_outputs + g]);
+      text[0] = ',';
+      const char* end = write_float9(text + 1, block.scores[r * num_outputs + g]);
+      block.output.append(g ? text : text + 1, end);
     }
     block.output.push_back('\n');
   }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "flowscore/float_text.hpp"
+
 namespace flowscore {
 
 EveRecordWriter::EveRecordWriter(const EveOptions& options, const FeatureSpec& spec,
@@ -55,13 +57,12 @@ void CsvRecordWriter::write(FlowRecord& r, fmt::memory_buffer& out) {
                  r.stats.first_ts_ns / 1'000'000'000, r.stats.first_ts_ns % 1'000'000'000 / 1000,
                  r.stats.last_ts_ns / 1'000'000'000, r.stats.last_ts_ns % 1'000'000'000 / 1000, label);
   spec_.compute(r.stats, {r.first, r.first_count}, features_);
+  // "%.9g" round-trips a float32 exactly, so training sees the values run scores.
+  char text[kFloatTextMax + 1];
   for (float v : features_) {
-    if (std::isnan(v)) {
-      out.push_back(',');
-    } else {
-      // {:.9g} round-trips a float32 exactly, so training sees the values run scores.
-      fmt::format_to(std::back_inserter(out), ",{:.9g}", v);
-    }
+    text[0] = ',';
+    const char* end = std::isnan(v) ? text + 1 : write_float9(text + 1, v);
+    out.append(text, end);
   }
   out.push_back('\n');
 }
