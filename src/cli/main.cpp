@@ -21,6 +21,7 @@
 #include "flowscore/features.hpp"
 #include "flowscore/model_cli.hpp"
 #include "flowscore/pipeline.hpp"
+#include "install_paths.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowscore;
@@ -77,19 +78,6 @@ that could not be read to its end too, after what was read is written); offline,
 its captures (what was read is written).
 )";
 
-std::string default_config_path() {
-  // Installed layout first, then the source tree this binary was built from.
-  for (const fs::path& p : {fs::path("/etc/flowscore/flowscore.json"), fs::path(FLOWSCORE_SOURCE_DIR) / "conf/flowscore.json"})
-    if (fs::exists(p)) return p.string();
-  return {};
-}
-
-// Relative paths inside a config file are relative to that file.
-void resolve_relative(std::string& path, const std::string& config_path) {
-  if (path.empty() || path == "-" || fs::path(path).is_absolute()) return;
-  path = (fs::path(config_path).parent_path() / path).lexically_normal().string();
-}
-
 // The config file, then the command line's overrides. False after printing
 // the problem (a usage error).
 bool build_config(const std::string& config_path, const std::vector<std::pair<std::string, std::string>>& overrides,
@@ -100,7 +88,7 @@ bool build_config(const std::string& config_path, const std::vector<std::pair<st
       fmt::print(stderr, "flowscore: config {}\n", error);
       return false;
     }
-    resolve_relative(cfg.model.path, config_path);
+    cfg.model.path = resolve_model_path(cfg.model.path, config_path);
   }
   for (const auto& [k, v] : overrides) {
     if (!apply_override(k, v, cfg, error)) {
@@ -323,7 +311,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--version" || cmd == "version") {
-    fmt::print("flowscore {}\n", FLOWSCORE_VERSION);
+    // What an operator checks first on a new install: which files it uses.
+    const InstallPaths& paths = install_paths();
+    const std::string config = default_config_path();
+    fmt::print("flowscore {} ({})\n", FLOWSCORE_VERSION, paths.installed ? "installed" : "build tree");
+    fmt::print("config:  {}{}\n", config.empty() ? paths.config.string() : config,
+               config.empty() ? " (absent: built-in defaults)" : std::getenv("FLOWSCORE_CONFIG") ? " ($FLOWSCORE_CONFIG)" : "");
+    fmt::print("models:  {}\n", (paths.data_dir / "models").string());
+    fmt::print("state:   {}\n", paths.state_dir.string());
+    fmt::print("logs:    {}\n", paths.log_dir.string());
     return 0;
   }
   if (cmd == "run" || cmd == "extract" || cmd == "calibrate") {

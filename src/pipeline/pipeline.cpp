@@ -32,6 +32,7 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "record_writer.hpp"
+#include "service_notify.hpp"
 #include "stats_reporter.hpp"
 #include "worker.hpp"
 
@@ -676,9 +677,11 @@ int run_pipeline(const RunRequest& req) {
       lcore = rte_get_next_lcore(lcore, 1, 0);
     }
   }
-  if (!offline)
+  if (!offline) {
     log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model and reopens the output, SIGINT stops",
                                     inputs.size(), workers.size()));
+    notify_ready(fmt::format("live on {} port(s) with {} worker(s)", inputs.size(), workers.size()));
+  }
 
   // ---- the writer: main lcore --------------------------------------------
   auto reload_model = [&] {
@@ -730,11 +733,14 @@ int run_pipeline(const RunRequest& req) {
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
                 text, write_failures, [&](fmt::memory_buffer& out) {
     if (g_reload.load(std::memory_order_relaxed) && g_reload.exchange(false)) {
+      if (!offline) notify_reloading();
       if (can_reload) reload_model();
       reopen_output();  // lines not yet written go to the new file
+      if (!offline) notify_ready("reloaded");
     }
     if (!offline) stats.poll(out);
   });
+  if (!offline) notify_stopping();  // every record is written; the summary and teardown follow
   rte_eal_mp_wait_lcore();
   prefaulters.clear();
   RunStats t = stats.finish(text);
