@@ -13,6 +13,9 @@ PACKAGES=(
   clang libclang-rt-14-dev
   tshark tcpdump softflowd
   python3-scapy python3-dpkt python3-matplotlib python3-jsonschema
+  libsystemd-dev systemd
+  # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).
+  debhelper fakeroot lintian logrotate
 )
 
 missing=()

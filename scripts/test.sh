@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 -> flowscore built and its whole test suite run: the release
-# build's tests, the unit tests again under ASan + UBSan, then a short
-# libFuzzer run of every parser of untrusted input (scripts/fuzz.sh).
+# build's tests, the Debian packages installed and tried, the unit tests again
+# under ASan + UBSan, then a short libFuzzer run of every parser of untrusted
+# input (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 meson test -C build --print-errorlogs --num-processes "$(nproc)"
+# The Debian packages: built, linted, installed, the demo run, purged (root).
+bash tests/install/test_package.sh
 
 # Sanitizer build of the unit tests (no benchmarks; debug info for reports).
 if [[ ! -f build-asan/build.ninja ]]; then
