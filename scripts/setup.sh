@@ -14,6 +14,8 @@ PACKAGES=(
   tshark tcpdump softflowd
   python3-scapy python3-dpkt python3-matplotlib python3-jsonschema
   libsystemd-dev systemd
+  # flowscore report (EVE parsing, gzip input) and its browser test.
+  libsimdjson-dev zlib1g-dev chromium
   # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).
   debhelper fakeroot lintian logrotate
 )

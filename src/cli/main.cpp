@@ -21,6 +21,7 @@
 #include "flowscore/features.hpp"
 #include "flowscore/model_cli.hpp"
 #include "flowscore/pipeline.hpp"
+#include "flowscore/report_cli.hpp"
 #include "install_paths.hpp"
 
 namespace fs = std::filesystem;
@@ -42,7 +43,9 @@ Usage:
                     thresholds measured on this benign traffic (docs/OUTPUT.md "Calibration")
   flowscore compile model.json -o MODEL [--name NAME] [--class-names a,b,...]
                     [--feature-spec-version VERSION]
-  flowscore predict --model MODEL --in table.csv --out scores.csv [--margin]
+  flowscore predict --model MODEL --in table.csv --out scores.csv [--margin] [--keep COLUMNS]
+  flowscore report EVE.json... -o report.html [--model-card metrics.json]
+                    one self-contained HTML file: traffic, verdicts, top talkers, health
   flowscore feature-spec [--config FILE] [--set KEY=VALUE...]
                     the features extract and run compute with this configuration,
                     as JSON {{"version", "features"}} (scripts/train --feature-spec)
@@ -343,6 +346,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "compile") return run_compile_command(argc - 1, argv + 1);
   if (cmd == "predict") return run_predict_command(argc - 1, argv + 1);
+  if (cmd == "report") return run_report_command(argc - 1, argv + 1);
   if (cmd == "feature-spec") return print_feature_spec(argc - 1, argv + 1);
   fmt::print(stderr, "flowscore: unknown command '{}' (run, extract, calibrate, compile, predict, feature-spec; see --help)\n",
              cmd);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `meson install --destdir` gives a tree that works on its own: the installed
 # flowscore finds its config and shipped model relative to itself (never the
-# source tree), and run, extract, compile and predict work from it, started
+# source tree), and run, extract, compile, predict and report work from it, started
 # from an empty directory. Reference counts: tshark for packets.
 #
 # usage: test_install_tree.sh SOURCE_DIR BUILD_DIR
@@ -46,12 +46,16 @@ rows=$(($(wc -l <features.csv) - 1))
 [[ $(($(wc -l <scores.csv) - 1)) -eq $rows && $rows -gt 0 ]] || fail "predict: $(wc -l <scores.csv) lines for $rows rows"
 head -1 scores.csv | grep -q "^flow_id,benign" || fail "predict header: $(head -1 scores.csv)"
 
-# 4. FLOWSCORE_CONFIG and --config win over the installed config.
+# 4. report from the installed binary alone: one self-contained page.
+"$bin/flowscore" report eve.json -o report.html -q
+grep -q '<script id="report-data"' report.html && grep -q "Chart.js v4" report.html || fail "report"
+
+# 5. FLOWSCORE_CONFIG and --config win over the installed config.
 printf '{"model": {"path": ""}}\n' >other.json
 FLOWSCORE_CONFIG=$PWD/other.json "$bin/flowscore" run --pcap "$capture" --out /dev/null 2>other.err
 grep -q "no model" other.err || fail "FLOWSCORE_CONFIG ignored: $(cat other.err)"
 
-# 5. The service files name the installed paths.
+# 6. The service files name the installed paths.
 unit=$(find "$tmp/root" -name flowscore.service)
 [[ -n $unit ]] || fail "no unit installed"
 grep -q "^ExecStart=$prefix/bin/flowscore run" "$unit" || fail "unit: $(grep ExecStart "$unit")"

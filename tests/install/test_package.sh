@@ -36,6 +36,7 @@ grep -q "model flowscore-default" run.err || fail "no model: $(cat run.err)"
 alerts=$(grep -c '"event_type":"alert"' demo.eve.json || true)
 [[ $alerts -gt 0 ]] || fail "the demo raised no alert"
 flowscore-train --help >/dev/null || fail "flowscore-train"
+flowscore report demo.eve.json -o demo.html -q && grep -q '<script id="report-data"' demo.html || fail "report"
 
 # The unit: systemd's own checker, and the paths it names exist.
 systemd-analyze verify /lib/systemd/system/flowscore.service || fail "systemd-analyze verify"

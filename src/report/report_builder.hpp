@@ -1,0 +1,109 @@
+// `flowscore report`'s aggregation: EVE lines in (flow, alert, campaign and
+// stats events, flowscore's own output), the small summary a report draws
+// out. Memory is bounded whatever the input: time series over at most
+// kMaxBins intervals (the interval doubles as the span grows), top lists in
+// TopCounts, stats events thinned to kMaxHealthPoints.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include "top_counts.hpp"
+
+namespace flowscore::report {
+
+// EVE's "2024-04-14T07:27:12.931971+0000" (also 'Z', "+00:00", without
+// fraction) as seconds since 1970. nullopt when it is not such a time.
+std::optional<double> parse_eve_time(std::string_view text);
+
+struct ReportOptions {
+  size_t top = 20;  // entries per top list
+};
+
+class ReportBuilder {
+ public:
+  static constexpr size_t kMaxBins = 2048;
+  static constexpr size_t kMaxHealthPoints = 4096;
+  static constexpr size_t kScoreBins = 20;
+
+  explicit ReportBuilder(ReportOptions options);
+
+  // Records that follow come from this input (an EVE file).
+  void begin_input(const std::string& name);
+  // The current input could not be read to its end (what was read counts).
+  void input_truncated() { if (!inputs_.empty()) inputs_.back().truncated = true; }
+  // One line; `padded` bytes after `line` are readable (simdjson's padding).
+  // A line that is not an EVE event is counted, not fatal.
+  void add_line(const char* line, size_t length, size_t padded);
+
+  uint64_t lines() const { return lines_; }
+  uint64_t unparsed() const { return unparsed_; }
+  // Everything the HTML draws, as one JSON document (the report embeds it).
+  nlohmann::json summary() const;
+
+ private:
+  struct Bin {
+    uint64_t flows[4] = {}, packets[4] = {}, bytes[4] = {};  // per protocol: TCP, UDP, ICMP, other
+    uint64_t benign = 0, scored = 0;
+    std::vector<uint64_t> alerts;  // per class index
+  };
+  struct Input {
+    std::string name;
+    bool truncated = false;  // the file ended in the middle (a gzip cut short)
+    uint64_t flows = 0, alerts = 0, campaigns = 0, stats = 0, kernel_drops = 0, not_flowed = 0,
+             records_dropped = 0;
+  };
+  struct HealthPoint {
+    double t;
+    std::string host;
+    uint64_t packets, kernel_drops, not_flowed, records_dropped, write_failures, reloads;
+  };
+
+  static void merge_bins(Bin& to, const Bin& from);
+  void add_flow(const simdjson::dom::element& e, double t, bool alert);
+  void add_campaign(const simdjson::dom::element& e, double t);
+  void note_model(const simdjson::dom::element& model);
+  void add_stats(const simdjson::dom::element& e, double t);
+  Bin& bin_at(double t);
+  size_t class_index(std::string_view label);
+
+  ReportOptions options_;
+  simdjson::dom::parser parser_;
+  uint64_t lines_ = 0, unparsed_ = 0, other_events_ = 0;
+
+  // Time series: bin i covers [i, i+1) x bin_seconds_ from 1970.
+  double bin_seconds_ = 1;
+  std::map<int64_t, Bin> bins_;
+  int64_t last_key_ = 0;
+  Bin* last_bin_ = nullptr;
+
+  std::vector<std::string> classes_;  // in order of first appearance
+  std::string benign_class_ = "benign";
+  std::vector<uint64_t> alerts_per_class_, flows_per_class_;
+  std::vector<std::vector<uint64_t>> score_hist_;  // [class][bin]
+
+  double first_t_ = 0, last_t_ = 0;
+  uint64_t flows_ = 0, packets_ = 0, bytes_ = 0, alerts_ = 0, campaigns_ = 0, stats_events_ = 0;
+  uint64_t flows_by_proto_[4] = {};
+  std::map<std::string, uint64_t> campaigns_by_rule_;
+  std::set<std::string> hosts_, models_;
+
+  // Hosts by flows, bytes and alerts (measures 0, 1, 2), as source and as
+  // target; host pairs by alerts.
+  TopCounts<3> sources_, targets_;
+  TopCounts<1> alert_pairs_;
+  std::string model_text_;  // scratch for "name (hash)"
+  std::vector<Input> inputs_;
+  std::vector<HealthPoint> health_;
+  size_t health_stride_ = 1, health_seen_ = 0;
+  std::map<std::string, std::map<std::string, uint64_t>> last_not_flowed_;  // host -> reason -> count
+};
+
+}  // namespace flowscore::report
