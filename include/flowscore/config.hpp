@@ -37,6 +37,8 @@ struct Config {
     // Live runs: an EVE "stats" event this often, and one at shutdown; 0 = none.
     // Offline runs write none, so their output depends on the captures alone.
     uint64_t stats_interval_ns = 60'000'000'000;
+    // Live runs: also log a one-line status with each stats event.
+    bool status_log = false;
   } output;
 
   struct Model {

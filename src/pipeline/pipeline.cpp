@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
 #include <functional>
 #include <future>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "record_writer.hpp"
+#include "progress_line.hpp"
 #include "service_notify.hpp"
 #include "stats_reporter.hpp"
 #include "worker.hpp"
@@ -554,6 +556,17 @@ std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<
 // read it from the file). Every burst is freed at once, so this should never
 // happen offline; if it does, the output misses packets of the file and the
 // run fails. Live, it means the workers fell behind: reported, not fatal.
+// output.status_log: one line per stats event, for journald or a terminal.
+std::string status_text(const RunStats& s) {
+  uint64_t active = 0;
+  for (const WorkerStats& w : s.workers) active += w.flows_active;
+  const double up = s.uptime_ns / 1e9;
+  return fmt::format("status: up {:.0f} s, {} packets ({:.1f} kpkt/s), {} dropped by the NIC, {} flows tracked, "
+                     "{} records ({} dropped), {} alerts, {} write failures",
+                     up, s.total.packets.packets, up > 0 ? s.total.packets.packets / up / 1e3 : 0.0, s.dropped(), active,
+                     s.total.flows.records_emitted, s.total.flows.records_dropped, s.total.scoring.alerts, s.write_failures);
+}
+
 int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
   rte_eth_stats st{};
   if (rte_eth_stats_get(port, &st) != 0 || st.rx_nombuf == 0) return 0;
@@ -729,9 +742,24 @@ int run_pipeline(const RunRequest& req) {
                                       j.campaign_counters().flows,     j.context().forgotten()};
     }
   });
+  // Offline on a terminal: a progress line, from snapshots four times a second.
+  uint64_t capture_bytes = 0;
+  for (const std::string& path : req.pcaps) {
+    std::error_code ec;
+    capture_bytes += std::filesystem::file_size(path, ec);
+  }
+  ProgressLine progress(capture_bytes, req.pcaps.size(), offline && !req.quiet && isatty(STDERR_FILENO));
+  if (progress.enabled()) stats.set_refresh(250'000'000);
+  uint64_t status_events = 0;
   fmt::memory_buffer text;
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
                 text, write_failures, [&](fmt::memory_buffer& out) {
+    if (progress.enabled()) {
+      const uint64_t seen = stats.snapshots();
+      stats.poll(out);  // offline: no stats events, only snapshots
+      if (stats.snapshots() != seen)
+        progress.update(stats.latest(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+    }
     if (g_reload.load(std::memory_order_relaxed) && g_reload.exchange(false)) {
       if (!offline) notify_reloading();
       if (can_reload) reload_model();
@@ -739,7 +767,12 @@ int run_pipeline(const RunRequest& req) {
       if (!offline) notify_ready("reloaded");
     }
     if (!offline) stats.poll(out);
+    if (cfg.output.status_log && stats.events() != status_events) {
+      status_events = stats.events();
+      log_line(false, status_text(stats.latest()));
+    }
   });
+  progress.finish();
   if (!offline) notify_stopping();  // every record is written; the summary and teardown follow
   rte_eal_mp_wait_lcore();
   prefaulters.clear();

@@ -48,7 +48,8 @@ StatsReporter::StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers
       start_ns_(steady_ns()),
       snapshot_ns_(start_ns_),
       last_event_ns_(start_ns_),
-      answers_(workers.size()) {}
+      answers_(workers.size()),
+      refresh_ns_(kRefreshNs) {}
 
 RunStats StatsReporter::assemble(const std::vector<WorkerStats>& workers, uint64_t now_ns) const {
   RunStats s;
@@ -80,7 +81,7 @@ void StatsReporter::append_event(const RunStats& s, fmt::memory_buffer& out) con
 void StatsReporter::poll(fmt::memory_buffer& out) {
   const uint64_t now = steady_ns();
   if (!asking_) {
-    if (now - snapshot_ns_ < kRefreshNs) return;
+    if (now - snapshot_ns_ < refresh_ns_) return;
     for (const auto& w : workers_) w->stats_mailbox().ask();
     asking_ = true;
     return;
@@ -100,9 +101,12 @@ void StatsReporter::poll(fmt::memory_buffer& out) {
   snapshot_ns_ = now;
   const RunStats s = assemble(answers_, now);
   publish(s);
+  latest_ = s;
+  ++snapshots_;
   if (event_interval_ns_ && now - last_event_ns_ >= event_interval_ns_) {
     append_event(s, out);
     last_event_ns_ = now;
+    ++events_;
   }
 }
 

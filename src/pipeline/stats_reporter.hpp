@@ -41,6 +41,14 @@ class StatsReporter {
   // and appended to `out` as a last stats event when events are on.
   RunStats finish(fmt::memory_buffer& out);
 
+  // How stale a snapshot may get before poll() asks again (default 1 s; the
+  // progress line asks for 0.25 s).
+  void set_refresh(uint64_t ns) { refresh_ns_ = ns; }
+  // The latest snapshot and how many there have been (0: none yet).
+  const RunStats& latest() const { return latest_; }
+  uint64_t snapshots() const { return snapshots_; }
+  uint64_t events() const { return events_; }  // stats events appended by poll()
+
   // The /flowscore/stats telemetry command: the latest published snapshot.
   static int telemetry_stats(const char* cmd, const char* params, rte_tel_data* d);
 
@@ -60,6 +68,10 @@ class StatsReporter {
   uint64_t snapshot_ns_ = 0;     // when the last snapshot was taken
   uint64_t last_event_ns_ = 0;
   std::vector<WorkerStats> answers_;
+  uint64_t refresh_ns_;
+  RunStats latest_;
+  uint64_t snapshots_ = 0;
+  uint64_t events_ = 0;
 };
 
 }  // namespace flowscore

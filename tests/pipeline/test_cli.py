@@ -465,6 +465,44 @@ def test_a_table_fitted_to_the_captures_changes_no_record():
     assert outputs["true"] == outputs["false"] and outputs["true"].count(b"\n") > 100
 
 
+def test_a_progress_line_on_a_terminal_and_never_in_a_pipe():
+    # On a terminal (a pseudo-terminal here) a long offline run redraws one
+    # line in place; piped, or with --quiet, stderr has none of it.
+    import pty
+    big = os.path.join(TMP, "progress.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "1500000",
+                    "--seed", "3", "--out", big, "--quiet"], check=True, timeout=120)
+    args = [FLOWSCORE, "run", "--pcap", big, "--out", "/dev/null"]
+
+    def on_terminal(extra):
+        leader, follower = pty.openpty()
+        p = subprocess.Popen(args + extra, stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(leader)
+        assert p.wait(timeout=120) == 0, seen.decode(errors="replace")
+        return seen.decode(errors="replace")
+
+    shown = on_terminal([])
+    lines = [l for l in shown.split("\r") if "% read" in l]
+    assert lines, shown
+    assert "\x1b[K" in shown and "Mpkt/s" in lines[-1] and "flows tracked" in lines[-1], lines
+    percents = [float(l.split("flowscore:")[1].split("%")[0]) for l in lines]
+    assert percents == sorted(percents) and 0 < percents[-1] < 100, percents
+    assert "% read" not in on_terminal(["-q"])
+    piped = run(*args[1:])
+    assert "% read" not in piped.stderr and "packets (" in piped.stderr, piped.stderr
+    os.remove(big)
+
+
 def test_dealing_frames_to_several_workers_changes_no_record():
     # With several workers the main lcore deals frames by a symmetric hash of
     # the address pair, so a worker sees whole flows and whole address pairs
@@ -654,7 +692,8 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     vdevs = [f"--vdev=net_pcap{i},rx_pcap={p}" for i, p in enumerate(pcaps)]
     proc = subprocess.Popen(
         [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "-m", "256", "--log-level=error", f"--file-prefix={prefix}",
-         *vdevs, "--", "--out", out, "--model", "none", "--idle-timeout", "1", "--set", "output.stats_interval=1"],
+         *vdevs, "--", "--out", out, "--model", "none", "--idle-timeout", "1", "--set", "output.stats_interval=1",
+         "--set", "output.status_log=true"],
         stderr=subprocess.PIPE, text=True)
     err_lines = []
     reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
@@ -719,6 +758,9 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     assert last["flow"]["active"] == 0, last
     assert last["flowscore"]["records_dropped"] == 0 and last["flowscore"]["write_failures"] == 0, last
     assert "model" not in last["flowscore"], last  # --model none
+    # output.status_log: a one-line status in the log with each stats event.
+    status = [l for l in err.splitlines() if "status: up" in l]
+    assert len(status) >= len(events) - 1 and "flows tracked" in status[-1], err
 
 
 def test_live_mode_takes_a_testpmd_replay_over_memif():
