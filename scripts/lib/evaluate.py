@@ -5,8 +5,12 @@ model's class probabilities per flow, float32 printed to round-trip). See
 docs/TRAINING.md. Exit status: 0 success, 2 bad input, 1 anything else.
 """
 import argparse
+import datetime
+import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -14,7 +18,7 @@ import numpy as np
 import flowmodel
 import flowtable
 import report
-from metrics import compute_metrics
+from metrics import class_thresholds, compute_metrics, false_alerts_per_10k, per_input
 
 
 def parse_args(argv):
@@ -25,7 +29,33 @@ def parse_args(argv):
     p.add_argument("--feature-spec", metavar="FILE",
                    help="feature names the tables must have (JSON or one per line)")
     p.add_argument("--no-predictions", action="store_true", help="do not write predictions.csv")
+    p.add_argument("--config", metavar="FILE", default=default_config(),
+                   help="flowscore config whose class thresholds give the expected false alerts "
+                        "(default: %(default)s)")
     return p.parse_args(argv)
+
+
+def default_config():
+    """The config flowscore itself would read: $FLOWSCORE_CONFIG, the source
+    tree's conf/ beside these scripts, or the installed /etc/flowscore."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.environ.get("FLOWSCORE_CONFIG"), os.path.join(here, "..", "..", "conf", "flowscore.json"),
+                 "/etc/flowscore/flowscore.json"):
+        if path and os.path.exists(path):
+            return os.path.normpath(path)
+    return None
+
+
+def flowscore_version():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for exe in (os.path.join(here, "..", "..", "build", "src", "cli", "flowscore"), shutil.which("flowscore")):
+        if exe and os.path.exists(exe):
+            try:
+                out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+                return out.splitlines()[0] if out else "unknown"
+            except (OSError, subprocess.SubprocessError):
+                pass
+    return "unknown"
 
 
 def warn(msg):
@@ -92,14 +122,29 @@ def main(argv):
     metrics = compute_metrics(y_true, proba, names, extra_attack=unknown)
     metrics["inputs"] = sorted(set(table.inputs))
     metrics["model"] = os.path.abspath(args.model)
+    config = None
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                config = json.load(f)
+        except (OSError, ValueError) as e:
+            raise flowtable.TableError(f"--config {args.config}: {e}") from None
+    thresholds = class_thresholds(config, names)
+    metrics["false_alerts"] = false_alerts_per_10k(y_true, proba, names, thresholds)
+    metrics["per_input"] = per_input(table.inputs, table.labels, y_true, proba, names, thresholds)
+    with open(args.model, "rb") as f:
+        model_hash = hashlib.sha256(f.read()).hexdigest()[:12]
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
         f.write("\n")
     if not args.no_predictions:
         write_predictions(os.path.join(args.out, "predictions.csv"), table, y_true, proba, names)
-    context = {"model": args.model, "test tables": " ".join(args.test),
-               "test inputs": " ".join(metrics["inputs"])}
+    context = {"model": args.model, "model sha256": model_hash, "flowscore": flowscore_version(),
+               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "thresholds from": args.config or "(defaults: 0.5)",
+               "class thresholds": ", ".join(f"{k} {v:g}" for k, v in thresholds.items()),
+               "test tables": " ".join(args.test), "test inputs": " ".join(metrics["inputs"])}
     report.write_report(args.out, "flowscore evaluation report (held-out tables)", metrics,
                         y_true, proba, 0, booster.get_score(importance_type="gain"), context)
     b = metrics["benign_vs_attack"]

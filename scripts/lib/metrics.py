@@ -76,3 +76,61 @@ def binary_curves(y_true, proba, benign_index=0):
     fpr, tpr, _ = skm.roc_curve(is_attack, score)
     precision, recall, _ = skm.precision_recall_curve(is_attack, score)
     return {"fpr": fpr, "tpr": tpr, "precision": precision, "recall": recall}
+
+
+def class_thresholds(config, class_names, benign_index=0):
+    """Each attack class's alert threshold from a flowscore config (the
+    "threshold" policy: a flow alerts when its predicted class is not benign
+    and that class's probability reaches the class's threshold)."""
+    model = (config or {}).get("model", {})
+    default = float(model.get("default_threshold", 0.5))
+    classes = model.get("classes", {})
+    return {name: float(classes.get(name, {}).get("threshold", default))
+            for i, name in enumerate(class_names) if i != benign_index}
+
+
+def threshold_alerts(proba, thresholds, class_names, benign_index=0):
+    """Which flows alert under the class thresholds: predicted class not
+    benign, and its probability at least that class's threshold."""
+    y_pred = proba.argmax(axis=1)
+    limit = np.array([thresholds.get(n, np.inf) if i != benign_index else np.inf
+                      for i, n in enumerate(class_names)], dtype=np.float64)
+    winning = proba[np.arange(len(proba)), y_pred].astype(np.float64)
+    return (y_pred != benign_index) & (winning >= limit[y_pred]), y_pred
+
+
+def false_alerts_per_10k(y_true, proba, class_names, thresholds, benign_index=0):
+    """Per attack class: the benign flows it would alert on, per 10,000 benign
+    flows, at the configured thresholds (what a SOC asks first)."""
+    y_true = np.asarray(y_true)
+    benign = y_true == benign_index
+    n = int(benign.sum())
+    alerts, y_pred = threshold_alerts(proba, thresholds, class_names, benign_index)
+    out = {}
+    for i, name in enumerate(class_names):
+        if i == benign_index:
+            continue
+        count = int((benign & alerts & (y_pred == i)).sum())
+        out[name] = {"threshold": thresholds[name], "false_alerts": count,
+                     "per_10k_benign": 1e4 * count / n if n else None}
+    return {"benign_flows": n, "per_class": out,
+            "total_per_10k_benign": 1e4 * int((benign & alerts).sum()) / n if n else None}
+
+
+def per_input(inputs, labels, y_true, proba, class_names, thresholds, benign_index=0):
+    """Per capture (input): flows, their labels, and what the thresholds did:
+    benign flows alerted on, attack flows detected."""
+    alerts, _ = threshold_alerts(proba, thresholds, class_names, benign_index)
+    y_true = np.asarray(y_true)
+    out = {}
+    for name in sorted(set(inputs)):
+        rows = np.asarray(inputs) == name
+        benign = rows & (y_true == benign_index)
+        attack = rows & (y_true != benign_index)
+        label_counts = {}
+        for label in np.asarray(labels, dtype=object)[rows]:
+            label_counts[label] = label_counts.get(label, 0) + 1
+        out[name] = {"flows": int(rows.sum()), "labels": label_counts,
+                     "benign_alerted": int((benign & alerts).sum()), "benign": int(benign.sum()),
+                     "attack_detected": int((attack & alerts).sum()), "attack": int(attack.sum())}
+    return out

@@ -119,6 +119,43 @@ class TrainEvaluate(unittest.TestCase):
         for i, name in enumerate(m["classes"]):
             self.assertEqual(cm[i].sum(), m["per_class"][name]["support"])
 
+    def test_model_card_counts_false_alerts_and_stands_alone(self):
+        # The expected false alerts per class, recounted from predictions.csv
+        # with the shipped config's thresholds; the page carries its plots.
+        with open(os.path.join(self.eval_dir, "metrics.json")) as f:
+            m = json.load(f)
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "flowscore.json")) as f:
+            model_cfg = json.load(f)["model"]
+        with open(os.path.join(self.eval_dir, "predictions.csv")) as f:
+            rows = list(csv.DictReader(f))
+        classes = m["classes"]
+        counts = {c: 0 for c in classes[1:]}
+        for r in rows:
+            if r["label"] != classes[0]:
+                continue
+            p = [float(r[f"p_{c}"]) for c in classes]
+            best = max(range(len(p)), key=lambda i: (p[i], -i))
+            if best == 0:
+                continue
+            cfg = model_cfg.get("classes", {}).get(classes[best], {})
+            if p[best] >= cfg.get("threshold", model_cfg.get("default_threshold", 0.5)):
+                counts[classes[best]] += 1
+        fa = m["false_alerts"]
+        self.assertEqual(fa["benign_flows"], 800)
+        self.assertEqual({c: v["false_alerts"] for c, v in fa["per_class"].items()}, counts)
+        for c, v in fa["per_class"].items():
+            self.assertAlmostEqual(v["per_10k_benign"], 1e4 * counts[c] / 800)
+        self.assertEqual(set(m["per_input"]), {"test-0.pcap", "test-1.pcap"})
+        self.assertEqual(sum(v["flows"] for v in m["per_input"].values()), 1030)
+        with open(os.path.join(self.eval_dir, "report.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("Expected false alerts", page)
+        self.assertIn('class="confusion"', page)
+        self.assertEqual(page.count("data:image/png;base64,"), 4)  # roc, pr, importance, scores
+        self.assertNotIn('src="', page.replace('src="data:', ""))  # no file or URL the page depends on
+        for field in ("model sha256", "flowscore", "date", "class thresholds"):
+            self.assertIn(f"<td>{field}</td>", page)
+
     def test_split_never_shares_an_input(self):
         with open(os.path.join(self.model_dir, "metrics.json")) as f:
             m = json.load(f)
