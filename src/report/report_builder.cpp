@@ -151,37 +151,59 @@ void ReportBuilder::merge_bins(Bin& to, const Bin& from) {
 void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
   ++lines_;
   element doc;
+  simdjson::dom::object object;
   if (length == 0 || padded < length + simdjson::SIMDJSON_PADDING ||
-      parser_.parse(reinterpret_cast<const uint8_t*>(line), length, false).get(doc) != simdjson::SUCCESS) {
+      parser_.parse(reinterpret_cast<const uint8_t*>(line), length, false).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(object) != simdjson::SUCCESS) {
     ++unparsed_;
     return;
   }
-  const std::optional<double> t = parse_eve_time(string_at(doc, "timestamp"));
-  const std::string_view type = string_at(doc, "event_type");
-  if (!t || type.empty()) {
+  // One pass over the event's fields (a lookup per field would scan the
+  // object each time).
+  EventFields f;
+  for (const auto member : object) {
+    const std::string_view k = member.key;
+    if (k == "timestamp") f.timestamp = string_or_empty(member.value);
+    else if (k == "event_type") f.event_type = string_or_empty(member.value);
+    else if (k == "src_ip") f.src_ip = string_or_empty(member.value);
+    else if (k == "dest_ip") f.dest_ip = string_or_empty(member.value);
+    else if (k == "proto") f.proto = string_or_empty(member.value);
+    else if (k == "community_id") f.community_id = string_or_empty(member.value);
+    else if (k == "host") f.host = string_or_empty(member.value);
+    else if (k == "flow") f.flow = member.value;
+    else if (k == "flowscore") f.flowscore = member.value;
+    else if (k == "alert") f.alert = member.value;
+    else if (k == "stats") f.stats = member.value;
+  }
+  const std::optional<double> t = parse_eve_time(f.timestamp);
+  if (!t || f.event_type.empty()) {
     ++unparsed_;
     return;
   }
   if (flows_ + campaigns_ + stats_events_ == 0 || *t < first_t_) first_t_ = *t;
   if (flows_ + campaigns_ + stats_events_ == 0 || *t > last_t_) last_t_ = *t;
-  if (const std::string_view host = string_at(doc, "host"); !host.empty() && hosts_.size() < 64) hosts_.emplace(host);
-  const auto flowscore = field(doc, "flowscore");
-  if (type == "stats") {
-    add_stats(doc, *t);
-  } else if (flowscore && field(*flowscore, "campaign")) {
-    add_campaign(doc, *t);
-  } else if ((type == "flow" || type == "alert") && field(doc, "flow")) {
-    add_flow(doc, *t, type == "alert");
+  if (!f.host.empty() && hosts_.size() < 64 && !hosts_.contains(f.host)) hosts_.emplace(f.host);
+  if (f.event_type == "stats") {
+    add_stats(f, *t);
+  } else if (f.flowscore && field(*f.flowscore, "campaign")) {
+    add_campaign(f, *t);
+  } else if ((f.event_type == "flow" || f.event_type == "alert") && f.flow) {
+    add_flow(f, *t, f.event_type == "alert");
   } else {
     ++other_events_;
   }
 }
 
-void ReportBuilder::add_flow(const element& e, double t, bool alert) {
-  const element flow = *field(e, "flow");
-  const int proto = proto_index(string_at(e, "proto"));
-  const uint64_t packets = uint_at(flow, "pkts_toserver") + uint_at(flow, "pkts_toclient");
-  const uint64_t bytes = uint_at(flow, "bytes_toserver") + uint_at(flow, "bytes_toclient");
+void ReportBuilder::add_flow(const EventFields& e, double t, bool alert) {
+  uint64_t packets = 0, bytes = 0;
+  simdjson::dom::object flow;
+  if (e.flow->get_object().get(flow) == simdjson::SUCCESS)
+    for (const auto member : flow) {
+      const std::string_view k = member.key;
+      if (k == "pkts_toserver" || k == "pkts_toclient") packets += uint_or_zero(member.value);
+      else if (k == "bytes_toserver" || k == "bytes_toclient") bytes += uint_or_zero(member.value);
+    }
+  const int proto = proto_index(e.proto);
   Bin& bin = bin_at(t);
   bin.flows[proto] += 1;
   bin.packets[proto] += packets;
@@ -191,41 +213,42 @@ void ReportBuilder::add_flow(const element& e, double t, bool alert) {
   bytes_ += bytes;
   ++flows_by_proto_[proto];
   if (!inputs_.empty()) ++inputs_.back().flows;
-
-  const std::string_view src = string_at(e, "src_ip"), dst = string_at(e, "dest_ip");
-  sources_.add(src, {1, bytes, alert});
-  targets_.add(dst, {1, bytes, alert});
+  sources_.add(e.src_ip, {1, bytes, alert});
+  targets_.add(e.dest_ip, {1, bytes, alert});
 
   std::optional<size_t> cls;
-  if (const auto fs = field(e, "flowscore")) {
-    if (const std::string_view label = string_at(*fs, "label"); !label.empty()) {
+  simdjson::dom::object verdict;
+  if (e.flowscore && e.flowscore->get_object().get(verdict) == simdjson::SUCCESS) {
+    std::string_view label;
+    double score = -1;
+    for (const auto member : verdict) {
+      const std::string_view k = member.key;
+      if (k == "label") label = string_or_empty(member.value);
+      else if (k == "score" && member.value.get_double().get(score) != simdjson::SUCCESS) score = -1;
+      else if (k == "model") note_model(member.value);
+    }
+    if (!label.empty()) {
       cls = class_index(label);
       ++flows_per_class_[*cls];
       ++bin.scored;
       if (label == benign_class_) ++bin.benign;
-      double score = 0;
-      if (const auto s = field(*fs, "score"); s && s->get_double().get(score) == simdjson::SUCCESS) {
-        const size_t b = std::min<size_t>(kScoreBins - 1, static_cast<size_t>(std::max(0.0, score) * kScoreBins));
-        ++score_hist_[*cls][b];
-      }
-      if (const auto model = field(*fs, "model")) note_model(*model);
+      if (score >= 0)
+        ++score_hist_[*cls][std::min<size_t>(kScoreBins - 1, static_cast<size_t>(score * kScoreBins))];
     }
   }
   if (!alert) return;
   ++alerts_;
   if (!inputs_.empty()) ++inputs_.back().alerts;
-  if (!cls) {  // an alert without flowscore's verdict: its signature names the class
-    const auto a = field(e, "alert");
-    cls = class_index(a ? string_at(*a, "signature") : std::string_view("unknown"));
-  }
+  // An alert without flowscore's verdict: its signature names the class.
+  if (!cls) cls = class_index(e.alert ? string_at(*e.alert, "signature") : std::string_view("unknown"));
   ++alerts_per_class_[*cls];
   if (bin.alerts.size() < classes_.size()) bin.alerts.resize(classes_.size());
   ++bin.alerts[*cls];
   std::string pair;
-  pair.reserve(src.size() + dst.size() + 3);
-  pair.append(src).append(" > ").append(dst);
+  pair.reserve(e.src_ip.size() + e.dest_ip.size() + 3);
+  pair.append(e.src_ip).append(" > ").append(e.dest_ip);
   std::string note(classes_[*cls]);
-  note.append(" ").append(string_at(e, "community_id"));
+  note.append(" ").append(e.community_id);
   alert_pairs_.add(pair, {1}, note);
 }
 
@@ -239,19 +262,19 @@ void ReportBuilder::note_model(const element& model) {
   if (models_.size() < 64) models_.insert(model_text_);
 }
 
-void ReportBuilder::add_campaign(const element& e, double) {
-  const element campaign = *field(*field(e, "flowscore"), "campaign");
+void ReportBuilder::add_campaign(const EventFields& e, double) {
+  const element campaign = *field(*e.flowscore, "campaign");
   if (string_at(campaign, "phase") != "open") return;  // a campaign is counted once, at its opening
   ++campaigns_;
   if (!inputs_.empty()) ++inputs_.back().campaigns;
   ++campaigns_by_rule_[std::string(string_at(campaign, "class")) + " / " + std::string(string_at(campaign, "rule"))];
 }
 
-void ReportBuilder::add_stats(const element& e, double t) {
+void ReportBuilder::add_stats(const EventFields& e, double t) {
   ++stats_events_;
-  const auto stats = field(e, "stats");
+  const auto& stats = e.stats;
   if (!stats) return;
-  HealthPoint p{t, std::string(string_at(e, "host")), 0, 0, 0, 0, 0, 0};
+  HealthPoint p{t, std::string(e.host), 0, 0, 0, 0, 0, 0};
   if (const auto capture = field(*stats, "capture")) {
     p.packets = uint_at(*capture, "kernel_packets");
     p.kernel_drops = uint_at(*capture, "kernel_drops");

@@ -66,11 +66,17 @@ class ReportBuilder {
     uint64_t packets, kernel_drops, not_flowed, records_dropped, write_failures, reloads;
   };
 
+  // The fields of one event the report reads.
+  struct EventFields {
+    std::string_view timestamp, event_type, proto, src_ip, dest_ip, community_id, host;
+    std::optional<simdjson::dom::element> flow, flowscore, alert, stats;
+  };
+
   static void merge_bins(Bin& to, const Bin& from);
-  void add_flow(const simdjson::dom::element& e, double t, bool alert);
-  void add_campaign(const simdjson::dom::element& e, double t);
+  void add_flow(const EventFields& e, double t, bool alert);
+  void add_campaign(const EventFields& e, double t);
   void note_model(const simdjson::dom::element& model);
-  void add_stats(const simdjson::dom::element& e, double t);
+  void add_stats(const EventFields& e, double t);
   Bin& bin_at(double t);
   size_t class_index(std::string_view label);
 
@@ -93,7 +99,7 @@ class ReportBuilder {
   uint64_t flows_ = 0, packets_ = 0, bytes_ = 0, alerts_ = 0, campaigns_ = 0, stats_events_ = 0;
   uint64_t flows_by_proto_[4] = {};
   std::map<std::string, uint64_t> campaigns_by_rule_;
-  std::set<std::string> hosts_, models_;
+  std::set<std::string, std::less<>> hosts_, models_;
 
   // Hosts by flows, bytes and alerts (measures 0, 1, 2), as source and as
   // target; host pairs by alerts.
