@@ -37,6 +37,9 @@ struct Config {
     // Live runs: an EVE "stats" event this often, and one at shutdown; 0 = none.
     // Offline runs write none, so their output depends on the captures alone.
     uint64_t stats_interval_ns = 60'000'000'000;
+    // At the end of a run, how long a TCP collector gets to take what is
+    // still queued (it may be restarting) before the rest counts as lost.
+    uint64_t drain_timeout_ns = 30'000'000'000;
     // Live runs: also log a one-line status with each stats event.
     bool status_log = false;
   } output;

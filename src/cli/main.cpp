@@ -53,7 +53,8 @@ Usage:
 
 Options for run and extract:
   --pcap FILE               capture file (pcap or pcapng); repeat for several
-  -o, --out FILE            where records go ("-" = standard output; default from config)
+  -o, --out TARGET          where records go: a file, "-" (standard output) or tcp://ADDR:PORT
+                            (a TCP collector); default from config
   --config FILE             JSON config (default: {})
   --idle-timeout SECONDS    end a flow after this long without packets
   --active-timeout SECONDS  report a long flow every this many seconds

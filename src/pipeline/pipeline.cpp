@@ -30,6 +30,7 @@
 #include "flowscore/labels.hpp"
 #include "flowscore/model.hpp"
 #include "flowscore/output_sink.hpp"
+#include "flowscore/output_target.hpp"
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "record_writer.hpp"
@@ -348,7 +349,8 @@ struct RunInputs {
   std::vector<PcapFileInfo> pcaps;
   std::shared_ptr<const CompiledModel> model;
   std::optional<LabelRules> labels;
-  std::unique_ptr<FileSink> sink;
+  std::unique_ptr<OutputSink> sink;
+  TcpSink* tcp = nullptr;  // sink, when it is a TCP collector
 };
 
 bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
@@ -375,7 +377,22 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
   // A calibration is one JSON document: never appended to an older one.
   const bool append = req.mode != RunMode::kCalibrate &&
                       (cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty()));
-  in.sink = FileSink::open(cfg.output.path, append, error);
+  OutputTarget target;
+  if (!parse_output_target(cfg.output.path, target, error)) {
+    error = "output: " + error;
+    return false;
+  }
+  if (target.kind == OutputTarget::Kind::kTcp) {
+    if (req.mode == RunMode::kCalibrate) {
+      error = "output: calibrate writes a configuration file, not to a collector";
+      return false;
+    }
+    auto tcp = TcpSink::create({target.host, target.port}, error);
+    in.tcp = tcp.get();
+    in.sink = std::move(tcp);
+  } else {
+    in.sink = FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
+  }
   if (!in.sink) {
     error = "output: " + error;
     return false;
@@ -751,6 +768,26 @@ int run_pipeline(const RunRequest& req) {
   ProgressLine progress(capture_bytes, req.pcaps.size(), offline && !req.quiet && isatty(STDERR_FILENO));
   if (progress.enabled()) stats.set_refresh(250'000'000);
   uint64_t status_events = 0;
+  // A failing output is said at once and then every 10 s while it fails,
+  // not only in the summary; so is a collector lost or found again.
+  uint64_t failures_reported = 0;
+  auto failures_reported_at = std::chrono::steady_clock::time_point{};
+  bool collector_up = false;
+  auto report_output_health = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (write_failures != failures_reported && (failures_reported == 0 || now - failures_reported_at >= std::chrono::seconds(10))) {
+      log_line(false, fmt::format("writing {} is failing: {}; {} writes failed, {} bytes of records lost so far",
+                                  in.sink->describe(), in.sink->last_error(), write_failures, in.sink->dropped_bytes()));
+      failures_reported = write_failures;
+      failures_reported_at = now;
+    }
+    if (in.tcp != nullptr && in.tcp->connected() != collector_up) {
+      collector_up = in.tcp->connected();
+      log_line(false, collector_up ? fmt::format("connected to {}", in.tcp->describe())
+                                   : fmt::format("lost {}: {}; queuing up to {} MiB", in.tcp->describe(),
+                                                 in.tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
+    }
+  };
   fmt::memory_buffer text;
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
                 text, write_failures, [&](fmt::memory_buffer& out) {
@@ -767,6 +804,7 @@ int run_pipeline(const RunRequest& req) {
       if (!offline) notify_ready("reloaded");
     }
     if (!offline) stats.poll(out);
+    report_output_health();
     if (cfg.output.status_log && stats.events() != status_events) {
       status_events = stats.events();
       log_line(false, status_text(stats.latest()));
@@ -778,7 +816,20 @@ int run_pipeline(const RunRequest& req) {
   prefaulters.clear();
   RunStats t = stats.finish(text);
   if (text.size() && !in.sink->write({text.data(), text.size()})) ++write_failures;
-  if (!in.sink->flush()) ++write_failures;
+  // A collector gets output.drain_timeout to take what is queued (it may be
+  // restarting); what it has not taken then is lost, and said so.
+  if (in.tcp != nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg.output.drain_timeout_ns);
+    while (!in.tcp->flush() && std::chrono::steady_clock::now() < deadline && !g_abort.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (const size_t left = in.tcp->queued_bytes()) {
+      fmt::print(stderr, "flowscore: {} did not take {} bytes of records within output.drain_timeout: lost\n",
+                 in.tcp->describe(), left);
+      ++write_failures;
+    }
+  } else if (!in.sink->flush()) {
+    ++write_failures;
+  }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary and teardown ---------------------------------------------------

@@ -653,6 +653,86 @@ def test_a_closed_output_pipe_is_a_reported_failure():
     assert "writing stdout failed" in p.stderr and "Broken pipe" in p.stderr, p.stderr
 
 
+def test_an_address_as_output_is_refused_not_written_as_a_file():
+    # Issue 15's reproducer: `--out 127.0.0.1:9514` wrote a file of that name.
+    cwd = tempfile.mkdtemp(dir=TMP)
+    p = subprocess.run([FLOWSCORE, "run", "--pcap", PING, "--out", "127.0.0.1:9514"], cwd=cwd,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "looks like a network address" in p.stderr, (p.returncode, p.stderr)
+    assert os.listdir(cwd) == [], os.listdir(cwd)
+    p = run("run", "--pcap", PING, "--out", "kafka://127.0.0.1:9092/eve", expect=2)
+    assert "not built yet" in p.stderr, p.stderr
+    run("run", "--pcap", PING, "--out", "file:" + os.path.join(cwd, "127.0.0.1:9514"))
+    assert os.listdir(cwd) == ["127.0.0.1:9514"]
+
+
+def test_a_tcp_collector_gets_every_line_the_file_gets():
+    # tcp:// selects the TCP sink: every line a file would get, in order, to a
+    # listener on loopback; the listener starts late, so the sink retries.
+    pcap = os.path.join(TMP, "tcp.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "30000",
+                    "--seed", "9", "--out", pcap, "--quiet"], check=True, timeout=120)
+    reference = os.path.join(TMP, "tcp-reference.json")
+    run("run", "--pcap", pcap, "--out", reference, "-q")
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    received = []
+
+    def collect():
+        server.listen(1)
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(1 << 16):
+                received.append(chunk)
+
+    proc = subprocess.Popen([FLOWSCORE, "run", "--pcap", pcap, "--out", f"tcp://127.0.0.1:{port}"],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # flowscore is already queuing against a refused connection
+    listener = threading.Thread(target=collect, daemon=True)
+    listener.start()
+    err = proc.communicate(timeout=120)[1]
+    listener.join(timeout=30)
+    server.close()
+    assert proc.returncode == 0, err
+    assert f"output: tcp 127.0.0.1:{port}" in err or f"127.0.0.1:{port}" in err, err
+    with open(reference, "rb") as f:
+        assert b"".join(received) == f.read(), (len(b"".join(received)), os.path.getsize(reference))
+
+
+def test_a_collector_that_never_comes_is_a_counted_loss_after_the_drain_timeout():
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.close()  # nothing listens there
+    p = run("run", "--pcap", PING, "--out", f"tcp://127.0.0.1:{port}", "--set", "output.drain_timeout=1", expect=1)
+    assert "did not take" in p.stderr and "lost" in p.stderr, p.stderr
+
+
+def test_a_failing_live_output_is_reported_while_it_runs():
+    # Issue 15: a live run into a closed pipe said nothing until shutdown. The
+    # stats events, one a second, keep writing after the reader is gone.
+    prefix = f"flowscore-pipe-{os.getpid()}"
+    proc = subprocess.Popen(
+        f"'{FLOWSCORE}' run -l 0,1 --no-pci --no-huge -m 256 --log-level=error --file-prefix={prefix} "
+        f"--vdev=net_pcap0,rx_pcap={PING} -- --out - --model none --idle-timeout 1 --set output.stats_interval=1 "
+        "| head -c 10 >/dev/null",
+        shell=True, executable="/bin/bash", stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    deadline = time.time() + 60
+    try:
+        while not any("is failing" in l for l in lines):
+            assert time.time() < deadline and proc.poll() is None, "".join(lines)
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    failing = next(l for l in lines if "is failing" in l)
+    assert "stdout" in failing and "Broken pipe" in failing and "writes failed" in failing, failing
+
+
 def telemetry(prefix, command):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")

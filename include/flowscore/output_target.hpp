@@ -1,0 +1,28 @@
+// Where --out / output.path sends the EVE lines, parsed from its text:
+//   -                       standard output
+//   PATH, file:PATH         a file (file: for a name that would read as
+//                           something else, e.g. file:127.0.0.1:9514)
+//   tcp://ADDR:PORT         newline-delimited JSON to a TCP collector
+//                           (numeric IPv4, or [IPv6]; TcpSink)
+// A bare "ADDR:PORT" is refused rather than written as a file of that name,
+// and so are the transports flowscore does not have yet (syslog, Kafka,
+// UDP), by name.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace flowscore {
+
+struct OutputTarget {
+  enum class Kind { kStdout, kFile, kTcp };
+  Kind kind = Kind::kStdout;
+  std::string path;  // kFile
+  std::string host;  // kTcp: a numeric address, without brackets
+  uint16_t port = 0;
+};
+
+// False with `error` naming the problem and the spelling that would work.
+bool parse_output_target(std::string_view text, OutputTarget& target, std::string& error);
+
+}  // namespace flowscore
