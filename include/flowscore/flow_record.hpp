@@ -56,7 +56,7 @@ struct FlowRecord {
   FlowKey key;              // canonical key (for hashing / debugging)
   Endpoint src;             // initiator
   Endpoint dst;             // responder
-  uint64_t flow_id = 0;     // unique per process run (worker id in the top bits)
+  uint64_t flow_id = 0;     // 51 bits from the key and start time: the same for every record of a flow
   uint8_t proto = 0;
   uint8_t ip_version = 0;
   uint8_t icmp_type = 0;    // first ICMP type/code seen from the initiator

@@ -168,7 +168,6 @@ class FlowTable {
   size_t live_ = 0;
   uint64_t removals_ = 0;              // positions freed: invalidates a burst's bulk lookup
   bool keys_since_reset_ = false;      // a key went into the index since it was last emptied
-  uint64_t next_flow_seq_ = 0;
   std::atomic<uint32_t> positions_used_{0};  // highest position handed out + 1
   FlowTableCounters counters_;
   FlowTableMemory memory_;

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "flowscore/key_tag.hpp"
+
 namespace flowscore {
 
 namespace {
@@ -64,6 +66,26 @@ void* map_flow_array(size_t bytes, bool hugetlb, size_t& mapped) {
   return p;
 }
 
+// MurmurHash3's 64-bit finaliser: every input bit moves every output bit.
+uint64_t mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+// Suricata-like flow_id (its FlowGetId mixes the flow hash with 16+16 bits
+// of the start time): from the flow's key and 16 bits of its first packet's
+// time (the entry's id_salt; an entry has no room for more), so every record
+// of one flow, checkpoints too, has the same id, a run over the same capture
+// gives the same ids, and no id depends on which worker tracked the flow. A
+// 5-tuple reused for a new flow gets a new id but for 1 in 65,536. 51 bits,
+// as Suricata's, so a JSON reader that holds numbers as doubles keeps it exact.
+uint64_t flow_id_of(const FlowKey& key, uint16_t id_salt) {
+  return mix64(key_tag(key) ^ (uint64_t{id_salt} * 0x9e3779b97f4a7c15ULL)) & ((uint64_t{1} << 51) - 1);
+}
+
 void unmap(void* p, size_t bytes) {
   if (p != nullptr) munmap(p, bytes);
 }
@@ -93,7 +115,8 @@ struct FlowTable::Entry {
   FlowFeatures stats;
   uint32_t wheel_prev;   // previous entry in its wheel slot; kWheelHead | slot for the first; kNil: not filed
   uint32_t wheel_next;
-  uint32_t input_index;
+  uint16_t input_index;  // < RTE_MAX_ETHPORTS: one port per capture file or NIC port
+  uint16_t id_salt;      // from the flow's first packet time: its flow_id, kept across checkpoints
   uint8_t flags;
   uint8_t icmp_type;  // initiator's first ICMP type/code (EVE icmp_type/icmp_code)
   uint8_t icmp_code;
@@ -116,6 +139,7 @@ FlowTable::~FlowTable() {
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
                                              std::string& error) {
   static_assert(sizeof(Entry) == 4 * 64, "a flow entry is four cache lines (issue 2 §8: <= 256 B per flow)");
+  static_assert(RTE_MAX_ETHPORTS <= 65536, "Entry::input_index is 16 bits");
   if (cfg.capacity < 8 || cfg.capacity >= kWheelHead) {
     error = "flow table capacity must be at least 8 and below 2^31";
     return nullptr;
@@ -255,7 +279,7 @@ void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
   const bool init_lo = e.flags & kInitiatorIsLo;
   r->src = init_lo ? Endpoint{r->key.addr_lo, r->key.port_lo} : Endpoint{r->key.addr_hi, r->key.port_hi};
   r->dst = init_lo ? Endpoint{r->key.addr_hi, r->key.port_hi} : Endpoint{r->key.addr_lo, r->key.port_lo};
-  r->flow_id = (uint64_t{cfg_.worker_id} << 40) | (next_flow_seq_++ & ((uint64_t{1} << 40) - 1));
+  r->flow_id = flow_id_of(r->key, e.id_salt);
   r->proto = r->key.proto;
   r->ip_version = r->key.ip_version;
   r->icmp_type = e.icmp_type;
@@ -351,7 +375,8 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& k
   e.flags = (initiator_is_src == src_is_lo) ? kInitiatorIsLo : 0;
   e.icmp_type = initiator_is_src ? p.icmp_type : 0;
   e.icmp_code = initiator_is_src ? p.icmp_code : 0;
-  e.input_index = input_index;
+  e.input_index = static_cast<uint16_t>(input_index);
+  e.id_salt = static_cast<uint16_t>(mix64(ts_ns));
   e.wheel_prev = e.wheel_next = kNil;
   e.stats.reset(ts_ns);
   e.stats.pair_flows = pairs_.begin_flow(key, ts_ns);

@@ -308,6 +308,12 @@ void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, Ru
   fmt::print(stderr, "flowscore: {} packets ({} bytes), {} flows -> {} records in {:.3f} s ({:.2f} Mpkt/s); output: {}\n",
              t.packets.packets, t.packets.wire_bytes, t.flows.flows_created, t.flows.records_emitted, elapsed,
              t.packets.packets / elapsed / 1e6, sink.describe());
+  if (s.workers.size() > 1) {  // how evenly the frames were dealt
+    std::string per_worker;
+    for (size_t w = 0; w < s.workers.size(); ++w)
+      per_worker += fmt::format("{}{}: {}", w ? ", " : "", w, s.workers[w].packets.packets);
+    fmt::print(stderr, "flowscore: packets per worker: {}\n", per_worker);
+  }
   std::string drops;
   for (size_t i = 1; i < std::size(t.packets.parse_drops); ++i)
     if (const uint64_t n = t.packets.parse_drops[i]) drops += fmt::format(" {}={}", parse_status_name(static_cast<ParseStatus>(i)), n);

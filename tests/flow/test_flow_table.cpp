@@ -159,9 +159,41 @@ TEST(FlowTable, ActiveTimeoutReportsALongFlowAndKeepsTrackingIt) {
   for (size_t i = 0; i < sink.records.size(); ++i) {
     EXPECT_EQ(sink.records[i].reason, i + 1 < sink.records.size() ? EndReason::kActiveTimeout : EndReason::kShutdown);
     EXPECT_EQ(sink.records[i].src.addr, kClient) << "orientation survives the checkpoint";
+    EXPECT_EQ(sink.records[i].flow_id, sink.records[0].flow_id) << "every record of one flow has its flow_id";
     total += sink.records[i].stats.packets();
   }
   EXPECT_EQ(total, packets);
+  EXPECT_LT(sink.records[0].flow_id, uint64_t{1} << 51);  // Suricata's range: exact as a JSON double
+}
+
+// flow_id: the same for a flow whichever table (worker) tracks it and
+// whenever it runs; another flow, or the same 5-tuple reused, gets another.
+TEST(FlowTable, FlowIdsComeFromTheFlowNotTheTableOrTheOrder) {
+  VectorSink a, b;
+  auto first = make_table(small_config());
+  FlowTableConfig other = small_config(4096);
+  other.worker_id = 3;
+  auto second = make_table(other);
+  second->account(udp(kServer, 53, kClient, 5353), 90, kSec / 2, 0, b);  // another flow first
+  first->account(udp(kClient, 1000, kServer, 2000), 128, kSec, 0, a);
+  second->account(udp(kClient, 1000, kServer, 2000), 128, kSec, 0, b);
+  first->flush(EndReason::kShutdown, a);
+  second->flush(EndReason::kShutdown, b);
+  ASSERT_EQ(a.records.size(), 1u);
+  ASSERT_EQ(b.records.size(), 2u);
+  const auto& same = b.records[0].src.port == 1000 ? b.records[0] : b.records[1];
+  const auto& dns = b.records[0].src.port == 1000 ? b.records[1] : b.records[0];
+  EXPECT_EQ(a.records[0].flow_id, same.flow_id);
+  EXPECT_NE(dns.flow_id, same.flow_id);
+
+  VectorSink c;  // the 5-tuple again, later: a new flow, a new id
+  auto third = make_table(small_config());
+  third->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 60, kSec, 0, c);
+  third->account(tcp(kServer, 80, kClient, 40000, tcp_flag::kRst | tcp_flag::kAck), 60, kSec + 10, 0, c);
+  third->account(tcp(kClient, 40000, kServer, 80, tcp_flag::kSyn), 60, kSec + 500, 0, c);
+  third->flush(EndReason::kShutdown, c);
+  ASSERT_EQ(c.records.size(), 2u);
+  EXPECT_NE(c.records[0].flow_id, c.records[1].flow_id);
 }
 
 // Offline, one burst can span minutes: a flow whose active timeout passes
