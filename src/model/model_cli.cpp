@@ -57,7 +57,7 @@ constexpr const char* kPredictUsage =
     "  --in, --out FILE   \"-\" = standard input or output\n"
     "  --margin           raw margins instead of probabilities\n"
     "  --keep COLUMNS     copy these input columns ahead of the scores, e.g.\n"
-    "                     --keep flow_id,community_id, to join the scores back\n"
+    "                     --keep flow_id,input, to join the scores back\n"
     "  --keep-other       copy every column the model does not read\n"
     "  --threads N        parse and score on N threads (default: every core)\n"
     "Exit status: 0 success, 1 the output cannot be written, 2 bad input or usage.\n";
