@@ -63,6 +63,7 @@ struct ClassPolicy {
   AlertLimit limit;
   std::string category;         // EVE alert.category
   int severity = 3;             // EVE alert.severity (1 high .. 3 low); low unless configured
+  uint32_t signature_id = 0;    // EVE alert.signature_id; 0: derived from the name (class_signature_id)
 };
 
 struct AlertPolicyConfig {

@@ -51,7 +51,17 @@ struct ClassInfo {
   std::string name;      // flowscore.label and alert.signature ("flowscore: <name>")
   std::string category;  // alert.category
   int severity = 3;      // alert.severity: 1 (high) .. 3 (low), as in Suricata
+  uint32_t signature_id = 0;  // alert.signature_id; 0: class_signature_id(name)
 };
+
+// A class's alert.signature_id when the config gives none: from its name, in
+// 1,100,000-1,199,999 (inside Suricata's local range, 1,000,000-1,999,999),
+// so it stays when classes are added, removed or renamed around it.
+// FNV-1a of the name, modulo 100,000.
+uint32_t class_signature_id(std::string_view name);
+// alert.rev: the model, as an integer (the first 7 hex digits of its hash):
+// a new model is a new revision of every class's "rule".
+uint32_t model_rev(std::string_view model_hash);
 
 // The model behind the verdicts. Classes without an entry are named
 // "class_<id>" with an empty category and severity 3. Whether a verdict is an

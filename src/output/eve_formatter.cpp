@@ -113,6 +113,22 @@ EveFormatter::EveFormatter(const EveOptions& options)
   update_max_line_bytes();
 }
 
+uint32_t class_signature_id(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return 1'100'000 + h % 100'000;
+}
+
+uint32_t model_rev(std::string_view model_hash) {
+  uint32_t rev = 0;
+  for (const char c : model_hash.substr(0, 7)) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return 1;  // not a hash ("unknown"): revision 1
+    rev = rev * 16 + static_cast<uint32_t>(digit);
+  }
+  return rev ? rev : 1;
+}
+
 EveFormatter::ModelText EveFormatter::model_text(uint64_t generation, const ModelInfo& model) {
   ModelText t;
   t.generation = generation;
@@ -122,11 +138,13 @@ EveFormatter::ModelText EveFormatter::model_text(uint64_t generation, const Mode
     const ClassInfo info = known ? model.classes[id] : ClassInfo{fmt::format("class_{}", id), "", 3};
     t.class_labels.push_back(json_string(info.name));
     t.class_keys.push_back(t.class_labels.back() + ":");
-    // Suricata's alert object; gid 1 / rev 1 because a class is one fixed "rule".
+    // Suricata's alert object: a class is one "rule", whose id stays with its
+    // name and whose revision is the model.
     t.alert_members.push_back(fmt::format(
-        "\"alert\":{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":1,"
+        "\"alert\":{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":{},"
         "\"signature\":{},\"category\":{},\"severity\":{}}},",
-        id, json_string("flowscore: " + info.name), json_string(info.category), info.severity));
+        info.signature_id ? info.signature_id : class_signature_id(info.name), model_rev(model.hash),
+        json_string("flowscore: " + info.name), json_string(info.category), info.severity));
   }
   return t;
 }

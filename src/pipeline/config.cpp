@@ -180,8 +180,9 @@ bool as_class_field(const std::string& field, const json& x, ClassPolicy& c, std
          : field == "limit"          ? as_limit(x, c.limit, why)
          : field == "category"       ? as_string(x, c.category, why)
          : field == "severity"       ? as_uint(x, c.severity, 1, 255, why)
+         : field == "signature_id"   ? as_uint(x, c.signature_id, 1, 2'147'483'647, why)
                                      : (why = "unknown key (expected threshold, thin_threshold, evidence, limit, "
-                                              "category, severity)",
+                                              "category, severity, signature_id)",
                                         false);
 }
 

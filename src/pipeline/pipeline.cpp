@@ -164,6 +164,7 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
       if (p.name == ci.name) {
         ci.category = p.category;
         ci.severity = p.severity;
+        ci.signature_id = p.signature_id;
       }
     }
     info.classes.push_back(std::move(ci));

@@ -159,6 +159,38 @@ TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {
   EXPECT_TRUE(schema.check(parsed).empty());
 }
 
+// A class's signature_id follows its name, not its place among the classes,
+// so adding a class renumbers no rule; a configured id wins; rev is the model.
+TEST(EveFormatter, SignatureIdsStayWithTheClassName) {
+  std::mt19937_64 rng(8);
+  const auto alert_for = [&](const std::vector<ClassInfo>& classes, uint8_t label, const std::string& hash) {
+    EveOptions options = make_options(false, false, 0);
+    options.model.hash = hash;
+    options.model.classes = classes;
+    EveFormatter formatter(options);
+    FlowRecord r = random_record(rng, 0);
+    r.verdict = Verdict{};
+    r.verdict.scored = r.verdict.alert = true;
+    r.verdict.num_classes = static_cast<uint8_t>(classes.size());
+    r.verdict.label = label;
+    r.verdict.score = r.verdict.proba[label] = 0.9f;
+    fmt::memory_buffer out;
+    formatter.format(r, {}, out);
+    return json::parse(fmt::to_string(out))["alert"];
+  };
+  const json before = alert_for({{"benign", "", 3}, {"flood", "", 2}}, 1, "29e2515c2bd8");
+  const json after = alert_for({{"benign", "", 3}, {"amplification", "", 2}, {"flood", "", 2}}, 2, "29e2515c2bd8");
+  EXPECT_EQ(before["signature_id"], after["signature_id"]);
+  EXPECT_EQ(before["signature_id"].get<uint32_t>(), class_signature_id("flood"));
+  EXPECT_GE(before["signature_id"].get<uint32_t>(), 1'100'000u);
+  EXPECT_LT(before["signature_id"].get<uint32_t>(), 1'200'000u);
+  EXPECT_NE(class_signature_id("flood"), class_signature_id("scan"));
+  EXPECT_EQ(before["rev"], 0x29e2515);
+  const json configured = alert_for({{"benign", "", 3}, {"flood", "", 2, 2'000'001}}, 1, "unknown");
+  EXPECT_EQ(configured["signature_id"], 2'000'001);
+  EXPECT_EQ(configured["rev"], 1);
+}
+
 TEST(EveFormatter, EachVerdictIsNamedAfterTheModelThatGaveIt) {
   // A model reload while records are in flight: each line must name the
   // model that scored it (name, hash, class labels, alert), not the newest.

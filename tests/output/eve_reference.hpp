@@ -83,10 +83,21 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
   const int label = r.verdict.label;
   if (alert) {
     const bool known = static_cast<size_t>(label) < o.model.classes.size();
+    // The documented rule, written out: FNV-1a 32 of the class name, modulo
+    // 100,000, from 1,100,000; a configured id wins. rev: the hash's first 7
+    // hex digits.
+    const std::string name = reference_class_name(o, label);
+    uint64_t fnv = 2166136261u;
+    for (unsigned char c : name) fnv = ((fnv ^ c) * 16777619u) % 4294967296u;
+    const uint64_t sid = known && o.model.classes[label].signature_id ? o.model.classes[label].signature_id
+                                                                       : 1100000 + fnv % 100000;
+    const uint64_t rev = o.model.hash.size() >= 7 && o.model.hash.find_first_not_of("0123456789abcdef") == std::string::npos
+                             ? std::stoull(o.model.hash.substr(0, 7), nullptr, 16)
+                             : 1;
     j["alert"] = {{"action", "allowed"},
                   {"gid", 1},
-                  {"signature_id", label},
-                  {"rev", 1},
+                  {"signature_id", sid},
+                  {"rev", rev ? rev : 1},
                   {"signature", "flowscore: " + reference_class_name(o, label)},
                   {"category", known ? o.model.classes[label].category : ""},
                   {"severity", known ? o.model.classes[label].severity : 3}};
