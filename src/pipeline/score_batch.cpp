@@ -1,8 +1,11 @@
 #include "score_batch.hpp"
 
+#include "flowscore/eve.hpp"
+
 #include <rte_cycles.h>
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -102,6 +105,18 @@ bool check_model_for_config(const CompiledModel& m, const Config::Model& cfg, st
     error = fmt::format("model.benign_class '{}' is not a class of model '{}' (its classes: {})", cfg.benign_class,
                         m.name(), fmt::join(classes, ", "));
     return false;
+  }
+  // Two classes under one alert.signature_id would merge two rules in a SIEM.
+  std::map<uint32_t, std::string> by_sid;
+  for (const std::string& name : classes) {
+    uint32_t sid = class_signature_id(name);
+    for (const ClassPolicy& p : cfg.classes)
+      if (p.name == name && p.signature_id) sid = p.signature_id;
+    if (const auto [it, fresh] = by_sid.emplace(sid, name); !fresh) {
+      error = fmt::format("classes '{}' and '{}' of model '{}' would share alert.signature_id {}: set "
+                          "model.classes.{}.signature_id", it->second, name, m.name(), sid, name);
+      return false;
+    }
   }
   std::vector<std::string> unknown;
   for (const ClassPolicy& p : cfg.classes)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../../src/pipeline/score_batch.hpp"
+#include "flowscore/eve.hpp"
 #include "xgboost_reference.hpp"
 
 namespace flowscore {
@@ -94,6 +95,21 @@ TEST(RunCheck, PoliciesForClassesTheModelLacksGiveOneWarning) {
   EXPECT_TRUE(check_model_for_config(*m, cfg, error, warnings)) << error;
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("left unused: slowloris, c2_beacon (its classes"), std::string::npos) << warnings[0];
+}
+
+// Two classes may not share an alert.signature_id: a configured id that
+// takes another class's derived one is refused, naming the fix.
+TEST(RunCheck, ClassesNeedDistinctSignatureIds) {
+  const auto m = model_over_flowscore_features("", {"benign", "scan", "flood"});
+  Config::Model cfg;
+  cfg.classes = {{.name = "flood", .signature_id = class_signature_id("scan")}};
+  std::string error;
+  std::vector<std::string> warnings;
+  EXPECT_FALSE(check_model_for_config(*m, cfg, error, warnings));
+  EXPECT_NE(error.find("'scan' and 'flood'"), std::string::npos) << error;
+  EXPECT_NE(error.find("model.classes.flood.signature_id"), std::string::npos) << error;
+  cfg.classes[0].signature_id = 2'000'000;
+  EXPECT_TRUE(check_model_for_config(*m, cfg, error, warnings)) << error;
 }
 
 // scripts/pipeline's defaults train the generator's 18 attack classes and
