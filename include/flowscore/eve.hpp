@@ -81,6 +81,9 @@ struct EveOptions {
   ModelInfo model;
   uint64_t model_generation = 0;  // the ModelSlot generation of `model` (Verdict::model_generation)
   std::string sensor_name;  // emitted as "host" when not empty
+  // Emitted as "in_iface" by FlowRecord::input_index: the capture file's name
+  // offline, the port's name live. Empty, or an index past it: no in_iface.
+  std::vector<std::string> input_names;
 };
 
 class EveFormatter {
@@ -122,6 +125,7 @@ class EveFormatter {
   uint16_t seed_;
   bool include_features_;
   std::string host_member_;                  // `"host":"...",` or empty
+  std::vector<std::string> in_iface_members_;  // `"in_iface":"...",` per input
   std::vector<std::string> feature_keys_;    // `"name":`
   std::vector<ModelText> models_;            // oldest first, at most kModelsKept
   ModelText unknown_model_;                  // for a verdict of a model no longer kept

@@ -260,6 +260,12 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   }
   if (!out_path.empty()) req.cfg.output.path = out_path;
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
+  // Every event names its sensor (EVE "host"): the machine's name unless
+  // output.sensor_name says otherwise.
+  if (req.cfg.output.sensor_name.empty()) {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) == 0 && host[0]) req.cfg.output.sensor_name = host;
+  }
   req.configured_table_size = req.cfg.flow.capacity;
   fit_flow_table_to_captures(req.cfg, req.pcaps);
   req.process_start = g_process_start;

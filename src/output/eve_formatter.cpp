@@ -105,6 +105,8 @@ EveFormatter::EveFormatter(const EveOptions& options)
   if (!options.sensor_name.empty()) {
     host_member_ = "\"host\":" + json_string(options.sensor_name) + ",";
   }
+  for (const std::string& name : options.input_names)  // an unnamed input: no in_iface
+    in_iface_members_.push_back(name.empty() ? std::string() : "\"in_iface\":" + json_string(name) + ",");
   for (const std::string& name : options.feature_names) {
     feature_keys_.push_back(json_string(name) + ":");
   }
@@ -186,7 +188,7 @@ void EveFormatter::update_max_line_bytes() {
   for (size_t i = 0; i < kContextValues; ++i)
     evidence_bytes += context_value_name(static_cast<ContextValue>(i)).size() + 4 + kMaxUint;
   max_line_bytes_ = 512 + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
-                    host_member_.size() + model_bytes + Verdict::kMaxClasses * kMaxFloat +
+                    host_member_.size() + longest(in_iface_members_) + model_bytes + Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
 }
 
@@ -214,6 +216,7 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   w.uint(r.flow_id);
   w.ch(',');
   w.str(host_member_);
+  if (r.input_index < in_iface_members_.size()) w.str(in_iface_members_[r.input_index]);
   if (alert) {
     w.lit("\"event_type\":\"alert\",\"src_ip\":");
   } else {

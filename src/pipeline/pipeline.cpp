@@ -543,8 +543,23 @@ bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelS
   return true;
 }
 
+// EVE's in_iface per FlowRecord::input_index: offline the capture file's
+// name, live the port's DPDK name (a PCI address, or a vdev's name).
+std::vector<std::string> input_names(const RunRequest& req, const std::vector<WorkerInput>& inputs) {
+  std::vector<std::string> names;
+  for (const WorkerInput& i : inputs) {
+    if (names.size() <= i.input_index) names.resize(i.input_index + 1);
+    char port_name[RTE_ETH_NAME_MAX_LEN] = "";
+    names[i.input_index] = !req.pcaps.empty() ? std::filesystem::path(req.pcaps[i.input_index]).filename().string()
+                           : rte_eth_dev_get_name_by_port(i.port, port_name) == 0 ? std::string(port_name)
+                                                                                   : fmt::format("port{}", i.port);
+  }
+  return names;
+}
+
 std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const FeatureSpec& spec,
-                                                 const RunInputs& in, uint64_t model_generation) {
+                                                 const RunInputs& in, const std::vector<WorkerInput>& inputs,
+                                                 uint64_t model_generation) {
   if (req.mode == RunMode::kExtract)
     return std::make_unique<CsvRecordWriter>(spec, req.pcaps, in.labels ? &*in.labels : nullptr, req.default_label);
   if (req.mode == RunMode::kCalibrate)
@@ -554,6 +569,7 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   eo.include_features = req.cfg.output.include_features;
   eo.feature_names = spec.names();
   eo.sensor_name = req.cfg.output.sensor_name;
+  eo.input_names = input_names(req, inputs);
   if (in.model) eo.model = model_info(*in.model, req.cfg);
   eo.model_generation = model_generation;
   auto judge = req.cfg.alerting.mode == "evidence" ? std::make_unique<RecordJudge>(req.cfg, !req.pcaps.empty()) : nullptr;
@@ -690,7 +706,7 @@ int run_pipeline(const RunRequest& req) {
     rte_mempool_free(pool);
     return out_of_memory(error);
   }
-  std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in, model_slot.generation());
+  std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in, inputs, model_slot.generation());
 
   std::vector<std::unique_ptr<Prefaulter>> prefaulters;
   if (offline) prefaulters = prefault_flow_tables(workers);

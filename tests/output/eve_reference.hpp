@@ -54,6 +54,8 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
   j["timestamp"] = reference_time(r.stats.first_ts_ns);
   j["flow_id"] = r.flow_id;
   if (!o.sensor_name.empty()) j["host"] = o.sensor_name;
+  if (r.input_index < o.input_names.size() && !o.input_names[r.input_index].empty())
+    j["in_iface"] = o.input_names[r.input_index];
   const Judgement& jd = r.judgement;
   const bool alerted = r.verdict.scored && r.verdict.alert;
   const bool alert = alerted && !jd.limited;  // a rate-limited alert is a flow event

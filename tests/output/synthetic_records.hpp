@@ -24,7 +24,11 @@ inline EveOptions make_options(bool features, bool host, uint16_t seed) {
                      {"PortScan\\nmap", "Attempted Information Leak", 2},
                      {"Bot/Ares\t😈", "A Network Trojan was detected", 1}};
   // Classes 4.. have no entry: they must come out as class_<id>.
-  if (host) o.sensor_name = "sensor \"east\"-1";
+  if (host) {
+    o.sensor_name = "sensor \"east\"-1";
+    // in_iface for inputs 0 and 2; input 1 has no name, 3.. are past the list.
+    o.input_names = {"monday \"tap\".pcap", "", "0000:3b:00.0"};
+  }
   return o;
 }
 
@@ -32,6 +36,7 @@ inline FlowRecord random_record(std::mt19937_64& rng, int i) {
   static const uint8_t kProtos[] = {6, 17, 132, 1, 58, 47, 103, 0, 255};
   FlowRecord r{};
   r.proto = kProtos[i % std::size(kProtos)];
+  r.input_index = static_cast<uint32_t>(i % 5);
   r.ip_version = r.proto == 58 || (r.proto != 1 && rng() % 2) ? 6 : 4;
   for (auto* ep : {&r.src, &r.dst}) {
     for (size_t b = 0; b < (r.ip_version == 4 ? 4u : 16u); ++b) {
