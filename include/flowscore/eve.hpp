@@ -90,13 +90,17 @@ class EveFormatter {
  public:
   explicit EveFormatter(const EveOptions& options);
 
-  // Appends one JSON object and '\n' to `out`. `features` is the record's
-  // feature vector (only read when options.include_features). Returns false
-  // when features were asked for but `features` does not have one value per
-  // name; the line is still written, without flowscore.features.
+  // Appends the record's events to `out`, each one JSON object and '\n': an
+  // alert event when the record is an alert (not rate-limited), then its
+  // flow event, as Suricata writes them (docs/OUTPUT.md). `features` is the
+  // record's feature vector (only read when options.include_features).
+  // Returns false when features were asked for but `features` does not have
+  // one value per name; the lines are still written, without
+  // flowscore.features.
   bool format(const FlowRecord& record, std::span<const float> features,
               fmt::memory_buffer& out) const;
-  // The longest line format() can write with these options.
+  // The longest line format() can write with these options (it writes at
+  // most two per record).
   size_t max_line_bytes() const { return max_line_bytes_; }
 
   // A reloaded model: records whose verdict carries `generation` are named
@@ -110,6 +114,9 @@ class EveFormatter {
   static constexpr size_t kModelsKept = 64;
 
  private:
+  // One event of the record: its alert event, or its flow event.
+  void write_event(const FlowRecord& r, std::span<const float> features, bool with_features, bool alert,
+                   fmt::memory_buffer& out) const;
   // What a verdict's model contributes to a line.
   struct ModelText {
     uint64_t generation = 0;

@@ -26,8 +26,8 @@ rules. Numbers are reported per part (train, eval, all):
   as missed;
 - B out of scope: the same, with a campaign of any class;
 - campaign events (lines with flowscore.campaign) and distinct campaigns.
-Output from a flowscore without campaigns or flow.alerted works too: a flow
-counts as alerted when event_type is "alert", and no flow is in a campaign.
+A flow is its flow event (flow.alerted says whether it alerted); alert events,
+which repeat an alerted flow's record as Suricata's do, are counted apart.
 The old summary (group totals, all parts) is kept as "summary" and printed
 first, as before.
 """
@@ -83,10 +83,12 @@ def score(flowscore, model, path, family, extra):
                 continue
             if "flow" not in r:
                 continue  # stats events
-            alerted = bool(r["flow"].get("alerted", r["event_type"] == "alert"))
+            if r["event_type"] == "alert":  # the alert event of a flow whose flow event follows
+                event_alerts += 1
+                continue
+            alerted = bool(r["flow"]["alerted"])
             labels[fs.get("label", "?")] += 1
             alerts += alerted
-            event_alerts += r["event_type"] == "alert"
             if alerted:
                 alert_labels[fs.get("label", "?")] += 1
             flow_campaign.append((alerted, fs.get("campaign_id")))

@@ -196,22 +196,33 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
                           fmt::memory_buffer& out) const {
   const bool features_fit = features.size() == feature_keys_.size();
   const bool with_features = include_features_ && features_fit;
+  // As Suricata: an alert event for an alert, and a flow event for every
+  // flow, the two sharing flow_id. A rate-limited alert is the flow event
+  // alone, with flow.alerted (OUTPUT.md).
+  if (r.verdict.scored && r.verdict.alert && !r.judgement.limited) write_event(r, features, with_features, true, out);
+  write_event(r, features, with_features, false, out);
+  return features_fit || !include_features_;
+}
+
+void EveFormatter::write_event(const FlowRecord& r, std::span<const float> features, bool with_features, bool alert,
+                               fmt::memory_buffer& out) const {
   const FlowFeatures& s = r.stats;
   const Verdict& v = r.verdict;
   const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
   const Judgement& j = r.judgement;
   const bool alerted = v.scored && v.alert;
-  // A rate-limited alert is a flow event that says flow.alerted (OUTPUT.md).
-  const bool alert = alerted && !j.limited;
   const ModelText& model = model_for(v.model_generation);
 
   const size_t start = out.size();
   out.reserve(start + max_line_bytes_);
   Writer w(out.data() + start);
 
+  // A flow event is stamped with the flow's start, an alert with the time of
+  // its verdict: the flow's end or checkpoint (flow.start still says when
+  // the flow began), so a rule looking back 5 minutes sees a long flow's alert.
   w.lit("{\"timestamp\":");
-  w.timestamp(s.first_ts_ns);
-  const std::string_view start_text = w.last_timestamp();
+  w.timestamp(alert ? s.last_ts_ns : s.first_ts_ns);
+  const std::string_view stamp = w.last_timestamp();  // written once, copied below
   w.lit(",\"flow_id\":");
   w.uint(r.flow_id);
   w.ch(',');
@@ -263,10 +274,17 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   w.uint(s.wire_bytes_fwd);
   w.lit(",\"bytes_toclient\":");
   w.uint(s.wire_bytes_bwd);
-  w.lit(",\"start\":");
-  w.str(start_text);
-  w.lit(",\"end\":");
-  w.timestamp(s.last_ts_ns);
+  if (alert) {  // stamped with the end
+    w.lit(",\"start\":");
+    w.timestamp(s.first_ts_ns);
+    w.lit(",\"end\":");
+    w.str(stamp);
+  } else {      // stamped with the start
+    w.lit(",\"start\":");
+    w.str(stamp);
+    w.lit(",\"end\":");
+    w.timestamp(s.last_ts_ns);
+  }
   // Suricata's age: difference of the whole-second parts of end and start.
   const uint64_t start_s = s.first_ts_ns / 1'000'000'000, end_s = s.last_ts_ns / 1'000'000'000;
   w.lit(",\"age\":");
@@ -321,7 +339,6 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
   }
   w.lit("}\n");
   out.resize(static_cast<size_t>(w.end() - out.data()));
-  return features_fit || !include_features_;
 }
 
 }  // namespace flowscore

@@ -187,14 +187,17 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
     add_stats(f, *t);
   } else if (f.flowscore && field(*f.flowscore, "campaign")) {
     add_campaign(f, *t);
-  } else if ((f.event_type == "flow" || f.event_type == "alert") && f.flow) {
-    add_flow(f, *t, f.event_type == "alert");
+  } else if (f.event_type == "flow" && f.flow) {
+    add_flow(f, *t);
+  } else if (f.event_type == "alert" && f.flow) {
+    add_alert(f, *t);
   } else {
     ++other_events_;
   }
 }
 
-void ReportBuilder::add_flow(const EventFields& e, double t, bool alert) {
+// A flow event: one per flow (an alerted flow's says flow.alerted).
+void ReportBuilder::add_flow(const EventFields& e, double t) {
   uint64_t packets = 0, bytes = 0;
   simdjson::dom::object flow;
   if (e.flow->get_object().get(flow) == simdjson::SUCCESS)
@@ -213,10 +216,9 @@ void ReportBuilder::add_flow(const EventFields& e, double t, bool alert) {
   bytes_ += bytes;
   ++flows_by_proto_[proto];
   if (!inputs_.empty()) ++inputs_.back().flows;
-  sources_.add(e.src_ip, {1, bytes, alert});
-  targets_.add(e.dest_ip, {1, bytes, alert});
+  sources_.add(e.src_ip, {1, bytes, 0});
+  targets_.add(e.dest_ip, {1, bytes, 0});
 
-  std::optional<size_t> cls;
   simdjson::dom::object verdict;
   if (e.flowscore && e.flowscore->get_object().get(verdict) == simdjson::SUCCESS) {
     std::string_view label;
@@ -228,26 +230,34 @@ void ReportBuilder::add_flow(const EventFields& e, double t, bool alert) {
       else if (k == "model") note_model(member.value);
     }
     if (!label.empty()) {
-      cls = class_index(label);
-      ++flows_per_class_[*cls];
+      const size_t cls = class_index(label);
+      ++flows_per_class_[cls];
       ++bin.scored;
       if (label == benign_class_) ++bin.benign;
       if (score >= 0)
-        ++score_hist_[*cls][std::min<size_t>(kScoreBins - 1, static_cast<size_t>(score * kScoreBins))];
+        ++score_hist_[cls][std::min<size_t>(kScoreBins - 1, static_cast<size_t>(score * kScoreBins))];
     }
   }
-  if (!alert) return;
+}
+
+// An alert event: the time of its verdict, the class flowscore gave it (or,
+// without flowscore's verdict, its signature).
+void ReportBuilder::add_alert(const EventFields& e, double t) {
+  std::string_view label = e.flowscore ? string_at(*e.flowscore, "label") : std::string_view();
+  if (label.empty()) label = e.alert ? string_at(*e.alert, "signature") : std::string_view("unknown");
+  const size_t cls = class_index(label);
+  Bin& bin = bin_at(t);
   ++alerts_;
   if (!inputs_.empty()) ++inputs_.back().alerts;
-  // An alert without flowscore's verdict: its signature names the class.
-  if (!cls) cls = class_index(e.alert ? string_at(*e.alert, "signature") : std::string_view("unknown"));
-  ++alerts_per_class_[*cls];
+  ++alerts_per_class_[cls];
   if (bin.alerts.size() < classes_.size()) bin.alerts.resize(classes_.size());
-  ++bin.alerts[*cls];
+  ++bin.alerts[cls];
+  sources_.add(e.src_ip, {0, 0, 1});
+  targets_.add(e.dest_ip, {0, 0, 1});
   std::string pair;
   pair.reserve(e.src_ip.size() + e.dest_ip.size() + 3);
   pair.append(e.src_ip).append(" > ").append(e.dest_ip);
-  std::string note(classes_[*cls]);
+  std::string note(classes_[cls]);
   note.append(" ").append(e.community_id);
   alert_pairs_.add(pair, {1}, note);
 }

@@ -73,7 +73,8 @@ class ReportBuilder {
   };
 
   static void merge_bins(Bin& to, const Bin& from);
-  void add_flow(const EventFields& e, double t, bool alert);
+  void add_flow(const EventFields& e, double t);
+  void add_alert(const EventFields& e, double t);
   void add_campaign(const EventFields& e, double t);
   void note_model(const simdjson::dom::element& model);
   void add_stats(const EventFields& e, double t);

@@ -4,6 +4,8 @@
 // names that need JSON escaping.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -95,28 +97,46 @@ TEST(EveFormatter, MatchesReferenceAndSchemaOnSyntheticRecords) {
       const std::vector<float> f = random_features(rng, options.feature_names.size());
       fmt::memory_buffer out;
       ASSERT_TRUE(formatter.format(r, f, out));
-      const std::string line = fmt::to_string(out);
-      ASSERT_EQ(line.find('\n'), line.size() - 1) << "one line, newline-terminated: " << line;
-      // format() reserves this much and then writes without checks: the
-      // bound must hold, with features or without.
-      ASSERT_LE(line.size(), formatter.max_line_bytes()) << line;
-      json parsed;
-      ASSERT_NO_THROW(parsed = json::parse(line)) << line;
-      const auto errors = schema.check(parsed);
-      ASSERT_TRUE(errors.empty()) << errors.front() << "\n" << line;
-      std::string where = "$";
-      ASSERT_TRUE(same_json(parsed, test::eve_reference(r, options, f), where))
-          << where << "\n" << line;
-      seen[parsed["proto"].get<std::string>() + (r.ip_version == 6 ? "/v6" : "/v4")]++;
-      seen[parsed["event_type"].get<std::string>()]++;
-      if (parsed.contains("flowscore") && parsed["flowscore"].contains("probabilities")) seen["multi"]++;
-      if (parsed.contains("flowscore") && parsed["flowscore"].contains("features")) seen["features"]++;
-      for (const char* k : {"evidence", "campaign_id", "alert_limited"})
-        if (parsed.contains("flowscore") && parsed["flowscore"].contains(k)) seen[k]++;
+      // An alert event then the flow event, or the flow event alone: each
+      // one newline-terminated line, as the reference twin makes them.
+      const std::vector<json> want = test::eve_reference(r, options, f);
+      const std::string text = fmt::to_string(out);
+      ASSERT_EQ(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')), want.size()) << text;
+      ASSERT_EQ(text.back(), '\n');
+      size_t from = 0;
+      for (const json& reference : want) {
+        const std::string line = text.substr(from, text.find('\n', from) + 1 - from);
+        from += line.size();
+        // format() reserves this much per line and then writes without
+        // checks: the bound must hold, with features or without.
+        ASSERT_LE(line.size(), formatter.max_line_bytes()) << line;
+        json parsed;
+        ASSERT_NO_THROW(parsed = json::parse(line)) << line;
+        const auto errors = schema.check(parsed);
+        ASSERT_TRUE(errors.empty()) << errors.front() << "\n" << line;
+        std::string where = "$";
+        ASSERT_TRUE(same_json(parsed, reference, where)) << where << "\n" << line;
+        seen[parsed["proto"].get<std::string>() + (r.ip_version == 6 ? "/v6" : "/v4")]++;
+        seen[parsed["event_type"].get<std::string>()]++;
+        if (parsed.contains("flowscore") && parsed["flowscore"].contains("probabilities")) seen["multi"]++;
+        if (parsed.contains("flowscore") && parsed["flowscore"].contains("features")) seen["features"]++;
+        for (const char* k : {"evidence", "campaign_id", "alert_limited"})
+          if (parsed.contains("flowscore") && parsed["flowscore"].contains(k)) seen[k]++;
+      }
+      if (want.size() == 2) {  // one flow: the same flow_id, the alert stamped at the flow's end
+        const json a = json::parse(text.substr(0, text.find('\n'))), b = json::parse(text.substr(text.find('\n') + 1));
+        EXPECT_EQ(a["flow_id"], b["flow_id"]);
+        EXPECT_EQ(a["timestamp"], b["flow"]["end"]);
+        EXPECT_EQ(b["timestamp"], b["flow"]["start"]);
+        EXPECT_TRUE(b["flow"]["alerted"].get<bool>());
+        EXPECT_FALSE(b.contains("alert"));
+        seen["alert+flow"]++;
+      }
     }
   }
   for (const char* key : {"TCP/v4", "TCP/v6", "UDP/v4", "UDP/v6", "SCTP/v4", "ICMP/v4", "IPv6-ICMP/v6", "47/v4",
-                          "103/v6", "alert", "flow", "multi", "features", "evidence", "campaign_id", "alert_limited"}) {
+                          "103/v6", "alert", "flow", "alert+flow", "multi", "features", "evidence", "campaign_id",
+                          "alert_limited"}) {
     EXPECT_GT(seen[key], 0) << key;
   }
 }
@@ -135,13 +155,14 @@ TEST(EveFormatter, AppendsWithoutAllocatingOnceTheBufferIsWarm) {
   for (const FlowRecord& r : records) formatter.format(r, f, out);
   g_count_allocations = false;
   EXPECT_EQ(g_allocations.load(), 0);
-  // Appended, not overwritten: one parseable line per record.
+  // Appended, not overwritten: one parseable line per event of each record.
   const std::string all = fmt::to_string(out);
-  size_t lines = 0;
+  size_t lines = 0, events = 0;
   for (size_t pos = 0, nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1, ++lines) {
     EXPECT_TRUE(json::accept(all.substr(pos, nl - pos)));
   }
-  EXPECT_EQ(lines, records.size());
+  for (const FlowRecord& r : records) events += test::eve_reference(r, options, f).size();
+  EXPECT_EQ(lines, events);
 }
 
 TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {
@@ -176,7 +197,8 @@ TEST(EveFormatter, SignatureIdsStayWithTheClassName) {
     r.verdict.score = r.verdict.proba[label] = 0.9f;
     fmt::memory_buffer out;
     formatter.format(r, {}, out);
-    return json::parse(fmt::to_string(out))["alert"];
+    const std::string text = fmt::to_string(out);
+    return json::parse(text.substr(0, text.find('\n')))["alert"];  // the alert event comes first
   };
   const json before = alert_for({{"benign", "", 3}, {"flood", "", 2}}, 1, "29e2515c2bd8");
   const json after = alert_for({{"benign", "", 3}, {"amplification", "", 2}, {"flood", "", 2}}, 2, "29e2515c2bd8");
@@ -214,8 +236,9 @@ TEST(EveFormatter, EachVerdictIsNamedAfterTheModelThatGaveIt) {
     r.verdict.model_generation = generation;
     fmt::memory_buffer out;
     formatter.format(r, {}, out);
-    EXPECT_LE(out.size(), formatter.max_line_bytes());
-    return json::parse(fmt::to_string(out));
+    const std::string text = fmt::to_string(out);
+    EXPECT_LE(text.find('\n') + 1, formatter.max_line_bytes());
+    return json::parse(text.substr(0, text.find('\n')));  // the alert event
   };
   const json old_line = line_for(1, 1), new_line = line_for(2, 2);
   EXPECT_EQ(old_line["flowscore"]["model"]["name"], options.model.name);

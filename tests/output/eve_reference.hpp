@@ -45,20 +45,21 @@ inline std::string reference_class_name(const EveOptions& o, int id) {
                                                           : "class_" + std::to_string(id);
 }
 
-inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
-                                    std::span<const float> features) {
+// One event of the record: its alert event (alert_event) or its flow event.
+inline nlohmann::json eve_reference_event(const FlowRecord& r, const EveOptions& o, std::span<const float> features,
+                                          bool alert_event) {
   static const char* const kReasons[] = {"timeout", "active_timeout", "tcp_close", "forced",
                                          "shutdown"};
   static const char* const kStates[] = {"new", "established", "closed"};
   nlohmann::json j;
-  j["timestamp"] = reference_time(r.stats.first_ts_ns);
+  j["timestamp"] = reference_time(alert_event ? r.stats.last_ts_ns : r.stats.first_ts_ns);
   j["flow_id"] = r.flow_id;
   if (!o.sensor_name.empty()) j["host"] = o.sensor_name;
   if (r.input_index < o.input_names.size() && !o.input_names[r.input_index].empty())
     j["in_iface"] = o.input_names[r.input_index];
   const Judgement& jd = r.judgement;
   const bool alerted = r.verdict.scored && r.verdict.alert;
-  const bool alert = alerted && !jd.limited;  // a rate-limited alert is a flow event
+  const bool alert = alert_event;
   j["event_type"] = alert ? "alert" : "flow";
   j["src_ip"] = reference_ip(r.src.addr, r.ip_version);
   j["dest_ip"] = reference_ip(r.dst.addr, r.ip_version);
@@ -146,6 +147,17 @@ inline nlohmann::json eve_reference(const FlowRecord& r, const EveOptions& o,
     j["flowscore"] = fs;
   }
   return j;
+}
+
+// Every event of a record, in order: an alert event when it is an alert that
+// no rate limit held back, then its flow event.
+inline std::vector<nlohmann::json> eve_reference(const FlowRecord& r, const EveOptions& o,
+                                                 std::span<const float> features) {
+  std::vector<nlohmann::json> events;
+  if (r.verdict.scored && r.verdict.alert && !r.judgement.limited)
+    events.push_back(eve_reference_event(r, o, features, true));
+  events.push_back(eve_reference_event(r, o, features, false));
+  return events;
 }
 
 }  // namespace flowscore::test

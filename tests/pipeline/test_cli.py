@@ -34,11 +34,13 @@ def run(*args, expect=0, **kw):
 
 
 def records(path):
-    # Every line but campaign events (alerts about many flows, not one:
-    # test_policy_captures.py checks those).
+    # One line per flow: the flow events and any other line that is not an
+    # alert (stats, or a test's own marker). Alert events repeat their flow's
+    # flow event (test_every_alert_event_has_its_flow_event checks them), and
+    # campaign events are about many flows (test_policy_captures.py).
     with open(path) as f:
         lines = [json.loads(line) for line in f]
-    return [r for r in lines if "campaign" not in r.get("flowscore", {})]
+    return [r for r in lines if r.get("event_type") != "alert"]
 
 
 def without_policy(r):
@@ -383,8 +385,33 @@ def test_run_with_a_model_gives_verdicts():
     # swapped calls these flows "attack"; at threshold 0 every one alerts.
     swapped = compiled_model("m-swapped", 1, class_names="attack,benign")
     run("run", "--pcap", PING, "--out", out, "--model", swapped, "--set", "model.default_threshold=0")
-    alerts = [r["alert"] for r in records(out) if "alert" in r]
+    alerts = [r["alert"] for r in alert_events(out)]
     assert alerts and all(a["severity"] == 3 and a["category"] == "" for a in alerts), alerts
+
+
+def alert_events(path):
+    with open(path) as f:
+        return [r for r in map(json.loads, f) if r.get("event_type") == "alert" and "flow" in r]
+
+
+def test_every_alert_event_has_its_flow_event():
+    # As Suricata: a flow event for every flow, an alert event for each alert,
+    # sharing flow_id. The alert is stamped with its verdict's time (the
+    # flow's end), the flow event with the flow's start. Threshold 0: every
+    # flow of the capture alerts (no evidence policy, no rate limit).
+    swapped = compiled_model("m-swapped", 1, class_names="attack,benign")
+    out = os.path.join(TMP, "alert-and-flow.json")
+    run("run", "--pcap", SMALL[0], "--pcap", PING, "--out", out, "--model", swapped, "--set", "model.default_threshold=0",
+        "--set", "alerting.policy=threshold")
+    flows, alerts = records(out), alert_events(out)
+    assert flows and len(alerts) == len(flows), (len(alerts), len(flows))
+    by_id = {r["flow_id"]: r for r in flows}
+    for a in alerts:
+        f = by_id[a["flow_id"]]
+        assert f["event_type"] == "flow" and f["flow"]["alerted"] and "alert" not in f, f
+        assert a["timestamp"] == a["flow"]["end"] == f["flow"]["end"], (a, f)
+        assert f["timestamp"] == f["flow"]["start"] == a["flow"]["start"], (a, f)
+        assert a["community_id"] == f["community_id"] and a["flowscore"] == f["flowscore"]
 
 
 def test_scoring_placement_does_not_change_verdicts():

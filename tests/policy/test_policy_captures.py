@@ -94,7 +94,7 @@ def schema_problems(n, r, kind):
 
 
 def read_output(path):
-    flows, campaigns, problems = [], [], []
+    flows, campaigns, problems, alert_ids = [], [], [], []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             r = json.loads(line)
@@ -106,16 +106,25 @@ def read_output(path):
                     problems.append(f"line {n}: campaign event with flow/flow_id or not an alert")
                 campaigns.append(camp)
             elif "flow" in r:
-                if r.get("event_type") not in ("flow", "alert"):
+                # Every flow has one flow event; an alert has an alert event
+                # too, before it, with the same flow_id (as Suricata).
+                if r.get("event_type") == "flow":
+                    flows.append(r)
+                elif r.get("event_type") == "alert":
+                    alert_ids.append(r["flow_id"])
+                else:
                     problems.append(f"line {n}: flow record with event_type {r.get('event_type')!r}")
-                flows.append(r)
             elif r.get("event_type") != "stats":
                 problems.append(f"line {n}: neither a flow record nor a campaign event")
+    # Each alert event has its flow's flow event, alerted, and not rate-limited.
+    alerted_ids = {r["flow_id"] for r in flows if r["flow"]["alerted"] and "alert_limited" not in r.get("flowscore", {})}
+    if sorted(alert_ids) != sorted(alerted_ids):
+        problems.append(f"{len(alert_ids)} alert events for {len(alerted_ids)} alerted, unlimited flow events")
     return flows, campaigns, problems
 
 
 def alerted(r):
-    return bool(r["flow"].get("alerted", r["event_type"] == "alert"))
+    return bool(r["flow"]["alerted"])
 
 
 def named_hosts(camp):

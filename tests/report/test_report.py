@@ -108,26 +108,30 @@ class Twin:
                     self.totals["campaigns"] += 1
                     counts["campaigns"] += 1
                 continue
+            k = math.floor(t / self.bin)
+            label = fs.get("label")
+            if e["event_type"] == "alert":  # an alert event; its flow has a flow event too
+                self.totals["alerts"] += 1
+                counts["alerts"] += 1
+                self.per_class[label]["alerts"] += 1
+                self.series[k][("alerts", label)] += 1
+                self.src[e["src_ip"]]["alerts"] += 1
+                self.dst[e["dest_ip"]]["alerts"] += 1
+                continue
             f = e["flow"]
             proto = {"TCP": "TCP", "UDP": "UDP", "ICMP": "ICMP", "IPv6-ICMP": "ICMP"}.get(e["proto"], "other")
             packets = f["pkts_toserver"] + f["pkts_toclient"]
             nbytes = f["bytes_toserver"] + f["bytes_toclient"]
-            alert = e["event_type"] == "alert"
-            self.totals.update(flows=1, packets=packets, bytes=nbytes, alerts=int(alert))
-            counts.update(flows=1, alerts=int(alert))
+            self.totals.update(flows=1, packets=packets, bytes=nbytes)
+            counts.update(flows=1)
             self.by_proto[proto] += 1
-            k = math.floor(t / self.bin)
             self.series[k].update({("flows", proto): 1, ("packets", proto): packets, ("bytes", proto): nbytes})
-            label = fs.get("label")
             if label:
                 self.per_class[label]["flows"] += 1
                 self.hist[label][min(19, int(fs["score"] * 20))] += 1
                 self.series[k].update({"scored": 1, "benign": int(label == "benign")})
-            if alert:
-                self.per_class[label]["alerts"] += 1
-                self.series[k][("alerts", label)] += 1
             for table, ip in ((self.src, e["src_ip"]), (self.dst, e["dest_ip"])):
-                table[ip].update(flows=1, bytes=nbytes, alerts=int(alert))
+                table[ip].update(flows=1, bytes=nbytes)
         self.inputs.append((name, counts))
 
 
