@@ -16,6 +16,6 @@ pcaps=(--pcap out/demo.pcap)
 for f in "${real[@]}"; do pcaps+=(--pcap "$f"); done
 "$BUILD_DIR/src/cli/flowscore" run "${pcaps[@]}" --out out/demo.eve.json
 echo
-echo "demo: $(wc -l < out/demo.eve.json) EVE records in out/demo.eve.json," \
-     "$(grep -c '"event_type":"alert"' out/demo.eve.json || true) of them alerts. First alert:"
+echo "demo: out/demo.eve.json has $(grep -c '"event_type":"flow"' out/demo.eve.json || true) flow events and" \
+     "$(grep -c '"event_type":"alert"' out/demo.eve.json || true) alert events (docs/OUTPUT.md). First alert:"
 grep -m1 '"event_type":"alert"' out/demo.eve.json || head -n 1 out/demo.eve.json
