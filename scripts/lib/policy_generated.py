@@ -50,7 +50,7 @@ def main():
                 fs = r.get("flowscore", {})
                 if "campaign" in fs:
                     campaign_class[fs["campaign"]["id"]] = fs["campaign"]["class"]
-                elif "flow" in r:
+                elif r.get("event_type") == "flow":  # one per flow; alert events repeat alerted ones
                     records.append(r)
         seed_class = collections.Counter()
         seed_covered = collections.Counter()
