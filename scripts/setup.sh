@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   tshark tcpdump softflowd
   python3-scapy python3-dpkt python3-matplotlib python3-jsonschema
-  libsystemd-dev systemd
+  libsystemd-dev systemd libcpp-httplib-dev
   # flowscore report (EVE parsing, gzip input) and its browser test.
   libsimdjson-dev zlib1g-dev chromium
   # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).

@@ -40,6 +40,8 @@ struct Config {
     // At the end of a run, how long a TCP collector gets to take what is
     // still queued (it may be restarting) before the rest counts as lost.
     uint64_t drain_timeout_ns = 30'000'000'000;
+    // Live runs: Prometheus /metrics on this ADDR:PORT ("" = off).
+    std::string metrics_listen;
     // Live runs: also log a one-line status with each stats event.
     bool status_log = false;
   } output;

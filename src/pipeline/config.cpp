@@ -290,6 +290,7 @@ const std::map<std::string, Setter>& setters() {
       {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},
       {"output.queue_records", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.queue_records, 64, 1u << 22, w); }},
       {"output.drain_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.output.drain_timeout_ns, w); }},
+      {"output.metrics_listen", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.metrics_listen, w); }},
       {"output.status_log", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.status_log, w); }},
       {"output.stats_interval", [](const json& v, Config& c, std::string& w) { return as_seconds_or_off(v, c.output.stats_interval_ns, w); }},
       {"model.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.model.path, w); }},

@@ -34,6 +34,7 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "record_writer.hpp"
+#include "metrics_endpoint.hpp"
 #include "progress_line.hpp"
 #include "service_notify.hpp"
 #include "stats_reporter.hpp"
@@ -729,6 +730,14 @@ int run_pipeline(const RunRequest& req) {
       rte_eal_remote_launch(worker_main, w.get(), lcore);
       lcore = rte_get_next_lcore(lcore, 1, 0);
     }
+  }
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!offline && !cfg.output.metrics_listen.empty()) {
+    metrics = MetricsEndpoint::start(cfg.output.metrics_listen, cfg.output.sensor_name, error);
+    if (metrics)
+      log_line(req.quiet, fmt::format("Prometheus metrics on http://{}/metrics", cfg.output.metrics_listen));
+    else
+      log_line(false, fmt::format("{}; running without /metrics", error));  // a sensor still senses without it
   }
   if (!offline) {
     log_line(req.quiet, fmt::format("live on {} port(s) with {} worker(s); SIGHUP reloads the model and reopens the output, SIGINT stops",

@@ -65,6 +65,12 @@ RunStats StatsReporter::assemble(const std::vector<WorkerStats>& workers, uint64
   return s;
 }
 
+std::optional<RunStats> StatsReporter::published() {
+  std::lock_guard lock(g_published.mutex);
+  if (!g_published.valid) return std::nullopt;
+  return g_published.stats;
+}
+
 void StatsReporter::publish(const RunStats& s) {
   std::lock_guard lock(g_published.mutex);
   g_published.stats = s;

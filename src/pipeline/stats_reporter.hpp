@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -48,6 +49,10 @@ class StatsReporter {
   const RunStats& latest() const { return latest_; }
   uint64_t snapshots() const { return snapshots_; }
   uint64_t events() const { return events_; }  // stats events appended by poll()
+
+  // The latest published snapshot, for readers on other threads (the
+  // telemetry socket, /metrics); nullopt before the first.
+  static std::optional<RunStats> published();
 
   // The /flowscore/stats telemetry command: the latest published snapshot.
   static int telemetry_stats(const char* cmd, const char* params, rte_tel_data* d);

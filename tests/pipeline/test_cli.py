@@ -8,6 +8,7 @@ import csv
 import glob
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -798,10 +799,13 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
         f.write('{"event_type":"earlier run"}\n')
     prefix = f"flowscore-stats-{os.getpid()}"
     vdevs = [f"--vdev=net_pcap{i},rx_pcap={p}" for i, p in enumerate(pcaps)]
+    with socket.socket() as s:  # a free port for /metrics
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
     proc = subprocess.Popen(
         [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "-m", "256", "--log-level=error", f"--file-prefix={prefix}",
          *vdevs, "--", "--out", out, "--model", "none", "--idle-timeout", "1", "--set", "output.stats_interval=1",
-         "--set", "output.status_log=true"],
+         "--set", "output.status_log=true", "--set", f"output.metrics_listen=127.0.0.1:{metrics_port}"],
         stderr=subprocess.PIPE, text=True)
     err_lines = []
     reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
@@ -820,6 +824,23 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
         assert live["kernel_packets"] == live["packets"] and live["kernel_drops"] == 0, live
         assert live["invalid"] == int(not_flowed["bad_l4_header"]), live
         assert live["flows_created"] == offline_flows, live
+        # Prometheus /metrics: the same counters, in the text format.
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.headers
+            exposition = response.read().decode()
+        samples = {}
+        for line in exposition.splitlines():
+            if line.startswith("#"):
+                assert re.match(r"^# (HELP|TYPE) flowscore_\w+ ", line), line
+                continue
+            m = re.match(r'^(flowscore_\w+)(\{[^}]*\})? (\d+)$', line)
+            assert m, line
+            samples[m.group(1) + (m.group(2) or "")] = int(m.group(3))
+        assert samples["flowscore_packets_total"] == live["packets"] == sum(n for n, _ in frames), samples
+        assert sum(v for k, v in samples.items() if k.startswith("flowscore_port_packets_total")) == live["kernel_packets"]
+        assert samples["flowscore_flows_created_total"] == offline_flows, samples
+        assert samples['flowscore_packets_not_flowed_total{reason="bad_l4_header"}'] == int(not_flowed["bad_l4_header"])
         # Every flow ends by timeout within about a second (live time), and
         # its record, with a periodic stats event, reaches the file while
         # flowscore runs: the writer does not sit on a part-filled buffer.
