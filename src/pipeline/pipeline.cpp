@@ -10,13 +10,13 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <functional>
 #include <future>
 #include <optional>
@@ -33,9 +33,9 @@
 #include "flowscore/output_target.hpp"
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
-#include "record_writer.hpp"
 #include "metrics_endpoint.hpp"
 #include "progress_line.hpp"
+#include "record_writer.hpp"
 #include "service_notify.hpp"
 #include "stats_reporter.hpp"
 #include "worker.hpp"
@@ -593,10 +593,6 @@ std::vector<std::unique_ptr<Prefaulter>> prefault_flow_tables(const std::vector<
   return prefaulters;
 }
 
-// A PMD that finds no free mbuf drops the packet (the pcap PMD after it has
-// read it from the file). Every burst is freed at once, so this should never
-// happen offline; if it does, the output misses packets of the file and the
-// run fails. Live, it means the workers fell behind: reported, not fatal.
 // output.status_log: one line per stats event, for journald or a terminal.
 std::string status_text(const RunStats& s) {
   uint64_t active = 0;
@@ -608,6 +604,10 @@ std::string status_text(const RunStats& s) {
                      s.total.flows.records_emitted, s.total.flows.records_dropped, s.total.scoring.alerts, s.write_failures);
 }
 
+// A PMD that finds no free mbuf drops the packet (the pcap PMD after it has
+// read it from the file). Every burst is freed at once, so this should never
+// happen offline; if it does, the output misses packets of the file and the
+// run fails. Live, it means the workers fell behind: reported, not fatal.
 int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
   rte_eth_stats st{};
   if (rte_eth_stats_get(port, &st) != 0 || st.rx_nombuf == 0) return 0;
