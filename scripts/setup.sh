@@ -12,7 +12,7 @@ PACKAGES=(
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tshark tcpdump softflowd
-  python3-scapy python3-dpkt python3-matplotlib python3-jsonschema
+  python3-scapy python3-dpkt python3-matplotlib python3-jsonschema python3-prometheus-client
   libsystemd-dev systemd libcpp-httplib-dev
   # flowscore report (EVE parsing, gzip input) and its browser test.
   libsimdjson-dev zlib1g-dev chromium

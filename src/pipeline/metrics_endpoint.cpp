@@ -1,6 +1,9 @@
 #include "metrics_endpoint.hpp"
 
 #include <httplib.h>
+#include <rte_cycles.h>
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -53,20 +56,27 @@ class Exposition {
 
 }  // namespace
 
-std::string prometheus_text(const RunStats& s, const std::string& sensor_name) {
+std::string prometheus_text(const RunStats& s, const std::string& sensor_name, uint64_t tsc_hz) {
   std::string out;
   Exposition e(out);
   const WorkerStats& t = s.total;
-  e.family("flowscore_info", "gauge", "The sensor and the model it runs (value 1).");
-  e.sample("flowscore_info", 1,
-           fmt::format("sensor=\"{}\",model=\"{}\",model_hash=\"{}\"", label_value(sensor_name),
-                       label_value(s.model_name), label_value(s.model_hash)));
+  e.family("flowscore_build_info", "gauge", "The sensor's name and flowscore's version (value 1).");
+  e.sample("flowscore_build_info", 1,
+           fmt::format("sensor=\"{}\",version=\"{}\"", label_value(sensor_name), FLOWSCORE_VERSION));
+  if (!s.model_hash.empty()) {
+    e.family("flowscore_model_info", "gauge", "The model scoring now (value 1).");
+    e.sample("flowscore_model_info", 1,
+             fmt::format("name=\"{}\",hash=\"{}\"", label_value(s.model_name), label_value(s.model_hash)));
+  }
   e.gauge("flowscore_uptime_seconds", "Seconds since the sensor started.", s.uptime_ns / 1'000'000'000);
 
-  e.family("flowscore_port_packets_total", "counter", "Packets a port handed to flowscore (rte_eth_stats ipackets).");
-  for (const PortStats& p : s.ports) e.sample("flowscore_port_packets_total", p.packets, fmt::format("port=\"{}\"", p.port));
-  e.family("flowscore_port_bytes_total", "counter", "Bytes of those packets (ibytes).");
-  for (const PortStats& p : s.ports) e.sample("flowscore_port_bytes_total", p.bytes, fmt::format("port=\"{}\"", p.port));
+  // One RX queue per port today (issue 14 §1: queues come with RSS).
+  e.family("flowscore_packets_received_total", "counter", "Packets a port queue handed to flowscore (ipackets).");
+  for (const PortStats& p : s.ports)
+    e.sample("flowscore_packets_received_total", p.packets, fmt::format("port=\"{}\",queue=\"0\"", p.port));
+  e.family("flowscore_bytes_received_total", "counter", "Bytes of those packets (ibytes).");
+  for (const PortStats& p : s.ports)
+    e.sample("flowscore_bytes_received_total", p.bytes, fmt::format("port=\"{}\",queue=\"0\"", p.port));
   e.family("flowscore_port_dropped_total", "counter",
            "Packets a port dropped: imissed (workers too slow), rx_nombuf (no mbuf), ierrors (bad frames).");
   for (const PortStats& p : s.ports) {
@@ -83,7 +93,9 @@ std::string prometheus_text(const RunStats& s, const std::string& sensor_name) {
              fmt::format("reason=\"{}\"", parse_status_name(static_cast<ParseStatus>(i))));
   e.sample("flowscore_packets_not_flowed_total", t.packets.fragments_unattributed, "reason=\"fragment_unattributed\"");
 
-  e.gauge("flowscore_flows_active", "Flows tracked now.", t.flows_active);
+  e.family("flowscore_flows_active", "gauge", "Flows tracked now, per worker.");
+  for (size_t w = 0; w < s.workers.size(); ++w)
+    e.sample("flowscore_flows_active", s.workers[w].flows_active, fmt::format("worker=\"{}\"", w));
   e.counter("flowscore_flows_created_total", "Flows started.", t.flows.flows_created);
   e.family("flowscore_flows_ended_total", "counter", "Flows ended (records), per reason; forced means the table was full.");
   const std::pair<EndReason, uint64_t> ended[] = {{EndReason::kIdleTimeout, t.flows.expired_idle},
@@ -94,10 +106,19 @@ std::string prometheus_text(const RunStats& s, const std::string& sensor_name) {
   for (const auto& [reason, n] : ended)
     e.sample("flowscore_flows_ended_total", n, fmt::format("reason=\"{}\"", end_reason_name(reason)));
   e.counter("flowscore_records_total", "Flow records handed to the writer.", t.flows.records_emitted);
-  e.counter("flowscore_records_dropped_total", "Records lost between a worker and the writer (output.queue_records).",
-            t.flows.records_dropped);
+  e.family("flowscore_records_dropped_total", "counter",
+           "Records lost between a worker and the writer: writer_behind (output.queue_records full), "
+           "stop (a second stop signal ended the flush).");
+  e.sample("flowscore_records_dropped_total", t.flows.records_dropped - std::min(t.flows.records_dropped, t.records_abandoned),
+           "reason=\"writer_behind\"");
+  e.sample("flowscore_records_dropped_total", t.records_abandoned, "reason=\"stop\"");
   e.counter("flowscore_write_failures_total", "Output writes that failed (their lines are lost).", s.write_failures);
   e.counter("flowscore_flows_scored_total", "Flows the model scored.", t.scoring.flows_scored);
+  // A summary without quantiles: the sum and count of the batches' latency
+  // from a flow's end to its verdict (the mean is sum / count).
+  e.family("flowscore_scoring_latency_seconds", "summary", "From a batch's oldest flow ending to its verdicts.");
+  fmt::format_to(std::back_inserter(out), "flowscore_scoring_latency_seconds_sum {:.9f}\nflowscore_scoring_latency_seconds_count {}\n",
+                 tsc_hz ? double(t.scoring.latency_sum_tsc) / double(tsc_hz) : 0.0, t.scoring.batches);
   e.counter("flowscore_verdicts_over_threshold_total", "Verdicts over their class threshold.", t.scoring.alerts);
   if (s.alerting) e.counter("flowscore_alerts_total", "Alert events the alert policy wrote.", s.alerting->alerts);
   e.counter("flowscore_model_reloads_total", "Models loaded by SIGHUP or /flowscore/reload.", s.model_reloads);
@@ -138,7 +159,7 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const std::string& addre
       res.set_content("no snapshot yet\n", "text/plain");
       return;
     }
-    res.set_content(prometheus_text(*s, sensor), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(prometheus_text(*s, sensor, rte_get_tsc_hz()), "text/plain; version=0.0.4; charset=utf-8");
   });
   m->port_ = port == 0 ? m->server_->bind_to_any_port(host) : (m->server_->bind_to_port(host, port) ? port : -1);
   if (m->port_ < 0) {

@@ -15,9 +15,10 @@ class Server;
 
 namespace flowscore {
 
-// The exposition text of one snapshot. Counters end in _total; the sensor
-// is a label of flowscore_info, with the model.
-std::string prometheus_text(const RunStats& s, const std::string& sensor_name);
+// The exposition text of one snapshot, in Prometheus' naming conventions
+// (counters end in _total, times in seconds). tsc_hz converts the scoring
+// latency.
+std::string prometheus_text(const RunStats& s, const std::string& sensor_name, uint64_t tsc_hz);
 
 class MetricsEndpoint {
  public:

@@ -829,18 +829,22 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
             assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.headers
             exposition = response.read().decode()
+        # Read by Prometheus' own Python client's parser (a real client).
+        from prometheus_client.parser import text_string_to_metric_families
         samples = {}
-        for line in exposition.splitlines():
-            if line.startswith("#"):
-                assert re.match(r"^# (HELP|TYPE) flowscore_\w+ ", line), line
-                continue
-            m = re.match(r'^(flowscore_\w+)(\{[^}]*\})? (\d+)$', line)
-            assert m, line
-            samples[m.group(1) + (m.group(2) or "")] = int(m.group(3))
-        assert samples["flowscore_packets_total"] == live["packets"] == sum(n for n, _ in frames), samples
-        assert sum(v for k, v in samples.items() if k.startswith("flowscore_port_packets_total")) == live["kernel_packets"]
-        assert samples["flowscore_flows_created_total"] == offline_flows, samples
-        assert samples['flowscore_packets_not_flowed_total{reason="bad_l4_header"}'] == int(not_flowed["bad_l4_header"])
+        for family in text_string_to_metric_families(exposition):
+            assert family.name.startswith("flowscore_") and family.documentation, family
+            for s in family.samples:
+                samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        total = lambda name: sum(v for (n, _), v in samples.items() if n == name)
+        assert total("flowscore_packets_total") == live["packets"] == sum(n for n, _ in frames), samples
+        assert total("flowscore_packets_received_total") == live["kernel_packets"]
+        assert total("flowscore_flows_created_total") == offline_flows, samples
+        assert samples[("flowscore_packets_not_flowed_total", (("reason", "bad_l4_header"),))] == int(not_flowed["bad_l4_header"])
+        # Nothing was dropped at the ports, so every packet received was parsed by a worker.
+        assert total("flowscore_port_dropped_total") == 0
+        assert total("flowscore_packets_received_total") == total("flowscore_packets_total")
+        assert samples[("flowscore_records_dropped_total", (("reason", "writer_behind"),))] == 0
         # Every flow ends by timeout within about a second (live time), and
         # its record, with a periodic stats event, reaches the file while
         # flowscore runs: the writer does not sit on a part-filled buffer.
