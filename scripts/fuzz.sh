@@ -4,7 +4,8 @@
 # (then every scoring engine against the reference twin), configs, label
 # files, packet sequences through the feature accumulator (against the twin
 # of docs/FEATURES.md) and TCP traffic through the flow table (against its
-# lifecycle twin). First replays tests/fuzz/regressions (a reproducer of each bug
+# lifecycle twin), EVE lines through `flowscore report`'s reader, and feature
+# table cells against strtof. First replays tests/fuzz/regressions (a reproducer of each bug
 # fuzzing found), then runs each target for FUZZ_SECONDS from seeds made of
 # the project's own files (scripts/fuzz_seeds.py).
 #
@@ -19,7 +20,7 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 FUZZ_OUT=${FUZZ_OUT:-$BUILD/fuzz-out}
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels features flow_table)
+((${#TARGETS[@]})) || TARGETS=(parse_frame compiled_model xgboost_json config labels features flow_table eve_report feature_cell)
 
 if [[ ! -f $BUILD/build.ninja ]]; then
   CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Dtests=false -Dbenchmarks=false \

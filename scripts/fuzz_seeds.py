@@ -15,6 +15,9 @@ Writes OUT_DIR/<target>/ for each target:
   labels:         the examples of docs/LABELS.md, in both formats
   features, flow_table: seeded random bytes (the targets decode any bytes
                   into packet sequences)
+  eve_report:     EVE lines `flowscore run` writes for a bundled capture
+                  (flow and alert events)
+  feature_cell:   numbers as extract writes them, and strtof's odd cases
 """
 import pathlib
 import subprocess
@@ -103,9 +106,19 @@ def random_seeds(out, seed):
         (out / f"random-{n}").write_bytes(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
 
 
+def eve_seeds(out, flowscore):
+    eve = out / "all.json"
+    subprocess.run([flowscore, "run", "--pcap", str(ROOT / "tests/data/packet/zeek-icmp-ping.pcap"),
+                    "--out", str(eve), "-q", "--set", "model.default_threshold=0", "--set", "alerting.policy=threshold"],
+                   check=True, timeout=120)
+    for n, line in enumerate(eve.read_text().splitlines()):
+        (out / f"line-{n}").write_text(line + "\n")
+
+
 def main():
     out, flowscore = pathlib.Path(sys.argv[1]), sys.argv[2]
-    dirs = {t: out / t for t in ("parse_frame", "xgboost_json", "compiled_model", "config", "labels", "features", "flow_table")}
+    dirs = {t: out / t for t in ("parse_frame", "xgboost_json", "compiled_model", "config", "labels", "features", "flow_table",
+                                 "eve_report", "feature_cell")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     frames_written = parse_frame_seeds(dirs["parse_frame"])
@@ -114,6 +127,10 @@ def main():
     label_seeds(dirs["labels"])
     random_seeds(dirs["features"], 11)
     random_seeds(dirs["flow_table"], 12)
+    eve_seeds(dirs["eve_report"], flowscore)
+    for n, cell in enumerate(["0", "1234", "0.5", "-3.25e-05", "1e39", "+inf", "NaN", "", "0x1p3", " 7", "1.5.2",
+                              "16777217", "1.17549435e-38"]):
+        (dirs["feature_cell"] / f"cell-{n}").write_text(cell)
     print(f"fuzz seeds: {frames_written} frames, 3 models, configs and label files in {out}")
 
 
