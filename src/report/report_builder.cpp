@@ -129,6 +129,7 @@ ReportBuilder::Bin& ReportBuilder::bin_at(double t) {
     for (auto& [k, b] : bins_) merge_bins(coarser[k >= 0 ? k / 2 : (k - 1) / 2], b);
     bins_.swap(coarser);
     bin_seconds_ *= 2;
+    last_bin_ = nullptr;  // it pointed into the old map
     return bin_at(t);
   }
   last_key_ = key;
