@@ -72,7 +72,9 @@ int run_report_command(int argc, char** argv) {
       if (!value(title)) return fmt::print(stderr, "{}", kUsage), 2;
     } else if (arg == "--top") {
       char* end = nullptr;
-      if (!value(top) || (options.top = std::strtoul(top.c_str(), &end, 10), *end || options.top == 0 || options.top > 1000)) {
+      const bool given = value(top);
+      options.top = given ? std::strtoul(top.c_str(), &end, 10) : 0;
+      if (!given || top.empty() || *end || options.top == 0 || options.top > 1000) {
         fmt::print(stderr, "flowscore report: --top wants a count from 1 to 1000\n");
         return 2;
       }
