@@ -58,6 +58,25 @@ def without_policy(r):
     return r
 
 
+_VALIDATORS = []
+
+
+def schema_errors(r):
+    """A flow or alert event against flowscore's schema, and against
+    Suricata's own EVE schema (../shared) with the flowscore member removed,
+    as that schema's README says. The first few messages, or []."""
+    import jsonschema
+    if not _VALIDATORS:
+        ours = jsonschema.Draft202012Validator(json.load(open(os.path.join(SRC, "docs/schema/eve-flow.schema.json"))))
+        path = os.path.join(SRC, "..", "shared", "data", "suricata-eve", "schema.json")
+        _VALIDATORS.extend([ours, jsonschema.Draft202012Validator(json.load(open(path))) if os.path.exists(path) else None])
+    ours, suricata = _VALIDATORS
+    errors = [e.message for e in ours.iter_errors(r)]
+    if suricata:
+        errors += [e.message for e in suricata.iter_errors({k: v for k, v in r.items() if k != "flowscore"})]
+    return errors[:3]
+
+
 def summary_numbers(stderr):
     # "flowscore: P packets (B bytes), F flows -> R records in ..."
     line = next(l for l in stderr.splitlines() if " packets (" in l)
@@ -176,10 +195,17 @@ def test_run_writes_one_valid_eve_line_per_flow():
     lines = records(out)
     # A flow yields one record, more when the active timeout checkpoints it.
     assert len(lines) == recs >= flows > 0, (len(lines), recs, flows)
+    names = {os.path.basename(f) for f in SMALL}
     for r in lines:
         assert REQUIRED <= r.keys(), r.keys()
         assert r["event_type"] == "flow"
         assert r["community_id"].startswith("1:")
+        # What a schema cannot say: the sensor, the input, the id's range.
+        assert r["host"] and r["in_iface"] in names, (r.get("host"), r.get("in_iface"))
+        assert 0 <= r["flow_id"] < 2 ** 51, r["flow_id"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000", r["timestamp"]), r["timestamp"]
+    for r in lines:
+        assert not schema_errors(r), schema_errors(r)
     # Every packet is either in exactly one record or counted as not flowed.
     flowed = sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in lines)
     not_flowed = 0
@@ -413,6 +439,7 @@ def test_every_alert_event_has_its_flow_event():
         assert a["timestamp"] == a["flow"]["end"] == f["flow"]["end"], (a, f)
         assert f["timestamp"] == f["flow"]["start"] == a["flow"]["start"], (a, f)
         assert a["community_id"] == f["community_id"] and a["flowscore"] == f["flowscore"]
+        assert not schema_errors(a) and not schema_errors(f), (schema_errors(a), schema_errors(f))
 
 
 def test_scoring_placement_does_not_change_verdicts():
