@@ -19,3 +19,7 @@ echo
 echo "demo: out/demo.eve.json has $(grep -c '"event_type":"flow"' out/demo.eve.json || true) flow events and" \
      "$(grep -c '"event_type":"alert"' out/demo.eve.json || true) alert events (docs/OUTPUT.md). First alert:"
 grep -m1 '"event_type":"alert"' out/demo.eve.json || head -n 1 out/demo.eve.json
+# The same verdicts as one HTML page to open in a browser (docs/REPORT.md).
+"$BUILD_DIR/src/cli/flowscore" report out/demo.eve.json -o out/demo-report.html \
+  --model-card conf/models/default.heldout-metrics.json -q
+echo "demo: report in out/demo-report.html"
