@@ -4,6 +4,9 @@
 #include <rte_cycles.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
 
