@@ -68,7 +68,7 @@ struct Config {
 
   struct Dpdk {
     uint32_t burst_size = 32;
-    uint32_t mbufs = 8191;
+    uint32_t mbufs = 0;                // 0 = sized from the ports' queues and descriptors (at least 8191)
     std::string hugepages = "auto";    // auto | yes | no
     uint32_t memory_mb = 0;            // 0 = sized from the flow table
     std::string log_level = "warning";
@@ -80,6 +80,16 @@ struct Config {
     // whose main lcore has time to spare, or with more --workers than files;
     // else workers, since one reader could not keep up with several).
     std::string read_on = "auto";
+    // Live, how packets reach the workers (src/pipeline/queue_plan.hpp):
+    // "nic" (receive-side scaling over one RX queue per worker; a port that
+    // cannot is refused), "software" (the main lcore reads every port and
+    // deals frames by address pair), or "auto" (nic where the port can,
+    // software where it cannot).
+    std::string distribute = "auto";
+    std::string queues;                // explicit map, e.g. "0:0-3,1:0-3"; empty = one queue per worker
+    std::string rss_hash = "ip_port";  // ip_port | ip (addresses only: fragment-heavy links)
+    uint32_t rx_descriptors = 1024;    // per RX queue
+    uint32_t mtu = 0;                  // 0 = the port's default; larger frames need a PMD that scatters
   } dpdk;
 };
 

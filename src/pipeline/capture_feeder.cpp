@@ -6,6 +6,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <type_traits>
 
@@ -35,7 +37,8 @@ bool CaptureLane::read_to_end() const {
 }
 
 unsigned CaptureLane::take(StagedFrame* frames, unsigned burst) {
-  // Whole bursts only, so their boundaries never depend on timing; the
+  if (live_) return rte_ring_sc_dequeue_burst_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
+  // Offline, whole bursts only, so their boundaries never depend on timing; the
   // shorter rest of a file once the file has ended.
   const unsigned n = rte_ring_sc_dequeue_bulk_elem(ring_, frames, sizeof(StagedFrame), burst, nullptr);
   if (n || !read_to_end()) return n;
@@ -50,6 +53,27 @@ void CaptureLane::next_input() {
 
 // ---- main lcore side ---------------------------------------------------------
 
+bool CaptureFeeder::make_lanes(size_t workers, int socket, std::string& error) {
+  frames_.reset(new StagedFrame[FlowTable::kMaxBurst]);
+  sorted_.reset(new StagedFrame[workers * FlowTable::kMaxBurst]);
+  dealt_.resize(workers);
+  ring_drops_.assign(workers, 0);
+  for (size_t w = 0; w < workers; ++w) {
+    auto lane = std::make_unique<CaptureLane>();
+    const std::string name = fmt::format("fs_capture{}", w);
+    lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingSlots, socket,
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (lane->ring_ == nullptr) {
+      error = fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno));
+      return false;
+    }
+    lane->live_ = live_;
+    lane->feeder_stopped_ = &stopped_;
+    lanes_.push_back(std::move(lane));
+  }
+  return true;
+}
+
 std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<Input> inputs, size_t workers, uint16_t burst,
                                                      int socket, std::string& error) {
   std::unique_ptr<CaptureFeeder> f(new CaptureFeeder);
@@ -59,20 +83,18 @@ std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<Input> inputs, 
   }
   f->inputs_ = std::move(inputs);
   f->burst_ = std::min<uint16_t>(burst, FlowTable::kMaxBurst);
-  f->frames_.reset(new StagedFrame[FlowTable::kMaxBurst]);
-  f->sorted_.reset(new StagedFrame[workers * FlowTable::kMaxBurst]);
-  f->dealt_.resize(workers);
-  for (size_t w = 0; w < workers; ++w) {
-    auto lane = std::make_unique<CaptureLane>();
-    const std::string name = fmt::format("fs_capture{}", w);
-    lane->ring_ = rte_ring_create_elem(name.c_str(), sizeof(StagedFrame), kRingSlots, socket,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (lane->ring_ == nullptr) {
-      error = fmt::format("cannot create ring {}: {}", name, rte_strerror(rte_errno));
-      return nullptr;
-    }
-    f->lanes_.push_back(std::move(lane));
-  }
+  if (!f->make_lanes(workers, socket, error)) return nullptr;
+  return f;
+}
+
+std::unique_ptr<CaptureFeeder> CaptureFeeder::create_live(std::vector<Input> inputs, size_t workers, uint16_t burst,
+                                                          int socket, const std::atomic<bool>& stop, std::string& error) {
+  std::unique_ptr<CaptureFeeder> f(new CaptureFeeder);
+  f->inputs_ = std::move(inputs);
+  f->burst_ = std::min<uint16_t>(burst, FlowTable::kMaxBurst);
+  f->live_ = true;
+  f->stop_ = &stop;
+  if (!f->make_lanes(workers, socket, error)) return nullptr;
   return f;
 }
 
@@ -97,6 +119,7 @@ bool CaptureFeeder::lanes_have_room() const {
 }
 
 unsigned CaptureFeeder::poll() {
+  if (live_) return poll_live();
   if (input_ == inputs_.size()) return 0;
   // A worker still flushing the previous file would run this one's frames
   // on the wrong clock.
@@ -114,7 +137,10 @@ unsigned CaptureFeeder::poll() {
       for (const auto& l : lanes_) l->inputs_read_.store(input_, std::memory_order_release);
       break;
     }
-    for (uint16_t i = 0; i < n; ++i) stager_.stage(pkts[i], in.link, in.snaplen, true, 0, frames[i]);
+    for (uint16_t i = 0; i < n; ++i) {
+      stager_.stage(pkts[i], in.link, in.snaplen, true, 0, frames[i]);
+      frames[i].input_index = in.input_index;
+    }
     rte_pktmbuf_free_bulk(pkts, n);
     hand_over(frames, n);
     moved += n;
@@ -122,10 +148,36 @@ unsigned CaptureFeeder::poll() {
   return moved;
 }
 
-// Room was checked before the burst was read: the enqueues take every frame.
+unsigned CaptureFeeder::poll_live() {
+  if (stopped_.load(std::memory_order_relaxed)) return 0;
+  if (stop_->load(std::memory_order_relaxed)) {
+    stopped_.store(true, std::memory_order_release);  // after every enqueue of ours
+    return 0;
+  }
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);  // the workers' live clock is the same wall clock
+  const uint64_t now_ns = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+  rte_mbuf* pkts[FlowTable::kMaxBurst];
+  StagedFrame* frames = frames_.get();
+  unsigned moved = 0;
+  for (const Input& in : inputs_) {
+    const uint16_t n = rte_eth_rx_burst(in.port, in.queue, pkts, burst_);
+    for (uint16_t i = 0; i < n; ++i) {
+      stager_.stage(pkts[i], in.link, in.snaplen, false, now_ns, frames[i]);
+      frames[i].input_index = in.input_index;
+    }
+    rte_pktmbuf_free_bulk(pkts, n);
+    hand_over(frames, n);
+    moved += n;
+  }
+  return moved;
+}
+
+// Offline, room was checked before the burst was read: the enqueues take
+// every frame. Live, what a full ring does not take is counted.
 void CaptureFeeder::hand_over(const StagedFrame* frames, unsigned n) {
   if (lanes_.size() == 1) {  // one worker takes the burst as it is, without a copy
-    rte_ring_sp_enqueue_burst_elem(lanes_[0]->ring_, frames, sizeof(StagedFrame), n, nullptr);
+    ring_drops_[0] += n - rte_ring_sp_enqueue_burst_elem(lanes_[0]->ring_, frames, sizeof(StagedFrame), n, nullptr);
     return;
   }
   std::fill(dealt_.begin(), dealt_.end(), 0u);
@@ -135,8 +187,8 @@ void CaptureFeeder::hand_over(const StagedFrame* frames, unsigned n) {
   }
   for (size_t l = 0; l < lanes_.size(); ++l)
     if (dealt_[l])
-      rte_ring_sp_enqueue_burst_elem(lanes_[l]->ring_, &sorted_[l * FlowTable::kMaxBurst], sizeof(StagedFrame),
-                                     dealt_[l], nullptr);
+      ring_drops_[l] += dealt_[l] - rte_ring_sp_enqueue_burst_elem(lanes_[l]->ring_, &sorted_[l * FlowTable::kMaxBurst],
+                                                                   sizeof(StagedFrame), dealt_[l], nullptr);
 }
 
 }  // namespace flowscore

@@ -24,6 +24,14 @@
 // have N tables, so they evict under pressure later. Frames that did not
 // parse go to worker 0, which counts them.
 //
+// Live (dpdk.distribute, queue_plan.hpp), the same feeder reads the ports
+// that cannot spread packets over queues themselves, and deals their frames
+// by the same hash, stamped with the live clock. Nothing there waits: a
+// frame whose worker's ring is full is dropped and counted (ring_drops), as
+// a NIC drops a packet whose queue is full; lanes hand over whatever they
+// hold, not whole bursts; and at a stop the feeder stops reading first, so
+// its workers can take every frame it dealt before they flush.
+//
 // One lane per worker: a single-producer/single-consumer ring of
 // StagedFrames and a two-counter handshake that marks where one capture file
 // ends and the next begins (each file is flushed on its own clock, so a
@@ -61,11 +69,15 @@ class CaptureLane {
   bool input_ended() const;
   // The worker has flushed the current input: the feeder may start the next.
   void next_input();
+  // Live: the feeder has stopped reading, so what the ring holds is all it will get.
+  bool feeder_stopped() const { return feeder_stopped_->load(std::memory_order_acquire); }
 
  private:
   friend class CaptureFeeder;
   bool read_to_end() const;  // the feeder has read the current input to its end
   rte_ring* ring_ = nullptr;
+  bool live_ = false;
+  const std::atomic<bool>* feeder_stopped_ = nullptr;
   std::atomic<uint32_t> inputs_read_{0};  // feeder: inputs read to their end
   std::atomic<uint32_t> inputs_done_{0};  // worker: inputs flushed
 };
@@ -73,28 +85,39 @@ class CaptureLane {
 class CaptureFeeder {
  public:
   struct Input {
-    uint16_t port = 0;  // a started net_pcap port (queue 0)
+    uint16_t port = 0;  // a started port: offline a net_pcap port, live any
+    uint16_t queue = 0;
+    uint16_t input_index = 0;  // FlowRecord::input_index of its frames
     LinkType link = LinkType::kEthernet;
     uint32_t snaplen = 0;
   };
-  // Reads `inputs` in order for `workers` workers (one lane each); `burst`
-  // is the workers' burst size (at most FlowTable::kMaxBurst). Returns null
-  // with `error` when a ring cannot be made, or when the PMD does not stamp
-  // capture times (the workers then read for themselves).
+  // Offline: reads `inputs` (capture files) in order for `workers` workers
+  // (one lane each); `burst` is the workers' burst size (at most
+  // FlowTable::kMaxBurst). Returns null with `error` when a ring cannot be
+  // made, or when the PMD does not stamp capture times (the workers then
+  // read for themselves).
   static std::unique_ptr<CaptureFeeder> create(std::vector<Input> inputs, size_t workers, uint16_t burst,
                                                int socket, std::string& error);
+  // Live: polls every input in turn until `stop`.
+  static std::unique_ptr<CaptureFeeder> create_live(std::vector<Input> inputs, size_t workers, uint16_t burst,
+                                                    int socket, const std::atomic<bool>& stop, std::string& error);
   ~CaptureFeeder();
   CaptureFeeder(const CaptureFeeder&) = delete;
   CaptureFeeder& operator=(const CaptureFeeder&) = delete;
 
   CaptureLane& lane(size_t worker) { return *lanes_[worker]; }
-  // Reads as far as every lane has room for another burst. Returns frames moved.
+  // Offline: reads as far as every lane has room for another burst. Live:
+  // one burst from each input. Returns frames moved.
   unsigned poll();
   // The lane a frame belongs to (a symmetric hash of its addresses).
   size_t lane_of(const StagedFrame& f) const;
+  // Live: frames dropped because the lane's ring was full, per lane.
+  const std::vector<uint64_t>& ring_drops() const { return ring_drops_; }
 
  private:
   CaptureFeeder() = default;
+  bool make_lanes(size_t workers, int socket, std::string& error);
+  unsigned poll_live();
   bool lanes_have_room() const;
   void hand_over(const StagedFrame* frames, unsigned n);  // each frame to its lane's ring
 
@@ -105,7 +128,11 @@ class CaptureFeeder {
   std::unique_ptr<StagedFrame[]> frames_;   // one burst; a local array would be zeroed on every call
   std::unique_ptr<StagedFrame[]> sorted_;   // the burst dealt out: lanes x burst
   std::vector<unsigned> dealt_;             // frames per lane in sorted_
+  std::vector<uint64_t> ring_drops_;        // live: per lane
   uint16_t burst_ = 32;
+  bool live_ = false;
+  const std::atomic<bool>* stop_ = nullptr;  // live
+  std::atomic<bool> stopped_{false};         // live: read no more (the lanes' feeder_stopped)
 };
 
 }  // namespace flowscore

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flowscore/printable.hpp"
+#include "queue_plan.hpp"
 
 namespace flowscore {
 
@@ -91,6 +92,22 @@ bool as_choice(const json& v, std::string& out, std::initializer_list<std::strin
   }
   why = fmt::format("must be one of \"{}\"", fmt::join(choices, "\", \""));
   return false;
+}
+
+// dpdk.mbufs: 0 (sized from the ports), or a pool of at least 1023.
+bool as_mbufs(const json& v, uint32_t& out, std::string& why) {
+  if (!as_uint(v, out, 0, 1u << 22, why)) return false;
+  if (out != 0 && out < 1023) {
+    why = "must be 0 (sized from the ports' queues) or a whole number from 1023 to 4194304";
+    return false;
+  }
+  return true;
+}
+
+bool as_queue_map(const json& v, std::string& out, std::string& why) {
+  if (!as_string(v, out, why)) return false;
+  std::vector<QueueRef> refs;
+  return out.empty() || parse_queue_map(out, refs, why);
 }
 
 bool as_probability(const json& v, float& out, std::string& why) {
@@ -321,10 +338,15 @@ const std::map<std::string, Setter>& setters() {
       {"campaigns.idle_timeout", [](const json& v, Config& c, std::string& w) { return as_window(v, c.campaigns.idle_timeout_ns, w); }},
       {"campaigns.max_open", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.campaigns.max_open, 1, 1u << 20, w); }},
       {"dpdk.burst_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.burst_size, 1, FlowTable::kMaxBurst, w); }},
-      {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mbufs, 1023, 1u << 22, w); }},
+      {"dpdk.mbufs", [](const json& v, Config& c, std::string& w) { return as_mbufs(v, c.dpdk.mbufs, w); }},
       {"dpdk.hugepages", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.hugepages, {"auto", "yes", "no"}, w); }},
       {"dpdk.memory_mb", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.memory_mb, 0, 1u << 20, w); }},
       {"dpdk.read_on", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.read_on, {"auto", "main", "worker"}, w); }},
+      {"dpdk.distribute", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.distribute, {"auto", "nic", "software"}, w); }},
+      {"dpdk.queues", [](const json& v, Config& c, std::string& w) { return as_queue_map(v, c.dpdk.queues, w); }},
+      {"dpdk.rss_hash", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.dpdk.rss_hash, {"ip_port", "ip"}, w); }},
+      {"dpdk.rx_descriptors", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.rx_descriptors, 32, 32768, w); }},
+      {"dpdk.mtu", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.dpdk.mtu, 0, 65535, w); }},
       {"dpdk.log_level", [](const json& v, Config& c, std::string& w) { return as_string(v, c.dpdk.log_level, w); }},
   };
   return table;

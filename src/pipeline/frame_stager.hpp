@@ -22,6 +22,7 @@ struct StagedFrame {
   uint64_t ts_ns = 0;   // packet time
   uint32_t wire_len = 0;
   ParseStatus status = ParseStatus::kOk;
+  uint16_t input_index = 0;  // set by the CaptureFeeder: live, one lane carries frames of several ports
 };
 
 class FrameStager {

@@ -73,13 +73,25 @@ std::string prometheus_text(const RunStats& s, const std::string& sensor_name, u
   }
   e.gauge("flowscore_uptime_seconds", "Seconds since the sensor started.", s.uptime_ns / 1'000'000'000);
 
-  // One RX queue per port today (issue 14 §1: queues come with RSS).
+  // Per RX queue where the port counts per queue (the first 16 queues, as
+  // rte_eth_stats has them); a port that does not gets one sample per port.
   e.family("flowscore_packets_received_total", "counter", "Packets a port queue handed to flowscore (ipackets).");
+  for (const PortStats& p : s.ports) {
+    uint64_t per_queue = 0;
+    for (uint64_t n : p.queue_packets) per_queue += n;
+    if (!p.queue_packets.empty() && per_queue == p.packets) {
+      for (size_t q = 0; q < p.queue_packets.size(); ++q)
+        e.sample("flowscore_packets_received_total", p.queue_packets[q], fmt::format("port=\"{}\",queue=\"{}\"", p.port, q));
+    } else {
+      e.sample("flowscore_packets_received_total", p.packets, fmt::format("port=\"{}\",queue=\"all\"", p.port));
+    }
+  }
+  e.family("flowscore_bytes_received_total", "counter", "Bytes of the packets a port handed to flowscore (ibytes).");
   for (const PortStats& p : s.ports)
-    e.sample("flowscore_packets_received_total", p.packets, fmt::format("port=\"{}\",queue=\"0\"", p.port));
-  e.family("flowscore_bytes_received_total", "counter", "Bytes of those packets (ibytes).");
-  for (const PortStats& p : s.ports)
-    e.sample("flowscore_bytes_received_total", p.bytes, fmt::format("port=\"{}\",queue=\"0\"", p.port));
+    e.sample("flowscore_bytes_received_total", p.bytes, fmt::format("port=\"{}\"", p.port));
+  e.counter("flowscore_ring_dropped_total",
+            "Frames the main lcore read and dealt that a worker's full ring dropped (dpdk.distribute software).",
+            s.ring_dropped());
   e.family("flowscore_port_dropped_total", "counter",
            "Packets a port dropped: imissed (workers too slow), rx_nombuf (no mbuf), ierrors (bad frames).");
   for (const PortStats& p : s.ports) {

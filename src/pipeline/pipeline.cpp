@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bit>
+#include <map>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "capture_feeder.hpp"
 #include "eal.hpp"
@@ -34,6 +37,8 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "metrics_endpoint.hpp"
+#include "port_setup.hpp"
+#include "queue_plan.hpp"
 #include "progress_line.hpp"
 #include "record_writer.hpp"
 #include "service_notify.hpp"
@@ -120,20 +125,6 @@ void log_line(bool quiet, const std::string& s) {
 // and free-slot rings (about 128 B per flow) and the record pool.
 size_t worker_memory_bytes(const Config& cfg) {
   return size_t{cfg.flow.capacity} * 128 + size_t{cfg.output.queue_records} * sizeof(FlowRecord);
-}
-
-bool setup_port(uint16_t port, rte_mempool* pool, std::string& error) {
-  rte_eth_conf conf{};
-  int rc = rte_eth_dev_configure(port, 1, 1, &conf);
-  if (rc == 0) rc = rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr, pool);
-  if (rc == 0) rc = rte_eth_tx_queue_setup(port, 0, 64, rte_eth_dev_socket_id(port), nullptr);
-  if (rc == 0) rc = rte_eth_dev_start(port);
-  if (rc != 0) {
-    error = fmt::format("cannot start port {}: {}", port, rte_strerror(-rc));
-    return false;
-  }
-  rte_eth_promiscuous_enable(port);  // a sensor sees traffic not addressed to it
-  return true;
 }
 
 int worker_main(void* arg) { return static_cast<Worker*>(arg)->run(g_stop, g_abort); }
@@ -304,6 +295,23 @@ void print_judgement_summary(const RecordJudge& j, bool scored) {
     fmt::print(stderr, "flowscore: context: {} hosts or services forgotten for room (context.hosts, context.services)\n", n);
 }
 
+// Live: what each port received, per RX queue, and what it and the dealing
+// dropped, so every packet is accounted: received = parsed by a worker +
+// dropped at a worker's ring (the ports' own drops never reach flowscore).
+void print_port_summary(const RunStats& s) {
+  for (const PortStats& p : s.ports) {
+    std::string queues;
+    for (size_t q = 0; p.queue_packets.size() > 1 && q < p.queue_packets.size(); ++q)
+      queues += fmt::format("{}{}: {}", q ? ", " : " (queue ", q, p.queue_packets[q]);
+    if (!queues.empty()) queues += ")";
+    fmt::print(stderr, "flowscore: port {}: {} packets received{}; dropped by the port: {} imissed, {} rx_nombuf, {} ierrors\n",
+               p.port, p.packets, queues, p.imissed, p.rx_nombuf, p.ierrors);
+  }
+  if (!s.ring_drops.empty())
+    fmt::print(stderr, "flowscore: {} frames dealt by the main lcore were dropped at full worker rings (per worker: {})\n",
+               s.ring_dropped(), fmt::join(s.ring_drops, ", "));
+}
+
 void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, RunMode mode,
                    const CompiledModel* model, const LabelRules* labels, const std::string& default_label) {
   const WorkerStats& t = s.total;
@@ -444,7 +452,7 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, 
       rte_eal_cleanup();
       return 2;
     }
-    worker_count = std::min<unsigned>(std::max(1u, rte_lcore_count() - 1), rte_eth_dev_count_avail());
+    worker_count = std::max(1u, rte_lcore_count() - 1);  // queues are planned per worker (queue_plan.hpp)
   }
   if (rte_lcore_count() < 2) {
     fmt::print(stderr, "flowscore: need at least two lcores (one writer, one worker); use -l or --lcores\n");
@@ -454,25 +462,96 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, 
   return 0;
 }
 
-// The inputs the workers poll: offline, capture file i is port net_pcap<i>;
-// live, every port. Each is configured and started.
-bool open_inputs(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, rte_mempool* pool,
-                 std::vector<WorkerInput>& inputs, std::string& error) {
-  if (!req.pcaps.empty()) {
-    for (size_t i = 0; i < req.pcaps.size(); ++i) {
-      uint16_t port = 0;
-      if (rte_eth_dev_get_port_by_name(pcap_vdev_name(i).c_str(), &port) != 0) {
-        error = fmt::format("{}: the pcap PMD did not open it", req.pcaps[i]);
-        return false;
-      }
-      inputs.push_back({port, 0, static_cast<uint32_t>(i), pcaps[i].link, pcaps[i].snaplen});
+// Offline: capture file i is port net_pcap<i>, started with one queue.
+bool open_capture_ports(const RunRequest& req, const std::vector<PcapFileInfo>& pcaps, rte_mempool* pool,
+                        std::vector<WorkerInput>& inputs, std::string& error) {
+  for (size_t i = 0; i < req.pcaps.size(); ++i) {
+    uint16_t port = 0;
+    if (rte_eth_dev_get_port_by_name(pcap_vdev_name(i).c_str(), &port) != 0) {
+      error = fmt::format("{}: the pcap PMD did not open it", req.pcaps[i]);
+      return false;
+    }
+    inputs.push_back({port, 0, static_cast<uint32_t>(i), pcaps[i].link, pcaps[i].snaplen});
+    QueuePlan::Port plan;
+    plan.port = port;
+    std::string describe;
+    if (!configure_port(plan, req.cfg.dpdk, pool, describe, error)) return false;
+  }
+  return true;
+}
+
+// Live: the ports' RX queues planned over the workers (queue_plan.hpp).
+bool plan_live_ports(const Config& cfg, unsigned worker_count, QueuePlan& plan, std::string& error) {
+  std::vector<PortCapabilities> caps;
+  uint16_t port = 0;
+  RTE_ETH_FOREACH_DEV(port) caps.push_back(port_capabilities(port));
+  QueueOptions opt;
+  opt.distribute = cfg.dpdk.distribute;
+  opt.queue_map = cfg.dpdk.queues;
+  opt.rss_hf = rss_hash_types(cfg.dpdk.rss_hash);
+  return plan_queues(caps, worker_count, opt, plan, error);
+}
+
+// The mbuf pool(s): offline one of dpdk.mbufs (default 8191) on the main
+// lcore's socket; live one per NUMA socket of the ports, each sized for its
+// ports' queues and descriptors (dpdk.mbufs 0), or of dpdk.mbufs, refused
+// when that is too few to fill the descriptors. Returns false with `error`;
+// `refused` tells a configuration that cannot work from memory that ran out.
+bool make_mbuf_pools(const Config& cfg, const QueuePlan* live, std::map<int, rte_mempool*>& pools, bool& refused,
+                     std::string& error) {
+  constexpr unsigned kCache = 256;
+  refused = false;
+  std::map<int, QueuePlan> per_socket;
+  if (live) {
+    for (const QueuePlan::Port& p : live->ports) {
+      const int socket = rte_eth_dev_socket_id(p.port) >= 0 ? rte_eth_dev_socket_id(p.port) : static_cast<int>(rte_socket_id());
+      per_socket[socket].ports.push_back(p);
     }
   } else {
-    uint16_t port = 0;
-    RTE_ETH_FOREACH_DEV(port) inputs.push_back({port, 0, port, LinkType::kEthernet, 0});
+    per_socket[static_cast<int>(rte_socket_id())];
   }
-  for (const WorkerInput& in : inputs)
-    if (!setup_port(in.port, pool, error)) return false;
+  for (const auto& [socket, share] : per_socket) {
+    const uint32_t needed = mbufs_needed(share, cfg.dpdk, rte_lcore_count(), kCache);
+    uint32_t size = cfg.dpdk.mbufs;
+    if (size == 0) size = std::max<uint32_t>(8191, std::bit_ceil(2 * needed) - 1);  // a power of two less one suits the ring
+    if (live && size < needed) {
+      uint64_t rx_descriptors = 0;
+      for (const QueuePlan::Port& p : share.ports) rx_descriptors += uint64_t{p.rx_queues} * cfg.dpdk.rx_descriptors;
+      error = fmt::format("dpdk.mbufs {} is too few for the ports on socket {}: {} RX descriptors (dpdk.rx_descriptors "
+                          "per queue), the TX rings, bursts and lcore caches take {}; raise it, or set 0 to size it "
+                          "from the ports", size, socket, rx_descriptors, needed);
+      refused = true;
+      return false;
+    }
+    rte_mempool* pool = rte_pktmbuf_pool_create(fmt::format("mbufs_s{}", socket).c_str(), size, kCache, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (pool == nullptr) {
+      error = fmt::format("cannot create the mbuf pool ({} mbufs on socket {}): {}", size, socket, rte_strerror(rte_errno));
+      return false;
+    }
+    pools[socket] = pool;
+  }
+  return true;
+}
+
+// Live: starts every port as planned. `inputs` gets one entry per port (for
+// names, stats and teardown), `assigned` each worker's own queues, `dealt`
+// the queues the main lcore reads and deals.
+bool open_live_ports(const RunRequest& req, const QueuePlan& plan, const std::map<int, rte_mempool*>& pools,
+                     std::vector<WorkerInput>& inputs, std::vector<std::vector<WorkerInput>>& assigned,
+                     std::vector<CaptureFeeder::Input>& dealt, std::string& error) {
+  for (const std::string& note : plan.notes) log_line(false, note);
+  for (const QueuePlan::Port& p : plan.ports) {
+    const int socket = rte_eth_dev_socket_id(p.port) >= 0 ? rte_eth_dev_socket_id(p.port) : static_cast<int>(rte_socket_id());
+    std::string describe;
+    if (!configure_port(p, req.cfg.dpdk, pools.at(socket), describe, error)) return false;
+    log_line(req.quiet, describe);
+    inputs.push_back({p.port, 0, p.port, LinkType::kEthernet, 0});
+  }
+  assigned.assign(plan.worker_queues.size(), {});
+  for (size_t w = 0; w < plan.worker_queues.size(); ++w)
+    for (const QueueRef& q : plan.worker_queues[w]) assigned[w].push_back({q.port, q.queue, q.port, LinkType::kEthernet, 0});
+  for (const QueueRef& q : plan.dealt) dealt.push_back({q.port, q.queue, q.port, LinkType::kEthernet, 0});
   return true;
 }
 
@@ -484,7 +563,8 @@ std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req, const 
   const Config& cfg = req.cfg;
   if (req.pcaps.empty() || !one_reader) return nullptr;
   std::vector<CaptureFeeder::Input> feeds;
-  for (const WorkerInput& in : inputs) feeds.push_back({in.port, in.link, in.snaplen});
+  for (const WorkerInput& in : inputs)
+    feeds.push_back({in.port, in.queue, static_cast<uint16_t>(in.input_index), in.link, in.snaplen});
   std::string error;
   auto feeder = CaptureFeeder::create(std::move(feeds), worker_count, static_cast<uint16_t>(cfg.dpdk.burst_size),
                                       static_cast<int>(rte_socket_id()), error);
@@ -670,12 +750,29 @@ int run_pipeline(const RunRequest& req) {
     return 1;
   };
 
-  rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", cfg.dpdk.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              static_cast<int>(rte_socket_id()));
-  if (pool == nullptr)
-    return out_of_memory(fmt::format("cannot create the mbuf pool ({} mbufs): {}", cfg.dpdk.mbufs, rte_strerror(rte_errno)));
-  std::vector<WorkerInput> inputs;
-  if (!open_inputs(req, in.pcaps, pool, inputs, error)) {
+  QueuePlan live_plan;
+  if (!offline && !plan_live_ports(cfg, worker_count, live_plan, error)) {
+    fmt::print(stderr, "flowscore: {}\n", error);
+    rte_eal_cleanup();
+    return 2;
+  }
+  std::map<int, rte_mempool*> pools;  // per NUMA socket
+  auto free_pools = [&] {
+    for (auto& [socket, pool] : pools) rte_mempool_free(pool);
+    pools.clear();
+  };
+  if (bool refused = false; !make_mbuf_pools(cfg, offline ? nullptr : &live_plan, pools, refused, error)) {
+    free_pools();
+    if (!refused) return out_of_memory(error);
+    fmt::print(stderr, "flowscore: {}\n", error);
+    rte_eal_cleanup();
+    return 2;
+  }
+  std::vector<WorkerInput> inputs;  // offline one per capture file, live one per port
+  std::vector<std::vector<WorkerInput>> assigned;
+  std::vector<CaptureFeeder::Input> dealt;  // live: the queues the main lcore reads and deals
+  if (offline ? !open_capture_ports(req, in.pcaps, pools.begin()->second, inputs, error)
+              : !open_live_ports(req, live_plan, pools, inputs, assigned, dealt, error)) {
     fmt::print(stderr, "flowscore: {}\n", error);
     rte_eal_cleanup();
     return 1;
@@ -689,8 +786,18 @@ int run_pipeline(const RunRequest& req) {
   rte_telemetry_register_cmd("/flowscore/model", telemetry_model, "The running model: name, hash, reload counts");
   rte_telemetry_register_cmd("/flowscore/stats", StatsReporter::telemetry_stats,
                              "Packets, drops, flows, records, alerts: at most about a second old");
-  std::unique_ptr<CaptureFeeder> feeder = make_capture_feeder(req, inputs, worker_count, one_reader);
-  std::vector<std::vector<WorkerInput>> assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
+  std::unique_ptr<CaptureFeeder> feeder;
+  if (offline) {
+    feeder = make_capture_feeder(req, inputs, worker_count, one_reader);
+    assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
+  } else if (!dealt.empty()) {
+    feeder = CaptureFeeder::create_live(std::move(dealt), worker_count, static_cast<uint16_t>(cfg.dpdk.burst_size),
+                                        static_cast<int>(rte_socket_id()), g_stop, error);
+    if (!feeder) {
+      free_pools();
+      return out_of_memory(error);
+    }
+  }
   // Scoring runs on the workers, or on the writer's lcore, which is mostly
   // idle while it serves a single worker that reads its own input
   // (model.score_on). A worker always scores what its flushes emit: it has
@@ -704,7 +811,7 @@ int run_pipeline(const RunRequest& req) {
   if (!create_workers(req, spec, model_slot, score_on_writer, std::move(assigned), feeder.get(), workers, error)) {
     workers.clear();
     feeder.reset();
-    rte_mempool_free(pool);
+    free_pools();
     return out_of_memory(error);
   }
   std::unique_ptr<RecordWriter> writer = make_record_writer(req, spec, in, inputs, model_slot.generation());
@@ -774,11 +881,17 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  std::vector<uint16_t> ports;
-  for (const WorkerInput& i : inputs) ports.push_back(i.port);
+  std::vector<PortRef> ports;
+  for (const WorkerInput& i : inputs) {
+    uint16_t queues = 1;
+    for (const QueuePlan::Port& p : live_plan.ports)
+      if (p.port == i.port) queues = p.rx_queues;
+    ports.push_back({i.port, queues});
+  }
   StatsReporter stats(workers, writer_scorer.get(), std::move(ports), offline ? 0 : cfg.output.stats_interval_ns,
                       cfg.output.sensor_name, [&](RunStats& s) {
     s.write_failures = write_failures;
+    if (!offline && feeder) s.ring_drops = feeder->ring_drops();
     s.model_reloads = g_model_reloads.load();
     s.model_refusals = g_model_refusals.load();
     std::lock_guard lock(g_running_model.mutex);
@@ -820,6 +933,13 @@ int run_pipeline(const RunRequest& req) {
                                                  in.tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
     }
   };
+  // Live, link changes are logged as the main lcore sees them (polled once
+  // a second: not every PMD raises link-state interrupts).
+  std::vector<uint16_t> port_ids;
+  for (const WorkerInput& i : inputs) port_ids.push_back(i.port);
+  LinkWatch link_watch(std::move(port_ids));
+  auto next_link_check = std::chrono::steady_clock::now();
+  bool links_reported = false;
   fmt::memory_buffer text;
   write_records(workers, writer_scorer.get(), cfg.model.batch_size, feeder.get(), *writer, *in.sink, !offline,
                 text, write_failures, [&](fmt::memory_buffer& out) {
@@ -837,6 +957,11 @@ int run_pipeline(const RunRequest& req) {
     }
     if (!offline) stats.poll(out);
     report_output_health();
+    if (!offline && std::chrono::steady_clock::now() >= next_link_check) {
+      for (const std::string& line : link_watch.changes()) log_line(req.quiet && !links_reported, line);
+      links_reported = true;
+      next_link_check = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
     if (cfg.output.status_log && stats.events() != status_events) {
       status_events = stats.events();
       log_line(false, status_text(stats.latest()));
@@ -869,6 +994,7 @@ int run_pipeline(const RunRequest& req) {
   if (!req.quiet)
     print_summary(t, elapsed, *in.sink, req.mode, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
                   req.default_label);
+  if (!offline && !req.quiet) print_port_summary(t);
   if (const auto* eve = dynamic_cast<const EveRecordWriter*>(writer.get()); eve && eve->judge() && !req.quiet)
     print_judgement_summary(*eve->judge(), model_slot.get() != nullptr);
   if (const auto* cal = dynamic_cast<const CalibrationWriter*>(writer.get()); cal && !req.quiet)
@@ -908,7 +1034,7 @@ int run_pipeline(const RunRequest& req) {
   for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
   workers.clear();
   feeder.reset();
-  rte_mempool_free(pool);
+  free_pools();
   rte_eal_cleanup();
   return status;
 }

@@ -87,6 +87,12 @@ uint64_t RunStats::dropped() const {
   return n;
 }
 
+uint64_t RunStats::ring_dropped() const {
+  uint64_t n = 0;
+  for (uint64_t d : ring_drops) n += d;
+  return n;
+}
+
 // Shaped like Suricata's stats event (uptime, capture.kernel_packets and
 // kernel_drops as its DPDK capture counts them, decoder.pkts/bytes/invalid);
 // flowscore's own counters under stats.flowscore. docs/OUTPUT.md and
@@ -102,7 +108,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
   for (const PortStats& p : s.ports) {
     errors += p.ierrors;
     ports.push_back({{"port", p.port}, {"packets", p.packets}, {"bytes", p.bytes}, {"imissed", p.imissed}, {"ierrors", p.ierrors},
-                     {"rx_nombuf", p.rx_nombuf}});
+                     {"rx_nombuf", p.rx_nombuf}, {"queues", p.queue_packets}});
   }
   json not_flowed = json::object();
   for (size_t i = 1; i < std::size(t.packets.parse_drops); ++i)
@@ -122,7 +128,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
 
   json stats = {
       {"uptime", s.uptime_ns / 1'000'000'000},
-      {"capture", {{"kernel_packets", s.arrived()}, {"kernel_drops", s.dropped()}, {"errors", errors}, {"ports", ports}}},
+      {"capture", {{"kernel_packets", s.arrived()}, {"kernel_drops", s.dropped()}, {"errors", errors}, {"ring_drops", s.ring_dropped()}, {"ports", ports}}},
       {"decoder",
        {{"pkts", t.packets.packets},
         {"bytes", t.packets.wire_bytes},

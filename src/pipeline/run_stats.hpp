@@ -91,7 +91,14 @@ struct PortStats {
   uint64_t imissed = 0;    // dropped by the NIC: the workers fell behind
   uint64_t ierrors = 0;    // erroneous frames
   uint64_t rx_nombuf = 0;  // dropped for want of an mbuf
+  std::vector<uint64_t> queue_packets;  // ipackets per RX queue (the first 16: RTE_ETHDEV_QUEUE_STAT_CNTRS)
   uint64_t dropped() const { return imissed + rx_nombuf; }
+};
+
+// A port a run reads, and how many RX queues it has.
+struct PortRef {
+  uint16_t port = 0;
+  uint16_t rx_queues = 1;
 };
 
 // The whole run: the sum over workers plus what the main lcore counts.
@@ -100,6 +107,9 @@ struct RunStats {
   std::vector<WorkerStats> workers;  // by worker id
   WorkerStats total;                 // workers summed, plus the writer's scoring
   std::vector<PortStats> ports;
+  // Live, frames the main lcore read and dealt that a worker's full ring
+  // dropped, per worker (dpdk.distribute; empty when nothing is dealt).
+  std::vector<uint64_t> ring_drops;
   uint64_t write_failures = 0;       // output writes that failed (their lines are lost, and counted)
   uint64_t model_reloads = 0, model_refusals = 0;
   std::string model_name, model_hash;
@@ -116,6 +126,7 @@ struct RunStats {
   // DPDK capture counts), and the dropped ones (imissed + rx_nombuf).
   uint64_t arrived() const;
   uint64_t dropped() const;
+  uint64_t ring_dropped() const;  // ring_drops summed
 };
 
 // The EVE "stats" event (docs/OUTPUT.md), without the trailing newline.

@@ -37,7 +37,7 @@ struct Published {
 }  // namespace
 
 StatsReporter::StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer,
-                             std::vector<uint16_t> ports, uint64_t event_interval_ns, std::string sensor_name,
+                             std::vector<PortRef> ports, uint64_t event_interval_ns, std::string sensor_name,
                              std::function<void(RunStats&)> main_side)
     : workers_(workers),
       writer_scorer_(writer_scorer),
@@ -56,10 +56,11 @@ RunStats StatsReporter::assemble(const std::vector<WorkerStats>& workers, uint64
   s.uptime_ns = now_ns - start_ns_;
   s.workers = workers;
   s.sum(writer_scorer_ ? &writer_scorer_->counters() : nullptr);
-  for (uint16_t port : ports_) {
+  for (const PortRef& port : ports_) {
     rte_eth_stats st{};
-    if (rte_eth_stats_get(port, &st) != 0) continue;
-    s.ports.push_back({port, st.ipackets, st.ibytes, st.imissed, st.ierrors, st.rx_nombuf});
+    if (rte_eth_stats_get(port.port, &st) != 0) continue;
+    PortStats& p = s.ports.emplace_back(PortStats{port.port, st.ipackets, st.ibytes, st.imissed, st.ierrors, st.rx_nombuf, {}});
+    p.queue_packets.assign(st.q_ipackets, st.q_ipackets + std::min<unsigned>(port.rx_queues, RTE_ETHDEV_QUEUE_STAT_CNTRS));
   }
   main_side_(s);
   return s;

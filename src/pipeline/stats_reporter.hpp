@@ -29,7 +29,7 @@ class StatsReporter {
   // `main_side` fills in what the main lcore itself counts (write failures,
   // the model). `event_interval_ns` 0: no stats events.
   StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer,
-                std::vector<uint16_t> ports, uint64_t event_interval_ns, std::string sensor_name,
+                std::vector<PortRef> ports, uint64_t event_interval_ns, std::string sensor_name,
                 std::function<void(RunStats&)> main_side);
 
   // Main lcore, once per writer pass: asks the workers for fresh counters
@@ -64,7 +64,7 @@ class StatsReporter {
 
   const std::vector<std::unique_ptr<Worker>>& workers_;
   const ScoreBatch* writer_scorer_;
-  std::vector<uint16_t> ports_;
+  std::vector<PortRef> ports_;
   uint64_t event_interval_ns_;
   std::string sensor_name_;
   std::function<void(RunStats&)> main_side_;

@@ -89,7 +89,7 @@ void Worker::hand_over_batch() {
 unsigned Worker::poll_input(const WorkerInput& in, uint64_t live_now_ns) {
   StagedFrame* frames = frames_.get();  // a member: a local array would be zeroed on every poll
   unsigned n = 0;
-  if (lane_) {
+  if (lane_ && offline_) {
     n = lane_->take(frames, burst_);  // stage 1 ran on the main lcore (dpdk.read_on)
   } else {
     rte_mbuf* pkts[kMaxBurst];
@@ -97,7 +97,21 @@ unsigned Worker::poll_input(const WorkerInput& in, uint64_t live_now_ns) {
     stage_burst(pkts, n, in, live_now_ns, frames);
     rte_pktmbuf_free_bulk(pkts, n);
   }
-  if (n) account_frames(frames, n, in);
+  if (n) account_frames(frames, n, in.input_index);
+  return n;
+}
+
+// Live: the frames the main lcore dealt to this worker, from any of the
+// ports it reads (dpdk.distribute), accounted in runs of one port each.
+unsigned Worker::poll_live_lane() {
+  StagedFrame* frames = frames_.get();
+  const unsigned n = lane_->take(frames, burst_);
+  for (unsigned i = 0; i < n;) {
+    unsigned j = i + 1;
+    while (j < n && frames[j].input_index == frames[i].input_index) ++j;
+    account_frames(frames + i, j - i, frames[i].input_index);
+    i = j;
+  }
   return n;
 }
 
@@ -112,7 +126,7 @@ void Worker::stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uin
   }
 }
 
-void Worker::account_frames(StagedFrame* frames, unsigned n, const WorkerInput& in) {
+void Worker::account_frames(StagedFrame* frames, unsigned n, uint32_t input_index) {
   // Stage 2: count what did not parse, attribute fragments, then account the
   // rest to the flow table in one call, which looks all keys up at once.
   FlowTable::PacketRef refs[kMaxBurst];
@@ -134,7 +148,7 @@ void Worker::account_frames(StagedFrame* frames, unsigned n, const WorkerInput& 
     refs[flowed++] = {&f.packet, f.wire_len, f.ts_ns};
     clock_ns_ = std::max(clock_ns_, f.ts_ns);
   }
-  table_->account_burst({refs, flowed}, in.input_index, sink_);
+  table_->account_burst({refs, flowed}, input_index, sink_);
 }
 
 WorkerStats Worker::stats() const {
@@ -170,7 +184,8 @@ bool Worker::input_ended() { return lane_ == nullptr || lane_->input_ended(); }
 // One pass: read the clock once, poll each input for a burst, process it,
 // then run the timed work (expiry, score-batch deadline). Offline, inputs are
 // read one after another; each ends with a flush, since another capture file
-// runs on another clock.
+// runs on another clock. Live, every queue the worker owns is polled, then
+// its lane of dealt frames if it has one.
 
 int Worker::run(const std::atomic<bool>& stop, const std::atomic<bool>& abort) {
   abort_ = &abort;
@@ -179,7 +194,7 @@ int Worker::run(const std::atomic<bool>& stop, const std::atomic<bool>& abort) {
   const uint64_t wall0 = wall_clock_ns();
   size_t current = 0;  // offline: the input being read
 
-  while (!stop.load(std::memory_order_relaxed) && current < inputs_.size()) {
+  while (!stop.load(std::memory_order_relaxed) && (!offline_ || current < inputs_.size())) {
     const uint64_t tsc = rte_rdtsc();
     const uint64_t live_now = wall0 + uint64_t(double(tsc - tsc0) * ns_per_tsc);
     const size_t first = offline_ ? current : 0;
@@ -197,10 +212,20 @@ int Worker::run(const std::atomic<bool>& stop, const std::atomic<bool>& abort) {
         if (lane_) lane_->next_input();
       }
     }
-    if (!offline_) clock_ns_ = live_now;
+    if (!offline_ && lane_ && poll_live_lane() > 0) ++counters_.bursts;
+    // Live, a dealt frame may carry a time a little ahead of this lcore's
+    // clock (the feeder reads the wall clock itself): time never runs back.
+    if (!offline_) clock_ns_ = std::max(clock_ns_, live_now);
     table_->expire(clock_ns_, sink_);
     if (!batch_.empty() && rte_rdtsc() - batch_started_tsc_ > batch_deadline_tsc_) hand_over_batch();
     if (mailbox_.asked()) mailbox_.reply(stats());
+  }
+  if (!offline_ && lane_) {
+    // Every frame the feeder dealt is accounted before the flush: it stops
+    // reading first, then the lane is emptied.
+    while (!lane_->feeder_stopped()) rte_pause();
+    while (poll_live_lane() > 0) {
+    }
   }
   flush();
   finished_.store(true, std::memory_order_release);

@@ -37,7 +37,9 @@ class Worker {
          std::unique_ptr<FlowTable> table, std::unique_ptr<RecordQueue> queue,
          std::unique_ptr<ScoreBatch> scorer,  // null: nothing is scored (extract)
          bool writer_scores,                  // the writer scores, except what a flush emits
-         CaptureLane* lane = nullptr);        // offline: packets the main lcore read (null: read inputs here)
+         CaptureLane* lane = nullptr);        // packets the main lcore read and dealt (dpdk.read_on offline,
+                                              // dpdk.distribute live); offline it replaces reading the inputs,
+                                              // live it comes on top of the queues in `inputs`
 
   // lcore entry point; returns when its inputs end (offline) or on `stop`,
   // after a flush of every flow. `abort`: stop waiting for free records in
@@ -67,8 +69,9 @@ class Worker {
   };
 
   unsigned poll_input(const WorkerInput& in, uint64_t live_now_ns);
+  unsigned poll_live_lane();
   void stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uint64_t live_now_ns, StagedFrame* frames);
-  void account_frames(StagedFrame* frames, unsigned n, const WorkerInput& in);
+  void account_frames(StagedFrame* frames, unsigned n, uint32_t input_index);
   void hand_over_batch();
   void flush();  // ends every flow (end of input, shutdown)
   bool input_ended();

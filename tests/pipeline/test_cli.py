@@ -962,6 +962,128 @@ def test_live_mode_takes_a_testpmd_replay_over_memif():
     assert flows(live) == flows(records(offline)), (flows(live), flows(records(offline)))
 
 
+# ---- live: ports, queues, workers (issue 14 section 1) ---------------------------
+# This machine has two CPUs; three lcores on them (--lcores) give the main
+# lcore and two workers, as a sensor with more cores would have.
+THREE_LCORES = "0@0,1@1,2@1"
+
+
+def stats_schema_errors(event):
+    import jsonschema
+    schema = json.load(open(os.path.join(SRC, "docs/schema/eve-stats.schema.json")))
+    return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(event)][:3]
+
+
+def live_run(name, vdevs, args, ready, timeout=90):
+    """A live run of flowscore on `vdevs` with three lcores, stopped by
+    SIGINT once ready(telemetry stats) is true. Returns (stderr, records)."""
+    out = os.path.join(TMP, f"{name}.json")
+    prefix = f"flowscore-{name}-{os.getpid()}"
+    proc = subprocess.Popen(
+        [FLOWSCORE, "run", "--lcores", THREE_LCORES, "--no-pci", "--no-huge", "-m", "512", "--log-level=error",
+         f"--file-prefix={prefix}", *vdevs, "--", "--out", out, "--set", "output.stats_interval=1", *args],
+        stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + timeout
+        while True:
+            time.sleep(0.2)
+            assert time.time() < deadline and proc.poll() is None, "".join(lines)
+            try:
+                live = telemetry(prefix, "/flowscore/stats")
+            except (OSError, ValueError):
+                continue
+            if live and ready(live):
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = "".join(lines)
+    assert proc.returncode == 0, err
+    return err, records(out)
+
+
+def test_a_port_with_rss_gives_each_worker_its_own_queue():
+    # net_null offers RSS as a NIC does (every hash type, a 128-entry
+    # redirection table, many queues) and hands out zero-filled frames on
+    # every queue it is polled on: not IP, counted, not flowed. Each of the
+    # two workers polls its own queue; every packet a queue received is
+    # accounted by a worker, and the stats event says so per queue.
+    err, recs = live_run("rss", ["--vdev=net_null0,copy=1"], ["--model", "none"],
+                         lambda live: live.get("packets", 0) > 100000)
+    port_line = next(l for l in err.splitlines() if "port 0 (net_null0)" in l)
+    assert "2 RX queues" in port_line and "symmetric key 0x6d5a" in port_line, port_line
+    assert "NOT taken" not in port_line and "dealt" not in port_line, port_line
+    stats = [r for r in recs if r["event_type"] == "stats"][-1]
+    assert not stats_schema_errors(stats), stats_schema_errors(stats)
+    last = stats["stats"]
+    (port,) = last["capture"]["ports"]
+    assert len(port["queues"]) == 2 and min(port["queues"]) > 0, port
+    # Accounting: received = parsed by the workers (+ ring drops, none here).
+    assert sum(port["queues"]) == port["packets"] == last["capture"]["kernel_packets"] == last["decoder"]["pkts"], last
+    assert last["capture"]["ring_drops"] == 0 and last["capture"]["kernel_drops"] == 0, last
+    workers = [w["packets"] for w in last["flowscore"]["workers"]]
+    assert len(workers) == 2 and min(workers) > 0, workers
+    assert last["decoder"]["not_flowed"]["not_ip"] == last["decoder"]["pkts"], last
+    summary = next(l for l in err.splitlines() if l.startswith("flowscore: port 0:") and "received" in l)
+    assert f"{port['packets']} packets received (queue 0: {port['queues'][0]}, 1: {port['queues'][1]})" in summary, summary
+
+
+def test_a_port_without_rss_is_dealt_to_the_workers_in_software():
+    # net_pcap has one queue and no RSS: the main lcore reads it and deals
+    # each frame to a worker by its address pair (dpdk.distribute auto).
+    # Every packet must be accounted, and the flows must be those an offline
+    # run of the same capture finds, though two workers tracked them.
+    pcap = os.path.join(TMP, "dealt.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "3000",
+                    "--seed", "5", "--out", pcap, "--quiet"], check=True)
+    frames, _ = tshark_frames(pcap)
+    err, recs = live_run("dealt", [f"--vdev=net_pcap0,rx_pcap={pcap}"], ["--model", "none"],
+                         lambda live: live.get("packets") == frames)
+    assert "read on the main lcore and dealt to the workers" in err, err
+    last = [r for r in recs if r["event_type"] == "stats"][-1]["stats"]
+    assert last["capture"]["kernel_packets"] == frames == last["decoder"]["pkts"] + last["capture"]["ring_drops"], last
+    assert last["capture"]["ring_drops"] == 0, last  # 3000 frames fit the rings
+    workers = [w["packets"] for w in last["flowscore"]["workers"]]
+    assert len(workers) == 2 and min(workers) > frames // 10, workers
+
+    offline = os.path.join(TMP, "dealt-offline.json")
+    run("run", "--model", "none", "--pcap", pcap, "--out", offline)
+
+    def per_flow(rs):  # packets and bytes per flow, over all its records
+        totals = {}
+        for r in rs:
+            if r["event_type"] == "flow":
+                t = totals.setdefault(r["community_id"], [0, 0])
+                t[0] += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
+                t[1] += r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"]
+        return totals
+    live_flows, offline_flows = per_flow(recs), per_flow(records(offline))
+    assert len(live_flows) > 100 and live_flows == offline_flows, (len(live_flows), len(offline_flows))
+
+
+def test_live_ports_that_cannot_work_as_configured_are_refused_by_name():
+    def refused(vdev, *sets):
+        p = subprocess.run([FLOWSCORE, "run", "--lcores", THREE_LCORES, "--no-pci", "--no-huge", "-m", "512",
+                            "--log-level=error", f"--file-prefix=flowscore-refused-{os.getpid()}", vdev, "--", "--out",
+                            os.devnull, "--model", "none",
+                            *[a for kv in sets for a in ("--set", kv)]],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2, (p.returncode, p.stderr)
+        return p.stderr
+    err = refused(f"--vdev=net_pcap0,rx_pcap={PING}", "dpdk.distribute=nic")
+    assert "net_pcap0" in err and "dpdk.distribute" in err and "no RSS" in err, err
+    err = refused("--vdev=net_null0", "dpdk.queues=0:0-1,1:0")
+    assert "dpdk.queues: there is no port 1" in err, err
+    err = refused("--vdev=net_null0", "dpdk.mbufs=1023", "dpdk.rx_descriptors=4096")
+    assert "dpdk.mbufs 1023 is too few" in err and "8192 RX descriptors" in err, err
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     passed = failed = 0

@@ -51,6 +51,11 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"dpdk": {"hugepages": "maybe"}})").find("dpdk.hugepages"), std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"score_on": "gpu"}})").find("model.score_on"), std::string::npos);
   EXPECT_NE(load_error(R"({"dpdk": {"read_on": "nic"}})").find("dpdk.read_on"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"distribute": "rss"}})").find("dpdk.distribute"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"queues": "0:3-1"}})").find("dpdk.queues: '0:3-1' is not PORT:QUEUE"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"rss_hash": "l4"}})").find("dpdk.rss_hash"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"mbufs": 500}})").find("dpdk.mbufs: must be 0"), std::string::npos);
+  EXPECT_NE(load_error(R"({"dpdk": {"rx_descriptors": 8}})").find("dpdk.rx_descriptors"), std::string::npos);
   EXPECT_NE(load_error(R"({"features": {"pair_window": 0.5}})").find("features.pair_window: must be at least 1 second"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"model": {"classes": {"syn_flood": {"threshold": 2}}}})").find("syn_flood"), std::string::npos);
@@ -74,6 +79,8 @@ TEST(Config, OverridesUseTheSameValidation) {
   EXPECT_EQ(cfg.flow.idle_timeout_ns, 2'500'000'000u);
   ASSERT_TRUE(apply_override("output.path", "eve.json", cfg, err)) << err;  // a bare string
   EXPECT_EQ(cfg.output.path, "eve.json");
+  ASSERT_TRUE(apply_override("dpdk.queues", "0:0-3,1:0-3", cfg, err)) << err;  // a bare string, not a number
+  EXPECT_EQ(cfg.dpdk.queues, "0:0-3,1:0-3");
   ASSERT_TRUE(apply_override("output.stats_interval", "0", cfg, err)) << err;  // off
   EXPECT_EQ(cfg.output.stats_interval_ns, 0u);
   EXPECT_FALSE(apply_override("flow.table_size", "-5", cfg, err));
