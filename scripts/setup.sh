@@ -11,7 +11,7 @@ PACKAGES=(
   libtbb-dev libfmt-dev nlohmann-json3-dev libssl-dev
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  tshark tcpdump softflowd
+  tshark tcpdump softflowd strace
   python3-scapy python3-dpkt python3-matplotlib python3-jsonschema python3-prometheus-client
   libsystemd-dev systemd libcpp-httplib-dev
   # flowscore report (EVE parsing, gzip input) and its browser test.

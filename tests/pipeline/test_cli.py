@@ -1084,6 +1084,97 @@ def test_live_ports_that_cannot_work_as_configured_are_refused_by_name():
     assert "dpdk.mbufs 1023 is too few" in err and "8192 RX descriptors" in err, err
 
 
+def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
+    # Issue 14: a worker never calls the kernel, allocates or locks on the
+    # packet path. Checked on a live run that does the whole of a worker's
+    # job (two workers take dealt frames, track flows, expire them by the
+    # timer wheel after a second, score them with the shipped model, flush
+    # at SIGINT) under strace, with a preloaded allocation counter
+    # (alloc_counter.cpp). A DPDK lcore thread runs each launched function
+    # after it acknowledges the launch (a write on its pipe) and before it
+    # waits for the next (a read): nothing in between may reach the kernel. The counter must see the
+    # threads that do allocate (the writer; /metrics' server thread once
+    # scraped), and never a worker.
+    hook = os.path.join(BUILD, "tests/pipeline/alloc_counter.so")
+    if not os.path.exists(hook):
+        print("  skipped: no alloc_counter.so (a sanitizer build)")
+        return
+    pcap = os.path.join(TMP, "quiet-workers.pcap")
+    subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "3000",
+                    "--seed", "6", "--out", pcap, "--quiet"], check=True)
+    frames, _ = tshark_frames(pcap)
+    trace, allocs = os.path.join(TMP, "workers.strace"), os.path.join(TMP, "workers.allocs")
+    prefix = f"flowscore-quiet-{os.getpid()}"
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        metrics_port = sk.getsockname()[1]
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-o", trace, "-E", f"LD_PRELOAD={hook}", "-E", f"FLOWSCORE_ALLOC_REPORT={allocs}",
+         FLOWSCORE, "run", "--lcores", THREE_LCORES, "--no-pci", "--no-huge", "-m", "512", "--log-level=error",
+         f"--file-prefix={prefix}", f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--out", os.path.join(TMP, "quiet.json"),
+         "--idle-timeout", "1", "--set", f"output.metrics_listen=127.0.0.1:{metrics_port}"],
+        stderr=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + 120
+        while True:  # every packet in, and every flow ended by its idle timeout (on the workers)
+            time.sleep(0.3)
+            assert time.time() < deadline and proc.poll() is None, "".join(lines)
+            try:
+                live = telemetry(prefix, "/flowscore/stats") or {}
+            except (OSError, ValueError):
+                continue
+            if live.get("packets") == frames and live.get("flows_created", 0) > 0 and live.get("flows_active", 1) == 0:
+                break
+        pid = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])  # flowscore, under strace
+        workers = {int(t) for t in os.listdir(f"/proc/{pid}/task")
+                   if open(f"/proc/{pid}/task/{t}/comm").read().startswith("rte-worker")}
+        import urllib.request
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).read()
+        os.kill(pid, signal.SIGINT)
+        proc.wait(timeout=120)
+        reader.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = "".join(lines)
+    assert proc.returncode == 0, err
+    assert len(workers) == 2, workers
+    per_worker = re.search(r"packets per worker: 0: (\d+), 1: (\d+)", err)
+    assert per_worker and min(int(per_worker[1]), int(per_worker[2])) > 0, err
+    scored = re.search(r"(\d+) flows scored", err)
+    assert scored and int(scored[1]) > 100, err
+
+    calls = {w: [] for w in workers}  # syscall names per worker thread, in order
+    for line in open(trace):
+        m = re.match(r"(\d+) (\w+)\(", line)
+        if m and int(m[1]) in calls:
+            calls[int(m[1])].append(m[2])
+    for tid, names in calls.items():
+        # DPDK 22.11's lcore loop: read a launch from its pipe, write the
+        # acknowledgement, run the function, then block in the next read.
+        bodies, state = [], "idle"
+        for name in names:
+            if state == "idle" and name == "read":
+                state = "launched"
+            elif state == "launched" and name == "write":
+                state = "running"
+                bodies.append([])
+            elif state == "running" and name == "read":
+                state = "launched"
+            elif state == "running":
+                bodies[-1].append(name)
+        # EAL's own start-up sync, then the worker's run.
+        assert len(bodies) >= 2 and not any(bodies), (tid, bodies, names)
+
+    counted = {int(t): int(n) for t, n in (l.split() for l in open(allocs))}
+    assert counted.get(pid, 0) > 0, counted  # the writer (main lcore) allocates: the counter works
+    assert any(n > 0 for t, n in counted.items() if t != pid and t not in workers), counted  # /metrics' thread
+    assert not workers & counted.keys(), {t: counted[t] for t in workers & counted.keys()}
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     passed = failed = 0
