@@ -87,7 +87,12 @@ struct Config {
     // software where it cannot).
     std::string distribute = "auto";
     std::string queues;                // explicit map, e.g. "0:0-3,1:0-3"; empty = one queue per worker
-    std::string rss_hash = "ip_port";  // ip_port | ip (addresses only: fragment-heavy links)
+    // What NIC RSS hashes: "ip" (addresses only: an address pair's flows and
+    // fragments stay on one worker, so pair_flows and fragment attribution are
+    // exact, as with one worker) or "ip_port" (addresses and TCP/UDP ports:
+    // spreads better when a few address pairs carry most traffic, but each
+    // worker then sees only some of a pair's flows, so pair_flows is smaller).
+    std::string rss_hash = "ip";
     uint32_t rx_descriptors = 1024;    // per RX queue
     uint32_t mtu = 0;                  // 0 = the port's default; larger frames need a PMD that scatters
   } dpdk;

@@ -23,10 +23,11 @@ namespace flowscore {
 // with rte_eth_rss_conf.algorithm in 23.11), but every Toeplitz NIC takes a key.
 std::vector<uint8_t> symmetric_rss_key(size_t bytes);
 
-// dpdk.rss_hash as RTE_ETH_RSS_* bits: "ip_port" (addresses and TCP/UDP
-// ports) or "ip" (addresses only, for fragment-heavy links: a NIC hashes a
-// fragment on its addresses alone, so with ports in the hash a flow's
-// fragments can reach another worker than its whole packets).
+// dpdk.rss_hash as RTE_ETH_RSS_* bits: "ip" (addresses only) or "ip_port"
+// (addresses and TCP/UDP ports). A NIC hashes a fragment on its addresses
+// alone, so with ports in the hash a flow's fragments can reach another
+// worker than its whole packets, and an address pair's flows spread over
+// workers (pair_flows, FEATURES.md §7a, then counts one worker's share).
 uint64_t rss_hash_types(const std::string& mode);
 // The RTE_ETH_RSS_* bits by name, for the log ("ipv4-tcp ipv6-udp ...").
 std::string rss_hash_names(uint64_t hf);

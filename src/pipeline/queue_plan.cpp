@@ -116,11 +116,13 @@ bool plan_queues(const std::vector<PortCapabilities>& ports, unsigned workers, c
         error = fmt::format("dpdk.queues: {} has {} RX queues at most, not {}", port_label(p), p.max_rx_queues, queues);
         return false;
       }
-      if (queues > 1 && !can_spread) {
-        error = fmt::format("dpdk.queues: {} cannot spread packets over {} queues: its PMD offers no RSS for the "
-                            "hash types of dpdk.rss_hash", port_label(p), queues);
-        return false;
-      }
+      // Queues without RSS are filled by someone else: a memif peer, a
+      // packet broker, net_pcap's one file per queue. The map is taken as
+      // given; that filler must keep both directions of a flow on one queue.
+      if (queues > 1 && !can_spread)
+        plan.notes.push_back(fmt::format("{} has no RSS for the hash types of dpdk.rss_hash: its {} queues are read "
+                                         "as they are filled, and whatever fills them must keep both directions of a "
+                                         "flow on one queue", port_label(p), queues));
     } else if (n_workers > 1 && opt.distribute != "software" && can_spread) {
       queues = static_cast<uint16_t>(std::min<unsigned>(n_workers, p.max_rx_queues));
       if (queues < n_workers)

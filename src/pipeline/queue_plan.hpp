@@ -60,7 +60,7 @@ bool parse_queue_map(const std::string& text, std::vector<QueueRef>& out, std::s
 // - one worker: it polls queue 0 of every port itself;
 // - dpdk.queues: each listed port gets the listed queues (0..n-1, no gaps,
 //   since RSS spreads over all of them), queue q goes to worker q mod N;
-//   more than one queue needs RSS for the wanted hash types;
+//   on a port without RSS the queues are taken as filled (a note says so);
 // - otherwise one queue per worker on every port that can spread over them
 //   (RSS for the wanted hash types, a redirection table, the queues),
 //   queue q to worker q; a port that cannot is dealt in software, unless

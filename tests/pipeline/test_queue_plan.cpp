@@ -131,6 +131,18 @@ TEST(QueuePlan, AnExplicitMapDealsQueuesRoundRobin) {
   expect_every_queue_read_once(plan);
 }
 
+TEST(QueuePlan, AnExplicitMapOnAPortWithoutRssTakesItsQueuesAsFilled) {
+  // memif or net_pcap: queues, but no hash; whoever fills them decides.
+  QueuePlan plan;
+  std::string err;
+  ASSERT_TRUE(plan_queues({{0, "net_memif", 8, 0, 0}}, 2, opts("auto", "0:0-1"), plan, err)) << err;
+  EXPECT_EQ(plan.ports[0].rx_queues, 2);
+  EXPECT_EQ(plan.ports[0].rss_hf, 0u);
+  EXPECT_EQ(plan.worker_queues[1], (std::vector<QueueRef>{{0, 1}}));
+  ASSERT_EQ(plan.notes.size(), 1u);
+  EXPECT_NE(plan.notes[0].find("both directions of a flow on one queue"), std::string::npos) << plan.notes[0];
+}
+
 TEST(QueuePlan, AnExplicitMapThatCannotWorkIsRefusedByName) {
   QueuePlan plan;
   std::string err;
@@ -146,9 +158,6 @@ TEST(QueuePlan, AnExplicitMapThatCannotWorkIsRefusedByName) {
   // more queues than the port has
   EXPECT_FALSE(plan_queues({nic(0, 4)}, 2, opts("auto", "0:0-7"), plan, err));
   EXPECT_NE(err.find("4 RX queues at most"), std::string::npos) << err;
-  // several queues on a port without RSS (memif: queues, but no hash)
-  EXPECT_FALSE(plan_queues({{0, "net_memif", 8, 0, 0}}, 2, opts("auto", "0:0-1"), plan, err));
-  EXPECT_NE(err.find("no RSS"), std::string::npos) << err;
   // a map with software dealing
   EXPECT_FALSE(plan_queues({nic(0)}, 2, opts("software", "0:0-1"), plan, err));
   EXPECT_NE(err.find("dpdk.queues"), std::string::npos) << err;

@@ -7,8 +7,6 @@
 // test can tell the two apart.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
-#include <rte_byteorder.h>
-#include <rte_thash.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +16,7 @@
 #include "../../src/pipeline/port_setup.hpp"
 #include "flowscore/packet.hpp"
 #include "flowscore/pcap_file.hpp"
+#include "nic_rss.hpp"
 
 using namespace flowscore;
 namespace fs = std::filesystem;
@@ -29,34 +28,9 @@ const uint8_t kUsualKey[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0
                                0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
                                0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
 
-// The words a NIC hashes for `p` (host order, as rte_softrss takes them):
-// addresses, then the ports for TCP and UDP outside fragments (ip_port).
-std::vector<uint32_t> rss_input(const ParsedPacket& p, bool swapped) {
-  const IpAddress& a = swapped ? p.dst : p.src;
-  const IpAddress& b = swapped ? p.src : p.dst;
-  const int words = p.ip_version == 4 ? 1 : 4;
-  std::vector<uint32_t> in;
-  for (const IpAddress* addr : {&a, &b})
-    for (int w = 0; w < words; ++w) {
-      uint32_t be;
-      std::memcpy(&be, addr->bytes.data() + 4 * w, 4);
-      in.push_back(rte_be_to_cpu_32(be));
-    }
-  const bool l4 = (p.proto == 6 || p.proto == 17) && p.fragment == Fragment::kNone && p.has_l4;
-  if (l4) {
-    const uint16_t sport = swapped ? p.dst_port : p.src_port, dport = swapped ? p.src_port : p.dst_port;
-    in.push_back(uint32_t{sport} << 16 | dport);
-  }
-  return in;
-}
-
-uint32_t hash(std::vector<uint32_t> in, const uint8_t* key) {
-  return rte_softrss(in.data(), static_cast<uint32_t>(in.size()), key);
-}
-
-// A NIC's redirection table of 128 entries over `queues` queues, filled
-// round-robin as PMDs fill it by default.
-unsigned queue_of(uint32_t h, unsigned queues) { return (h % 128) % queues; }
+std::vector<uint32_t> rss_input(const ParsedPacket& p, bool swapped) { return test::nic_rss_input(p, true, swapped); }
+uint32_t hash(std::vector<uint32_t> in, const uint8_t* key) { return test::nic_rss_hash(std::move(in), key); }
+unsigned queue_of(uint32_t h, unsigned queues) { return test::nic_rss_queue(h, queues); }
 
 struct Corpus {
   std::vector<ParsedPacket> packets;
