@@ -61,7 +61,10 @@ def telemetry(prefix, command, timeout=1.0):
 def eal(lcores, prefix, huge, vdevs, main_lcore=None):
     memory = [] if huge else ["--no-huge", "-m", "512"]
     main = [f"--main-lcore={main_lcore}"] if main_lcore is not None else []
-    return ["-l", lcores, *main, "--no-pci", "--log-level=error", f"--file-prefix={prefix}", *memory,
+    # "0,1" or "0-3" is a CPU list (-l); "0@0,1@1,2@1" maps lcores to CPUs
+    # (--lcores), for more lcores than the machine has CPUs.
+    cores = ["--lcores" if "@" in lcores else "-l", lcores]
+    return [*cores, *main, "--no-pci", "--log-level=error", f"--file-prefix={prefix}", *memory,
             *[f"--vdev={v}" for v in vdevs]]
 
 
@@ -208,7 +211,8 @@ def main():
                                    "generated when missing")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--receivers", default="rxonly,flowscore", help="comma-separated, run in this order each round")
-    ap.add_argument("--flowscore-lcores", default="0,1", help="the receiver's lcores (main + worker)")
+    ap.add_argument("--flowscore-lcores", default="0,1",
+                    help="the receiver's lcores (main + workers): a CPU list, or an --lcores map such as 0@0,1@1,2@1")
     ap.add_argument("--testpmd-lcores", default="0,1", help="the sender's lcores (main + forwarding)")
     # On two CPUs the sender forwards on CPU 0, beside the receiver's main
     # lcore, and leaves CPU 1 to the receiver's worker (or rxonly core).

@@ -930,12 +930,23 @@ def test_live_mode_takes_a_testpmd_replay_over_memif():
     # what tshark counts, and its flows must be the ones an offline run of
     # the same capture finds. All 436 flows are still open at SIGINT, and
     # the shutdown flush must bring every one through a pool of 64 records.
+    replay_over_memif("0,1", 1)
+
+
+def test_live_mode_with_two_workers_takes_a_testpmd_replay_over_memif():
+    # The same with two workers: memif's one queue is read by the main lcore
+    # and dealt to them by address pair (issue 14 section 4).
+    replay_over_memif(THREE_LCORES, 2)
+
+
+def replay_over_memif(lcores, workers):
     pcap = os.path.join(TMP, "replay.pcap")
     subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "3000",
                     "--seed", "3", "--out", pcap, "--quiet"], check=True)
-    keep, result = os.path.join(TMP, "replay"), os.path.join(TMP, "replay.json")
+    keep, result = os.path.join(TMP, f"replay-{workers}"), os.path.join(TMP, f"replay-{workers}.json")
     p = subprocess.run(["/usr/bin/python3", os.path.join(SRC, "bench/replay_testpmd.py"), "--build", BUILD,
                         "--pcap", pcap, "--rounds", "1", "--receivers", "flowscore", "--timeout", "120",
+                        "--flowscore-lcores", lcores,
                         "--json", result, "--keep", keep, "--", "--model", "none", "--set", "output.queue_records=64",
                         "--set", "flow.tcp_close_linger=600"],  # closed TCP flows too stay open until SIGINT
                        capture_output=True, text=True, timeout=300)
@@ -949,7 +960,9 @@ def test_live_mode_takes_a_testpmd_replay_over_memif():
     assert stats["decoder"]["pkts"] == stats["capture"]["kernel_packets"] == frames, stats
     assert stats["capture"]["kernel_drops"] == 0, stats
     assert stats["flowscore"]["records_dropped"] == 0 and stats["flow"]["ended"]["shutdown"] == 436, stats
-    assert stats["flowscore"]["workers"][0]["records_waited"] > 0, stats  # the flush did wait for records
+    assert stats["capture"]["ring_drops"] == 0, stats
+    assert len(stats["flowscore"]["workers"]) == workers and all(w["packets"] > 0 for w in stats["flowscore"]["workers"]), stats
+    assert any(w["records_waited"] > 0 for w in stats["flowscore"]["workers"]), stats  # the flush did wait for records
 
     offline = os.path.join(TMP, "replay-offline.json")
     run("run", "--model", "none", "--pcap", pcap, "--out", offline)
