@@ -14,6 +14,8 @@ PACKAGES=(
   tshark tcpdump softflowd strace
   python3-scapy python3-dpkt python3-matplotlib python3-jsonschema python3-prometheus-client
   libsystemd-dev systemd libcpp-httplib-dev
+  # Kafka output (librdkafka; its mock cluster serves the tests).
+  librdkafka-dev
   # flowscore report (EVE parsing, gzip input) and its browser test.
   libsimdjson-dev zlib1g-dev chromium
   # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).

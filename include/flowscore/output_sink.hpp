@@ -42,6 +42,8 @@ class OutputSink {
   bool abandoned() const { return abandon_ != nullptr && abandon_->load(std::memory_order_relaxed); }
   // Records errno's text without allocating.
   void set_error(int errnum, std::string_view what);
+  // Records a library's own message (cut to fit).
+  void set_error_text(std::string_view text);
   uint64_t dropped_bytes_ = 0;
 
  private:

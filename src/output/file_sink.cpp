@@ -12,6 +12,11 @@
 
 namespace flowscore {
 
+void OutputSink::set_error_text(std::string_view text) {
+  last_error_len_ = std::min(text.size(), sizeof last_error_ - 1);
+  std::memcpy(last_error_, text.data(), last_error_len_);
+}
+
 void OutputSink::set_error(int errnum, std::string_view what) {
   // GNU strerror_r returns a pointer that may or may not be `buf`.
   char buf[96];

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <ranges>
 #include <regex>
 
 #include <fmt/format.h>
@@ -20,6 +21,47 @@ bool parse_port(std::string_view text, uint16_t& port) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) return false;
   port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// kafka://HOST:PORT[,HOST:PORT...]/TOPIC[?NAME=VALUE&...]
+bool parse_kafka(std::string_view text, std::string_view rest, OutputTarget& target, std::string& error) {
+  const size_t slash = rest.find('/');
+  const size_t query = rest.find('?');
+  if (slash == std::string_view::npos || slash == 0 || (query != std::string_view::npos && query < slash)) {
+    error = fmt::format("'{}': a Kafka output is kafka://HOST:PORT[,HOST:PORT...]/TOPIC[?PROPERTY=VALUE&...]", text);
+    return false;
+  }
+  target.brokers = std::string(rest.substr(0, slash));
+  target.topic = std::string(rest.substr(slash + 1, query == std::string_view::npos ? std::string_view::npos
+                                                                                      : query - slash - 1));
+  // Kafka's legal topic names: [a-zA-Z0-9._-], 1 to 249 characters.
+  static const std::regex kTopic(R"(^[A-Za-z0-9._-]{1,249}$)");
+  if (!std::regex_match(target.topic, kTopic)) {
+    error = fmt::format("'{}': '{}' is not a Kafka topic name (letters, digits, '.', '_', '-')", text, target.topic);
+    return false;
+  }
+  for (std::string_view broker : std::views::split(std::string_view(target.brokers), ',') |
+                                     std::views::transform([](auto r) { return std::string_view(r.begin(), r.end()); })) {
+    const size_t colon = broker.rfind(':');
+    uint16_t port = 0;
+    if (colon == std::string_view::npos || colon == 0 || !parse_port(broker.substr(colon + 1), port)) {
+      error = fmt::format("'{}': broker '{}' is not HOST:PORT", text, broker);
+      return false;
+    }
+  }
+  if (query != std::string_view::npos) {
+    for (auto part : std::views::split(rest.substr(query + 1), '&')) {
+      const std::string_view pair(part.begin(), part.end());
+      const size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        error = fmt::format("'{}': '{}' is not PROPERTY=VALUE", text, pair);
+        return false;
+      }
+      target.properties.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+    }
+  }
+  target.kind = OutputTarget::Kind::kKafka;
   return true;
 }
 
@@ -44,11 +86,12 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
   }
   if (const size_t scheme_end = text.find("://"); scheme_end != std::string_view::npos) {
     const std::string_view scheme = text.substr(0, scheme_end), rest = text.substr(scheme_end + 3);
+    if (scheme == "kafka") return parse_kafka(text, rest, target, error);
     if (scheme != "tcp") {
-      const bool planned = scheme == "syslog+tcp" || scheme == "syslog+tls" || scheme == "syslog+udp" ||
-                           scheme == "udp" || scheme == "kafka";
-      error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\" or tcp://ADDR:PORT", scheme)
-                      : fmt::format("unknown output scheme '{}://' (file:, tcp://)", scheme);
+      const bool planned = scheme == "syslog+tcp" || scheme == "syslog+tls" || scheme == "syslog+udp" || scheme == "udp";
+      error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\", tcp://ADDR:PORT or "
+                                    "kafka://BROKERS/TOPIC", scheme)
+                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, kafka://)", scheme);
       return false;
     }
     // tcp://1.2.3.4:9514 or tcp://[::1]:9514

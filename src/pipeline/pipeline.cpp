@@ -30,6 +30,7 @@
 
 #include "capture_feeder.hpp"
 #include "eal.hpp"
+#include "flowscore/kafka_sink.hpp"
 #include "flowscore/labels.hpp"
 #include "flowscore/model.hpp"
 #include "flowscore/output_sink.hpp"
@@ -366,7 +367,8 @@ struct RunInputs {
   std::shared_ptr<const CompiledModel> model;
   std::optional<LabelRules> labels;
   std::unique_ptr<OutputSink> sink;
-  TcpSink* tcp = nullptr;  // sink, when it is a TCP collector
+  TcpSink* tcp = nullptr;      // sink, when it is a TCP collector
+  KafkaSink* kafka = nullptr;  // sink, when it is a Kafka topic
 };
 
 bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
@@ -398,14 +400,19 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
     error = "output: " + error;
     return false;
   }
+  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kKafka;
+  if (collector && req.mode == RunMode::kCalibrate) {
+    error = "output: calibrate writes a configuration file, not to a collector";
+    return false;
+  }
   if (target.kind == OutputTarget::Kind::kTcp) {
-    if (req.mode == RunMode::kCalibrate) {
-      error = "output: calibrate writes a configuration file, not to a collector";
-      return false;
-    }
     auto tcp = TcpSink::create({target.host, target.port}, error);
     in.tcp = tcp.get();
     in.sink = std::move(tcp);
+  } else if (target.kind == OutputTarget::Kind::kKafka) {
+    auto kafka = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
+    in.kafka = kafka.get();
+    in.sink = std::move(kafka);
   } else {
     in.sink = FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
   }
@@ -984,8 +991,21 @@ int run_pipeline(const RunRequest& req) {
                  in.tcp->describe(), left);
       ++write_failures;
     }
+  } else if (in.kafka != nullptr) {
+    const uint64_t queued = in.kafka->in_flight();
+    if (!in.kafka->drain(std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::nanoseconds(cfg.output.drain_timeout_ns)))) {
+      fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
+                 in.kafka->describe(), in.kafka->counters().failed, queued);
+      ++write_failures;
+    }
   } else if (!in.sink->flush()) {
     ++write_failures;
+  }
+  if (in.kafka != nullptr && !req.quiet) {
+    const KafkaSink::Counters& k = in.kafka->counters();
+    fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full)\n",
+               in.kafka->describe(), k.produced, k.delivered, k.failed, k.queue_full);
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 

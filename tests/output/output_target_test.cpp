@@ -38,6 +38,16 @@ TEST(OutputTarget, FilesStdoutAndTcpCollectors) {
   EXPECT_EQ(v6.port, 5044);
 }
 
+TEST(OutputTarget, KafkaBrokersTopicAndProperties) {
+  const OutputTarget k = parsed("kafka://broker-1:9092,10.0.0.2:9093/flowscore.eve?compression.type=zstd&acks=1");
+  EXPECT_EQ(k.kind, OutputTarget::Kind::kKafka);
+  EXPECT_EQ(k.brokers, "broker-1:9092,10.0.0.2:9093");  // brokers advertise names: DNS is Kafka's own
+  EXPECT_EQ(k.topic, "flowscore.eve");
+  const std::vector<std::pair<std::string, std::string>> props = {{"compression.type", "zstd"}, {"acks", "1"}};
+  EXPECT_EQ(k.properties, props);
+  EXPECT_TRUE(parsed("kafka://127.0.0.1:9092/eve").properties.empty());
+}
+
 TEST(OutputTarget, AddressLikeAndUnbuiltTargetsAreRefusedByName) {
   EXPECT_NE(refused("127.0.0.1:9514").find("tcp://127.0.0.1:9514"), std::string::npos);
   EXPECT_NE(refused("[::1]:9514").find("looks like a network address"), std::string::npos);
@@ -47,7 +57,10 @@ TEST(OutputTarget, AddressLikeAndUnbuiltTargetsAreRefusedByName) {
   EXPECT_NE(refused("tcp://127.0.0.1:0").find("not a port"), std::string::npos);
   EXPECT_NE(refused("tcp://127.0.0.1:70000").find("not a port"), std::string::npos);
   EXPECT_NE(refused("tcp://[::1:9514").find("[ADDR]:PORT"), std::string::npos);
-  EXPECT_NE(refused("kafka://127.0.0.1:9092/eve").find("not built yet"), std::string::npos);
+  EXPECT_NE(refused("kafka://127.0.0.1:9092").find("kafka://HOST:PORT"), std::string::npos);
+  EXPECT_NE(refused("kafka://b1:9092/eve?acks").find("not PROPERTY=VALUE"), std::string::npos);
+  EXPECT_NE(refused("kafka://b1:9092,b2/eve").find("broker 'b2' is not HOST:PORT"), std::string::npos);
+  EXPECT_NE(refused("kafka://b1:9092/ev/e").find("not a Kafka topic name"), std::string::npos);
   EXPECT_NE(refused("syslog+tls://127.0.0.1:6514").find("not built yet"), std::string::npos);
   EXPECT_NE(refused("http://127.0.0.1/").find("unknown output scheme"), std::string::npos);
   EXPECT_FALSE(refused("").empty());

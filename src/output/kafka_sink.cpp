@@ -1,0 +1,137 @@
+// Kafka sink; see include/flowscore/kafka_sink.hpp.
+#include "flowscore/kafka_sink.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <fmt/format.h>
+
+namespace flowscore {
+
+namespace {
+
+// The line's community_id value, or empty (stats and campaign events).
+std::string_view community_id_of(std::string_view line) {
+  constexpr std::string_view kField = "\"community_id\":\"";
+  const size_t at = line.find(kField);
+  if (at == std::string_view::npos) return {};
+  const size_t start = at + kField.size(), end = line.find('"', start);
+  return end == std::string_view::npos ? std::string_view{} : line.substr(start, end - start);
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaSink> KafkaSink::create(const Options& options, std::string& error) {
+  std::unique_ptr<KafkaSink> sink(new KafkaSink);
+  sink->brokers_ = options.brokers;
+  sink->topic_name_ = options.topic;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // Defaults for a sensor: no duplicates from retries, acknowledged by
+  // every in-sync replica, compressed, batched for a few ms, keyed
+  // partitions as Java producers compute them (murmur2), so Kafka Streams
+  // and Connect consumers agree on where a Community ID lives.
+  std::vector<std::pair<std::string, std::string>> properties = {
+      {"bootstrap.servers", options.brokers}, {"enable.idempotence", "true"}, {"acks", "all"},
+      {"compression.type", "lz4"},             {"linger.ms", "5"},           {"partitioner", "murmur2_random"},
+      {"client.id", "flowscore"}};
+  properties.insert(properties.end(), options.properties.begin(), options.properties.end());
+  char why[512];
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), why, sizeof why) != RD_KAFKA_CONF_OK) {
+      error = fmt::format("kafka property {}={}: {}", name, value, why);
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery);
+  rd_kafka_conf_set_opaque(conf, sink.get());
+  sink->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);  // takes conf on success
+  if (sink->rk_ == nullptr) {
+    error = fmt::format("kafka producer: {}", why);
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
+  sink->topic_ = rd_kafka_topic_new(sink->rk_, options.topic.c_str(), nullptr);
+  if (sink->topic_ == nullptr) {
+    error = fmt::format("kafka topic '{}': {}", options.topic, rd_kafka_err2str(rd_kafka_last_error()));
+    return nullptr;
+  }
+  return sink;
+}
+
+KafkaSink::~KafkaSink() {
+  if (topic_) rd_kafka_topic_destroy(topic_);
+  if (rk_) {
+    // drain() ran at the end of the run; anything left was purged and counted.
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk_, 0);
+    rd_kafka_destroy(rk_);
+  }
+}
+
+void KafkaSink::on_delivery(rd_kafka_s*, const rd_kafka_message_s* message, void* opaque) {
+  auto* sink = static_cast<KafkaSink*>(opaque);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++sink->counters_.delivered;
+    return;
+  }
+  ++sink->counters_.failed;
+  sink->dropped_bytes_ += message->len + 1;  // + the newline it had in the file
+  sink->set_error_text(fmt::format("kafka delivery to {}: {}", sink->topic_name_, rd_kafka_err2str(message->err)));
+}
+
+bool KafkaSink::write(std::string_view data) {
+  if (abandoned()) {  // a second stop signal: nothing more is queued
+    dropped_bytes_ += data.size();
+    return false;
+  }
+  bool all_taken = true;
+  while (!data.empty()) {
+    const size_t newline = data.find('\n');
+    const std::string_view line = data.substr(0, newline);
+    data.remove_prefix(newline == std::string_view::npos ? data.size() : newline + 1);
+    if (line.empty()) continue;
+    const std::string_view key = community_id_of(line);
+    if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(line.data()),
+                         line.size(), key.empty() ? nullptr : key.data(), key.size(), nullptr) == 0) {
+      ++counters_.produced;
+      continue;
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) ++counters_.queue_full;
+    else ++counters_.failed;
+    dropped_bytes_ += line.size() + 1;
+    set_error_text(fmt::format("kafka produce to {}: {}", topic_name_, rd_kafka_err2str(err)));
+    all_taken = false;
+  }
+  rd_kafka_poll(rk_, 0);  // delivery reports, on this thread
+  return all_taken;
+}
+
+bool KafkaSink::flush() {
+  rd_kafka_poll(rk_, 0);
+  const bool ok = counters_.failed == failed_reported_;
+  failed_reported_ = counters_.failed;
+  return ok;
+}
+
+bool KafkaSink::drain(std::chrono::milliseconds timeout) {
+  // In slices, so a second stop signal (abandon_when) cuts the wait short.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool done = false;
+  while (!(done = rd_kafka_outq_len(rk_) == 0) && !abandoned() && std::chrono::steady_clock::now() < deadline)
+    rd_kafka_flush(rk_, 100);
+  if (!done) {
+    // What the brokers did not take in time is given up, and each message's
+    // delivery report counts it failed (err__PURGE_QUEUE / _INFLIGHT).
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_, 1000);
+  }
+  rd_kafka_poll(rk_, 0);
+  return done;
+}
+
+uint64_t KafkaSink::in_flight() const { return static_cast<uint64_t>(rd_kafka_outq_len(rk_)); }
+
+std::string KafkaSink::describe() const { return fmt::format("kafka topic {} at {}", topic_name_, brokers_); }
+
+}  // namespace flowscore
