@@ -16,6 +16,8 @@ PACKAGES=(
   libsystemd-dev systemd libcpp-httplib-dev
   # Kafka output (librdkafka; its mock cluster serves the tests).
   librdkafka-dev
+  # Syslog output: its test runs a real syslog-ng.
+  syslog-ng-core
   # flowscore report (EVE parsing, gzip input) and its browser test.
   libsimdjson-dev zlib1g-dev chromium
   # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,14 +94,30 @@ class FileSink final : public OutputSink {
 // write is dropped whole and counted. A refused or lost connection is
 // retried with exponential backoff. A line cut by a lost connection is not
 // resent; the new connection starts at the next whole line.
+//
+// With `syslog` set, each line goes out as an RFC 5424 message in RFC 6587
+// octet-counting framing ("LEN <PRI>1 TIMESTAMP HOSTNAME flowscore PROCID
+// MSGID - JSON"), as rsyslog's imtcp and syslog-ng's syslog() source take
+// it: PRI from the facility and the event (alert: warning, else info),
+// MSGID the event_type, MSG the EVE line with its newline (which syslog-ng
+// and rsyslog strip). A message is sent whole whatever its length; a
+// collector's limit (rsyslog's maxMessageSize, 8 KiB by default;
+// syslog-ng's log-msg-size, 64 KiB) may cut a longer one, so those are
+// counted (long_messages) for the summary.
 class TcpSink final : public OutputSink {
  public:
+  struct Syslog {
+    std::string hostname;   // HOSTNAME: the sensor's name
+    unsigned facility = 16; // local0
+    size_t long_message_bytes = 8192;
+  };
   struct Options {
     std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address
     uint16_t port = 0;
     size_t buffer_bytes = 4 << 20;
     uint32_t backoff_min_ms = 100;      // first retry delay, doubled per failure
     uint32_t backoff_max_ms = 30'000;
+    std::optional<Syslog> syslog;       // RFC 5424 framing; newline-delimited JSON without
   };
 
   // Nullptr and `error` set when the address is not a numeric IP address.
@@ -115,6 +132,7 @@ class TcpSink final : public OutputSink {
   std::string describe() const override;
 
   bool connected() const { return state_ == State::kConnected; }
+  uint64_t long_messages() const { return long_messages_; }
   uint64_t connects() const { return connects_; }
   size_t queued_bytes() const { return tail_ - head_; }
 
@@ -126,6 +144,7 @@ class TcpSink final : public OutputSink {
   void finish_connect();
   void send_queued();
   void lose_connection(int errnum, std::string_view what);
+  std::string_view framed(std::string_view lines);  // syslog: each line as an RFC 5424 message, octet-counted
 
   Options options_;
   std::vector<char> buffer_;
@@ -138,6 +157,8 @@ class TcpSink final : public OutputSink {
   uint64_t connects_ = 0;
   int family_ = 0;
   unsigned char addr_[16] = {};
+  std::string frames_;  // syslog: the framed messages of one write
+  uint64_t long_messages_ = 0;
 };
 
 }  // namespace flowscore

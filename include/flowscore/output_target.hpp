@@ -4,13 +4,15 @@
 //                           something else, e.g. file:127.0.0.1:9514)
 //   tcp://ADDR:PORT         newline-delimited JSON to a TCP collector
 //                           (numeric IPv4, or [IPv6]; TcpSink)
+//   syslog+tcp://ADDR:PORT  the same collector address, each line an RFC 5424
+//                           message in RFC 6587 octet-counting framing
 //   kafka://HOST:PORT[,HOST:PORT...]/TOPIC[?PROPERTY=VALUE&...]
 //                           one message per line to a Kafka topic
 //                           (KafkaSink); any librdkafka property passes
 //                           through the query
 // A bare "ADDR:PORT" is refused rather than written as a file of that name,
-// and so are the transports flowscore does not have yet (syslog, UDP), by
-// name.
+// and so are the transports flowscore does not have yet (syslog over TLS
+// or UDP), by name.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,10 +23,10 @@
 namespace flowscore {
 
 struct OutputTarget {
-  enum class Kind { kStdout, kFile, kTcp, kKafka };
+  enum class Kind { kStdout, kFile, kTcp, kSyslogTcp, kKafka };
   Kind kind = Kind::kStdout;
   std::string path;  // kFile
-  std::string host;  // kTcp: a numeric address, without brackets
+  std::string host;  // kTcp, kSyslogTcp: a numeric address, without brackets
   uint16_t port = 0;
   std::string brokers, topic;                                   // kKafka
   std::vector<std::pair<std::string, std::string>> properties;  // kKafka: librdkafka's, from the query

@@ -87,11 +87,11 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
   if (const size_t scheme_end = text.find("://"); scheme_end != std::string_view::npos) {
     const std::string_view scheme = text.substr(0, scheme_end), rest = text.substr(scheme_end + 3);
     if (scheme == "kafka") return parse_kafka(text, rest, target, error);
-    if (scheme != "tcp") {
-      const bool planned = scheme == "syslog+tcp" || scheme == "syslog+tls" || scheme == "syslog+udp" || scheme == "udp";
-      error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\", tcp://ADDR:PORT or "
-                                    "kafka://BROKERS/TOPIC", scheme)
-                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, kafka://)", scheme);
+    if (scheme != "tcp" && scheme != "syslog+tcp") {
+      const bool planned = scheme == "syslog+tls" || scheme == "syslog+udp" || scheme == "udp";
+      error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\", tcp://ADDR:PORT, "
+                                    "syslog+tcp://ADDR:PORT or kafka://BROKERS/TOPIC", scheme)
+                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, syslog+tcp://, kafka://)", scheme);
       return false;
     }
     // tcp://1.2.3.4:9514 or tcp://[::1]:9514
@@ -100,7 +100,7 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
     if (rest.starts_with('[')) {
       const size_t close = rest.find(']');
       if (close == std::string_view::npos || rest.substr(close + 1, 1) != ":") {
-        error = fmt::format("'{}': an IPv6 collector is tcp://[ADDR]:PORT", text);
+        error = fmt::format("'{}': an IPv6 collector is {}://[ADDR]:PORT", text, scheme);
         return false;
       }
       host = std::string(rest.substr(1, close - 1));
@@ -108,7 +108,7 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
     } else {
       const size_t colon = rest.rfind(':');
       if (colon == std::string_view::npos) {
-        error = fmt::format("'{}' has no port: tcp://ADDR:PORT", text);
+        error = fmt::format("'{}' has no port: {}://ADDR:PORT", text, scheme);
         return false;
       }
       host = std::string(rest.substr(0, colon));
@@ -123,7 +123,7 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
       error = fmt::format("'{}': '{}' is not a port (1-65535)", text, port_text);
       return false;
     }
-    target.kind = OutputTarget::Kind::kTcp;
+    target.kind = scheme == "tcp" ? OutputTarget::Kind::kTcp : OutputTarget::Kind::kSyslogTcp;
     target.host = std::move(host);
     return true;
   }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "flowscore/output_sink.hpp"
 
@@ -47,7 +49,47 @@ TcpSink::~TcpSink() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::string_view TcpSink::framed(std::string_view lines) {
+  const Syslog& sys = *options_.syslog;
+  // TIMESTAMP: when the sensor sent it, in RFC 3339 UTC (the record's own
+  // times are in its JSON).
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char stamp[64];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000);
+  static const std::string procid = std::to_string(getpid());
+  frames_.clear();
+  while (!lines.empty()) {
+    const size_t newline = lines.find('\n');
+    const std::string_view line = lines.substr(0, newline == std::string_view::npos ? lines.size() : newline + 1);
+    lines.remove_prefix(line.size());
+    // MSGID is the event type; alerts are warnings, the rest information.
+    std::string_view msgid = "-";
+    constexpr std::string_view kType = "\"event_type\":\"";
+    if (const size_t at = line.find(kType); at != std::string_view::npos) {
+      const size_t start = at + kType.size(), end = line.find('"', start);
+      if (end != std::string_view::npos && end - start <= 32) msgid = line.substr(start, end - start);
+    }
+    const unsigned severity = msgid == "alert" ? 4 : 6;
+    char header[160];
+    const int n = std::snprintf(header, sizeof header, "<%u>1 %s %s flowscore %s %.*s - ", sys.facility * 8 + severity,
+                                stamp, sys.hostname.c_str(), procid.c_str(), static_cast<int>(msgid.size()), msgid.data());
+    const size_t size = static_cast<size_t>(n) + line.size() + (line.ends_with('\n') ? 0 : 1);
+    if (size > sys.long_message_bytes) ++long_messages_;
+    frames_ += std::to_string(size);
+    frames_ += ' ';
+    frames_.append(header, static_cast<size_t>(n));
+    frames_ += line;
+    if (!line.ends_with('\n')) frames_ += '\n';  // the end of a message, for lose_connection
+  }
+  return frames_;
+}
+
 bool TcpSink::write(std::string_view data) {
+  if (options_.syslog) data = framed(data);
   if (buffer_.size() - tail_ < data.size() && head_ > 0) {  // compact: queued bytes to the front
     std::memmove(buffer_.data(), buffer_.data() + head_, tail_ - head_);
     tail_ -= head_;
@@ -70,7 +112,7 @@ bool TcpSink::flush() {
 }
 
 std::string TcpSink::describe() const {
-  return "tcp " + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
+  return (options_.syslog ? "syslog over tcp " : "tcp ") + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
          std::to_string(options_.port);
 }
 

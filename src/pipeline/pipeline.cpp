@@ -371,6 +371,20 @@ struct RunInputs {
   KafkaSink* kafka = nullptr;  // sink, when it is a Kafka topic
 };
 
+// RFC 5424's HOSTNAME: the sensor's name (output.sensor_name, else the
+// machine's), printable ASCII without spaces, at most 255 characters.
+std::string syslog_hostname(const Config& cfg) {
+  std::string name = cfg.output.sensor_name;
+  if (name.empty()) {
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) == 0) name = host;
+  }
+  for (char& c : name)
+    if (c <= ' ' || c > '~') c = '_';
+  if (name.size() > 255) name.resize(255);
+  return name.empty() ? "-" : name;
+}
+
 bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
   const Config& cfg = req.cfg;
   in.pcaps.resize(req.pcaps.size());
@@ -400,13 +414,18 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
     error = "output: " + error;
     return false;
   }
-  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kKafka;
+  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp ||
+                         target.kind == OutputTarget::Kind::kKafka;
   if (collector && req.mode == RunMode::kCalibrate) {
     error = "output: calibrate writes a configuration file, not to a collector";
     return false;
   }
-  if (target.kind == OutputTarget::Kind::kTcp) {
-    auto tcp = TcpSink::create({target.host, target.port}, error);
+  if (target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp) {
+    TcpSink::Options options;
+    options.address = target.host;
+    options.port = target.port;
+    if (target.kind == OutputTarget::Kind::kSyslogTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
+    auto tcp = TcpSink::create(options, error);
     in.tcp = tcp.get();
     in.sink = std::move(tcp);
   } else if (target.kind == OutputTarget::Kind::kKafka) {
@@ -1002,6 +1021,9 @@ int run_pipeline(const RunRequest& req) {
   } else if (!in.sink->flush()) {
     ++write_failures;
   }
+  if (in.tcp != nullptr && in.tcp->long_messages() && !req.quiet)
+    fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
+               "at the collector, or it cuts them\n", in.tcp->describe(), in.tcp->long_messages());
   if (in.kafka != nullptr && !req.quiet) {
     const KafkaSink::Counters& k = in.kafka->counters();
     fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full)\n",

@@ -33,6 +33,10 @@ TEST(OutputTarget, FilesStdoutAndTcpCollectors) {
   EXPECT_EQ(v4.kind, OutputTarget::Kind::kTcp);
   EXPECT_EQ(v4.host, "127.0.0.1");
   EXPECT_EQ(v4.port, 9514);
+  const OutputTarget sys = parsed("syslog+tcp://10.1.2.3:601");
+  EXPECT_EQ(sys.kind, OutputTarget::Kind::kSyslogTcp);
+  EXPECT_EQ(sys.host, "10.1.2.3");
+  EXPECT_EQ(sys.port, 601);
   const OutputTarget v6 = parsed("tcp://[::1]:5044");
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(v6.port, 5044);
@@ -57,6 +61,7 @@ TEST(OutputTarget, AddressLikeAndUnbuiltTargetsAreRefusedByName) {
   EXPECT_NE(refused("tcp://127.0.0.1:0").find("not a port"), std::string::npos);
   EXPECT_NE(refused("tcp://127.0.0.1:70000").find("not a port"), std::string::npos);
   EXPECT_NE(refused("tcp://[::1:9514").find("[ADDR]:PORT"), std::string::npos);
+  EXPECT_NE(refused("syslog+tcp://collector.example:601").find("numeric"), std::string::npos);
   EXPECT_NE(refused("kafka://127.0.0.1:9092").find("kafka://HOST:PORT"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092/eve?acks").find("not PROPERTY=VALUE"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092,b2/eve").find("broker 'b2' is not HOST:PORT"), std::string::npos);

@@ -1,0 +1,161 @@
+"""flowscore into syslog-ng (issue 15): RFC 5424 messages in RFC 6587
+octet-counting framing over TCP (--out syslog+tcp://ADDR:PORT), received by
+a real syslog-ng (Debian's syslog-ng-core) that the test starts on
+127.0.0.1 and stops, with its syslog() source and a file destination.
+
+- Every line the file output gets arrives once, in order, and parses back to
+  the same JSON; HOSTNAME is the sensor, APP-NAME flowscore, MSGID the event
+  type, alerts at severity warning and the rest at info, facility local0.
+- A collector that starts only after the run has ended (a restart) gets
+  every line within output.drain_timeout.
+
+usage: /usr/bin/python3 test_syslog.py SOURCE_DIR BUILD_DIR
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SRC, BUILD = sys.argv[1], sys.argv[2]
+FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
+TMP = tempfile.mkdtemp(prefix="flowscore-syslog-")
+FIELDS = "$HOST\t$PROGRAM\t$MSGID\t$LEVEL\t$FACILITY\t$MSG\n"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SyslogNg:
+    """syslog-ng in the foreground: a syslog() TCP source on 127.0.0.1 and a
+    file of one line per message (HOST, PROGRAM, MSGID, LEVEL, FACILITY, MSG)."""
+
+    def __init__(self, name, port):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.out = os.path.join(self.dir, "received.log")
+        conf = os.path.join(self.dir, "syslog-ng.conf")
+        with open(conf, "w") as f:
+            f.write(f"""@version: 3.38
+options {{ keep-hostname(yes); log-msg-size(65536); stats-freq(0); }};
+source s_flowscore {{ syslog(ip("127.0.0.1") port({port}) transport("tcp")); }};
+destination d_file {{ file("{self.out}" template("{FIELDS.replace(chr(9), chr(92) + 't').replace(chr(10), chr(92) + 'n')}")); }};
+log {{ source(s_flowscore); destination(d_file); }};
+""")
+        self.proc = subprocess.Popen(
+            ["syslog-ng", "--foreground", "--no-caps", f"--cfgfile={conf}", f"--persist-file={self.dir}/persist",
+             f"--pidfile={self.dir}/pid", f"--control={self.dir}/ctl"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 30
+        while True:  # listening?
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.time() < deadline and self.proc.poll() is None, self.proc.stdout.read()
+                time.sleep(0.1)
+
+    def received(self, want, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(self.out) and sum(1 for _ in open(self.out)) >= want:
+                break
+            time.sleep(0.2)
+        self.stop()
+        with open(self.out) as f:
+            return [line.rstrip("\n").split("\t", 5) for line in f]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
+def capture():
+    path = os.path.join(TMP, "syslog.pcap")
+    if not os.path.exists(path):
+        parts = []
+        for profile, packets in (("bench", 3000), ("train", 40000)):
+            parts.append(os.path.join(TMP, f"{profile}.pcap"))
+            subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", profile, "--packets",
+                            str(packets), "--seed", "9", "--out", parts[-1], "--quiet"], check=True)
+        subprocess.run(["mergecap", "-F", "pcap", "-w", path, *parts], check=True)
+    return path
+
+
+def flowscore(out, *extra):
+    p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", out, "--set", "output.sensor_name=sensor-9",
+                        *extra], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stderr
+
+
+def reference():
+    path = os.path.join(TMP, "reference.json")
+    flowscore(path)
+    with open(path) as f:
+        return [line.rstrip("\n") for line in f]
+
+
+def test_every_record_arrives_once_in_order_as_rfc5424():
+    want = reference()
+    assert len(want) > 300 and any('"event_type":"alert"' in l for l in want)
+    port = free_port()
+    collector = SyslogNg("once", port)
+    try:
+        err = flowscore(f"syslog+tcp://127.0.0.1:{port}")
+        got = collector.received(len(want))
+    finally:
+        collector.stop()
+    assert "syslog over tcp 127.0.0.1" in err, err
+    assert [m[5] for m in got] == want, (len(got), len(want))
+    for host, program, msgid, level, facility, msg in got:
+        record = json.loads(msg)
+        assert (host, program, facility) == ("sensor-9", "flowscore", "local0"), (host, program, facility)
+        assert msgid == record["event_type"], (msgid, msg)
+        assert level == ("warning" if msgid == "alert" else "info"), (level, msgid)
+
+
+def test_a_collector_that_comes_late_gets_every_record_within_the_drain_timeout():
+    want = reference()
+    port = free_port()
+    result = {}
+    run = threading.Thread(target=lambda: result.update(err=flowscore(f"syslog+tcp://127.0.0.1:{port}", "--set",
+                                                                      "output.drain_timeout=120")))
+    run.start()
+    time.sleep(3)  # the run has read its capture; nothing listens yet
+    assert run.is_alive()
+    collector = SyslogNg("late", port)
+    try:
+        run.join(timeout=180)
+        got = collector.received(len(want))
+    finally:
+        collector.stop()
+    assert "err" in result and "lost" not in result["err"], result
+    assert [m[5] for m in got] == want, (len(got), len(want))
+
+
+def main():
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            print(f"ok   {name}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
