@@ -26,6 +26,14 @@ struct Config {
 
   struct Output {
     std::string path = "-";
+    // More outputs beside `path` (--out given again, or the config's list):
+    // each a target as `path` takes, with the events it gets: "all", or
+    // "alerts" (alert events: per-flow alerts and campaigns).
+    struct Extra {
+      std::string target;
+      std::string events = "all";
+    };
+    std::vector<Extra> also;
     // An existing output file: "append" to it, "replace" it, or "auto":
     // live runs append (a restarted sensor must not wipe the log a shipper
     // may still be reading, as Suricata's EVE appends), offline runs replace.

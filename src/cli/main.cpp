@@ -144,6 +144,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   std::string config_path = default_config_path();
   std::vector<std::pair<std::string, std::string>> overrides;
   std::string out_path, model_path;
+  std::vector<std::string> more_outs;  // --out given again: more outputs (run)
   bool model_given = false;
   optind = 1;
   opterr = 1;
@@ -157,7 +158,9 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
     switch (c) {
       case kPcap: req.pcaps.push_back(optarg); break;
       case kOut:
-      case 'o': out_path = optarg; break;
+      case 'o':
+        (out_path.empty() ? out_path : more_outs.emplace_back()) = optarg;
+        break;
       case kQuantile: {
         char* end = nullptr;
         req.quantile = std::strtod(optarg, &end);
@@ -259,6 +262,12 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
     req.cfg.model.path.clear();  // no scoring: only the context is measured
   }
   if (!out_path.empty()) req.cfg.output.path = out_path;
+  for (const std::string& target : more_outs) req.cfg.output.also.push_back({target, "all"});
+  if (mode != RunMode::kEve && !req.cfg.output.also.empty()) {
+    fmt::print(stderr, "flowscore: one output only for {} (--out given {} times, or output.also)\n",
+               mode == RunMode::kExtract ? "extract" : "calibrate", 1 + req.cfg.output.also.size());
+    return 2;
+  }
   if (model_given) req.cfg.model.path = model_path == "none" ? std::string() : model_path;
   // Every event names its sensor (EVE "host"): the machine's name unless
   // output.sensor_name says otherwise.

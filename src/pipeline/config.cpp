@@ -232,6 +232,37 @@ bool as_suppress(const json& v, std::vector<Suppression>& out, std::string& why)
   return true;
 }
 
+// output.also: ["TARGET", {"target": "TARGET", "events": "all"|"alerts"}, ...]
+bool as_outputs(const json& v, std::vector<Config::Output::Extra>& out, std::string& why) {
+  if (!v.is_array()) {
+    why = "must be a list of targets, or of {\"target\": TARGET, \"events\": \"all\"|\"alerts\"}";
+    return false;
+  }
+  out.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    Config::Output::Extra extra;
+    const json& e = v[i];
+    bool ok = e.is_string() ? as_string(e, extra.target, why) : e.is_object() && e.contains("target");
+    if (ok && e.is_object()) {
+      for (const auto& [k, x] : e.items()) {
+        ok = k == "target" ? as_string(x, extra.target, why)
+             : k == "events" ? as_choice(x, extra.events, {"all", "alerts"}, why)
+                             : (why = "unknown key (expected target, events)", false);
+        if (!ok) break;
+      }
+    } else if (!ok) {
+      why = "needs a target";
+    }
+    if (ok && extra.target.empty()) ok = (why = "an empty target", false);
+    if (!ok) {
+      why = fmt::format("entry {}: {}", i, why);
+      return false;
+    }
+    out.push_back(std::move(extra));
+  }
+  return true;
+}
+
 bool as_classes(const json& v, std::vector<ClassPolicy>& out, std::string& why) {
   if (!v.is_object()) {
     why = "must be an object: class name -> {threshold, category, severity}";
@@ -301,6 +332,7 @@ const std::map<std::string, Setter>& setters() {
       {"features.activity_gap", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.features.activity_gap_ns, w); }},
       {"features.pair_window", [](const json& v, Config& c, std::string& w) { return as_window(v, c.features.pair_window_ns, w); }},
       {"output.path", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.path, w); }},
+      {"output.also", [](const json& v, Config& c, std::string& w) { return as_outputs(v, c.output.also, w); }},
       {"output.file_mode", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.file_mode, {"auto", "append", "replace"}, w); }},
       {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},

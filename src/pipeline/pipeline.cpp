@@ -30,6 +30,7 @@
 
 #include "capture_feeder.hpp"
 #include "eal.hpp"
+#include "flowscore/fanout_sink.hpp"
 #include "flowscore/kafka_sink.hpp"
 #include "flowscore/labels.hpp"
 #include "flowscore/model.hpp"
@@ -366,9 +367,14 @@ struct RunInputs {
   std::vector<PcapFileInfo> pcaps;
   std::shared_ptr<const CompiledModel> model;
   std::optional<LabelRules> labels;
-  std::unique_ptr<OutputSink> sink;
-  TcpSink* tcp = nullptr;      // sink, when it is a TCP collector
-  KafkaSink* kafka = nullptr;  // sink, when it is a Kafka topic
+  std::unique_ptr<OutputSink> sink;  // the one output, or a FanoutSink over several
+  // Each output, for what only its kind has (collector state, the drain).
+  struct Output {
+    OutputSink* sink = nullptr;
+    TcpSink* tcp = nullptr;      // a TCP or syslog collector
+    KafkaSink* kafka = nullptr;  // a Kafka topic
+  };
+  std::vector<Output> outputs;
 };
 
 // RFC 5424's HOSTNAME: the sensor's name (output.sensor_name, else the
@@ -383,6 +389,36 @@ std::string syslog_hostname(const Config& cfg) {
     if (c <= ' ' || c > '~') c = '_';
   if (name.size() > 255) name.resize(255);
   return name.empty() ? "-" : name;
+}
+
+// One output from its target text (output_target.hpp); `out` learns what
+// kind of collector it is. Null with `error`.
+std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string& text, bool append,
+                                        RunInputs::Output& out, std::string& error) {
+  const Config& cfg = req.cfg;
+  OutputTarget target;
+  if (!parse_output_target(text, target, error)) return nullptr;
+  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp ||
+                         target.kind == OutputTarget::Kind::kKafka;
+  if (collector && req.mode == RunMode::kCalibrate) {
+    error = "calibrate writes a configuration file, not to a collector";
+    return nullptr;
+  }
+  if (target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp) {
+    TcpSink::Options options;
+    options.address = target.host;
+    options.port = target.port;
+    if (target.kind == OutputTarget::Kind::kSyslogTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
+    auto tcp = TcpSink::create(options, error);
+    out.tcp = tcp.get();
+    return tcp;
+  }
+  if (target.kind == OutputTarget::Kind::kKafka) {
+    auto kafka = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
+    out.kafka = kafka.get();
+    return kafka;
+  }
+  return FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
 }
 
 bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
@@ -409,36 +445,21 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
   // A calibration is one JSON document: never appended to an older one.
   const bool append = req.mode != RunMode::kCalibrate &&
                       (cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty()));
-  OutputTarget target;
-  if (!parse_output_target(cfg.output.path, target, error)) {
-    error = "output: " + error;
-    return false;
+  std::vector<std::pair<std::string, bool>> targets = {{cfg.output.path, false}};  // target, alerts only
+  for (const Config::Output::Extra& extra : cfg.output.also) targets.emplace_back(extra.target, extra.events == "alerts");
+  std::vector<FanoutSink::Output> sinks;
+  for (const auto& [text, alerts_only] : targets) {
+    RunInputs::Output out;
+    std::unique_ptr<OutputSink> sink = open_output(req, text, append, out, error);
+    if (!sink) {
+      error = fmt::format("output{}: {}", targets.size() > 1 ? fmt::format(" {}", text) : "", error);
+      return false;
+    }
+    out.sink = sink.get();
+    in.outputs.push_back(out);
+    sinks.push_back({std::move(sink), alerts_only});
   }
-  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp ||
-                         target.kind == OutputTarget::Kind::kKafka;
-  if (collector && req.mode == RunMode::kCalibrate) {
-    error = "output: calibrate writes a configuration file, not to a collector";
-    return false;
-  }
-  if (target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp) {
-    TcpSink::Options options;
-    options.address = target.host;
-    options.port = target.port;
-    if (target.kind == OutputTarget::Kind::kSyslogTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
-    auto tcp = TcpSink::create(options, error);
-    in.tcp = tcp.get();
-    in.sink = std::move(tcp);
-  } else if (target.kind == OutputTarget::Kind::kKafka) {
-    auto kafka = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
-    in.kafka = kafka.get();
-    in.sink = std::move(kafka);
-  } else {
-    in.sink = FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
-  }
-  if (!in.sink) {
-    error = "output: " + error;
-    return false;
-  }
+  in.sink = sinks.size() == 1 ? std::move(sinks[0].sink) : std::make_unique<FanoutSink>(std::move(sinks));
   return true;
 }
 
@@ -846,6 +867,7 @@ int run_pipeline(const RunRequest& req) {
   if (offline) prefaulters = prefault_flow_tables(workers);
   install_stop_handlers();
   in.sink->abandon_when(&g_abort);
+  for (const RunInputs::Output& o : in.outputs) o.sink->abandon_when(&g_abort);
   std::signal(SIGHUP, on_signal);
   // A closed pipe on --out - is a failed write, counted and reported, not a
   // silent death.
@@ -943,7 +965,7 @@ int run_pipeline(const RunRequest& req) {
   // not only in the summary; so is a collector lost or found again.
   uint64_t failures_reported = 0;
   auto failures_reported_at = std::chrono::steady_clock::time_point{};
-  bool collector_up = false;
+  std::vector<bool> collector_up(in.outputs.size(), false);
   auto report_output_health = [&] {
     const auto now = std::chrono::steady_clock::now();
     if (write_failures != failures_reported && (failures_reported == 0 || now - failures_reported_at >= std::chrono::seconds(10))) {
@@ -952,11 +974,13 @@ int run_pipeline(const RunRequest& req) {
       failures_reported = write_failures;
       failures_reported_at = now;
     }
-    if (in.tcp != nullptr && in.tcp->connected() != collector_up) {
-      collector_up = in.tcp->connected();
-      log_line(false, collector_up ? fmt::format("connected to {}", in.tcp->describe())
-                                   : fmt::format("lost {}: {}; queuing up to {} MiB", in.tcp->describe(),
-                                                 in.tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
+    for (size_t k = 0; k < in.outputs.size(); ++k) {
+      const TcpSink* tcp = in.outputs[k].tcp;
+      if (tcp == nullptr || tcp->connected() == collector_up[k]) continue;
+      collector_up[k] = tcp->connected();
+      log_line(false, collector_up[k] ? fmt::format("connected to {}", tcp->describe())
+                                      : fmt::format("lost {}: {}; queuing up to {} MiB", tcp->describe(),
+                                                    tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
     }
   };
   // Live, link changes are logged as the main lcore sees them (polled once
@@ -1000,34 +1024,44 @@ int run_pipeline(const RunRequest& req) {
   RunStats t = stats.finish(text);
   if (text.size() && !in.sink->write({text.data(), text.size()})) ++write_failures;
   // A collector gets output.drain_timeout to take what is queued (it may be
-  // restarting); what it has not taken then is lost, and said so.
-  if (in.tcp != nullptr) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg.output.drain_timeout_ns);
-    while (!in.tcp->flush() && std::chrono::steady_clock::now() < deadline && !g_abort.load())
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (const size_t left = in.tcp->queued_bytes()) {
-      fmt::print(stderr, "flowscore: {} did not take {} bytes of records within output.drain_timeout: lost\n",
-                 in.tcp->describe(), left);
-      ++write_failures;
+  // restarting); what it has not taken then is lost, and said so. Several
+  // collectors drain side by side, within the one deadline.
+  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg.output.drain_timeout_ns);
+  for (const RunInputs::Output& o : in.outputs)
+    if (o.tcp == nullptr && o.kafka == nullptr && !o.sink->flush()) ++write_failures;
+  for (bool waiting = true; waiting && std::chrono::steady_clock::now() < drain_deadline && !g_abort.load();) {
+    waiting = false;
+    for (const RunInputs::Output& o : in.outputs) {
+      if (o.tcp) waiting |= !o.tcp->flush();
+      if (o.kafka) {
+        o.kafka->flush();  // serves delivery reports: in_flight() counts the unreported
+        waiting |= o.kafka->in_flight() > 0;
+      }
     }
-  } else if (in.kafka != nullptr) {
-    const uint64_t queued = in.kafka->in_flight();
-    if (!in.kafka->drain(std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::nanoseconds(cfg.output.drain_timeout_ns)))) {
-      fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
-                 in.kafka->describe(), in.kafka->counters().failed, queued);
-      ++write_failures;
-    }
-  } else if (!in.sink->flush()) {
-    ++write_failures;
+    if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (in.tcp != nullptr && in.tcp->long_messages() && !req.quiet)
-    fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
-               "at the collector, or it cuts them\n", in.tcp->describe(), in.tcp->long_messages());
-  if (in.kafka != nullptr && !req.quiet) {
-    const KafkaSink::Counters& k = in.kafka->counters();
-    fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full)\n",
-               in.kafka->describe(), k.produced, k.delivered, k.failed, k.queue_full);
+  for (const RunInputs::Output& o : in.outputs) {
+    if (o.tcp != nullptr && o.tcp->queued_bytes()) {
+      fmt::print(stderr, "flowscore: {} did not take {} bytes of records within output.drain_timeout: lost\n",
+                 o.tcp->describe(), o.tcp->queued_bytes());
+      ++write_failures;
+    }
+    if (o.kafka != nullptr) {
+      const uint64_t queued = o.kafka->in_flight();
+      if (!o.kafka->drain(std::chrono::milliseconds(0))) {  // the deadline has passed: purge, count
+        fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
+                   o.kafka->describe(), o.kafka->counters().failed, queued);
+        ++write_failures;
+      }
+    }
+    if (o.tcp != nullptr && o.tcp->long_messages() && !req.quiet)
+      fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
+                 "at the collector, or it cuts them\n", o.tcp->describe(), o.tcp->long_messages());
+    if (o.kafka != nullptr && !req.quiet) {
+      const KafkaSink::Counters& k = o.kafka->counters();
+      fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full)\n",
+                 o.kafka->describe(), k.produced, k.delivered, k.failed, k.queue_full);
+    }
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 

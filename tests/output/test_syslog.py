@@ -143,6 +143,33 @@ def test_a_collector_that_comes_late_gets_every_record_within_the_drain_timeout(
     assert [m[5] for m in got] == want, (len(got), len(want))
 
 
+def test_several_outputs_at_once_each_with_its_events():
+    # output.also (issue 15 section 1): the file gets every line, a second
+    # file too (--out given twice), and syslog only the alerts; a collector
+    # that never answers is a counted loss of its own and holds back neither
+    # file.
+    want = reference()
+    alerts = [l for l in want if '"event_type":"alert"' in l]
+    assert alerts
+    port, dead = free_port(), free_port()
+    first, second = os.path.join(TMP, "first.json"), os.path.join(TMP, "second.json")
+    collector = SyslogNg("several", port)
+    try:
+        also = json.dumps([{"target": f"syslog+tcp://127.0.0.1:{port}", "events": "alerts"},
+                           f"tcp://127.0.0.1:{dead}"])
+        p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", first, "--out", second,
+                            "--set", "output.sensor_name=sensor-9", "--set", f"output.also={also}",
+                            "--set", "output.drain_timeout=2"], capture_output=True, text=True, timeout=300)
+        got = collector.received(len(alerts))
+    finally:
+        collector.stop()
+    assert p.returncode == 1 and f"tcp 127.0.0.1:{dead} did not take" in p.stderr, p.stderr
+    for path in (first, second):
+        with open(path) as f:
+            assert [l.rstrip("\n") for l in f] == want, path
+    assert [m[5] for m in got] == alerts, (len(got), len(alerts))
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
     failed = 0
