@@ -521,8 +521,10 @@ bool open_capture_ports(const RunRequest& req, const std::vector<PcapFileInfo>& 
     inputs.push_back({port, 0, static_cast<uint32_t>(i), pcaps[i].link, pcaps[i].snaplen});
     QueuePlan::Port plan;
     plan.port = port;
+    Config::Dpdk dpdk = req.cfg.dpdk;
+    dpdk.mtu = 0;  // a live knob: the pcap PMD hands over whole records whatever their size
     std::string describe;
-    if (!configure_port(plan, req.cfg.dpdk, pool, describe, error)) return false;
+    if (!configure_port(plan, dpdk, pool, describe, error)) return false;
   }
   return true;
 }
