@@ -533,7 +533,10 @@ bool open_capture_ports(const RunRequest& req, const std::vector<PcapFileInfo>& 
 bool plan_live_ports(const Config& cfg, unsigned worker_count, QueuePlan& plan, std::string& error) {
   std::vector<PortCapabilities> caps;
   uint16_t port = 0;
-  RTE_ETH_FOREACH_DEV(port) caps.push_back(port_capabilities(port));
+  RTE_ETH_FOREACH_DEV(port) {
+    caps.push_back(port_capabilities(port));
+    if (!check_mtu(caps.back(), cfg.dpdk.mtu, error)) return false;
+  }
   QueueOptions opt;
   opt.distribute = cfg.dpdk.distribute;
   opt.queue_map = cfg.dpdk.queues;

@@ -53,7 +53,29 @@ PortCapabilities port_capabilities(uint16_t port) {
   c.max_rx_queues = info.max_rx_queues;
   c.rss_offloads = info.flow_type_rss_offloads;
   c.reta_size = info.reta_size;
+  c.min_mtu = info.min_mtu;
+  c.max_mtu = info.max_mtu;
+  c.scatters = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
   return c;
+}
+
+namespace {
+// The longest frame an MTU allows: Ethernet header, two VLAN tags, CRC.
+uint32_t frame_bytes(uint32_t mtu) { return mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN; }
+}  // namespace
+
+bool check_mtu(const PortCapabilities& port, uint32_t mtu, std::string& error) {
+  if (mtu == 0) return true;
+  if (mtu < port.min_mtu || mtu > port.max_mtu) {
+    error = fmt::format("dpdk.mtu {}: port {} ({}) takes {}..{}", mtu, port.port, port.name, port.min_mtu, port.max_mtu);
+    return false;
+  }
+  if (frame_bytes(mtu) > RTE_MBUF_DEFAULT_DATAROOM && !port.scatters) {
+    error = fmt::format("dpdk.mtu {}: port {} ({}) would need to receive a frame into several {}-byte mbufs, and its "
+                        "PMD cannot (no scatter)", mtu, port.port, port.name, RTE_MBUF_DEFAULT_DATAROOM);
+    return false;
+  }
+  return true;
 }
 
 bool configure_port(const QueuePlan::Port& p, const Config::Dpdk& cfg, rte_mempool* pool, std::string& describe,
@@ -74,22 +96,11 @@ bool configure_port(const QueuePlan::Port& p, const Config::Dpdk& cfg, rte_mempo
     conf.rx_adv_conf.rss_conf.rss_hf = p.rss_hf;
   }
   if (cfg.mtu != 0) {
-    if (cfg.mtu < info.min_mtu || cfg.mtu > info.max_mtu) {
-      error = fmt::format("dpdk.mtu {}: port {} takes {}..{}", cfg.mtu, port, info.min_mtu, info.max_mtu);
-      return false;
-    }
+    if (!check_mtu(port_capabilities(port), cfg.mtu, error)) return false;
     conf.rxmode.mtu = cfg.mtu;
-    // A frame longer than one mbuf's room arrives as a chain of segments
-    // (FrameStager linearises it), if the PMD can scatter it.
-    const uint32_t frame = cfg.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN;
-    if (frame > RTE_MBUF_DEFAULT_DATAROOM) {
-      if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
-        error = fmt::format("dpdk.mtu {}: port {}'s frames would not fit one {}-byte mbuf, and its PMD cannot "
-                            "receive a frame into several (scatter)", cfg.mtu, port, RTE_MBUF_DEFAULT_DATAROOM);
-        return false;
-      }
-      conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
-    }
+    // A frame longer than one mbuf's room arrives as a chain of segments,
+    // which FrameStager linearises.
+    if (frame_bytes(cfg.mtu) > RTE_MBUF_DEFAULT_DATAROOM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
   }
   uint16_t rx_desc = static_cast<uint16_t>(cfg.rx_descriptors), tx_desc = 64;
   int rc = rte_eth_dev_configure(port, p.rx_queues, 1, &conf);

@@ -34,6 +34,11 @@ std::string rss_hash_names(uint64_t hf);
 
 PortCapabilities port_capabilities(uint16_t port);
 
+// Whether a port can take frames of dpdk.mtu: within its MTU range, and, for
+// frames longer than one mbuf's room, able to scatter them over several.
+// False with `error` naming the knob (checked before any port starts).
+bool check_mtu(const PortCapabilities& port, uint32_t mtu, std::string& error);
+
 // Configures and starts `p` with its planned RX queues (and one TX queue,
 // which some PMDs need to start), descriptors, MTU and RSS, in promiscuous
 // mode. `describe` says what was configured, read back from the port where

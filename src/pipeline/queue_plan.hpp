@@ -26,6 +26,8 @@ struct PortCapabilities {
   uint16_t max_rx_queues = 1;
   uint64_t rss_offloads = 0;    // flow_type_rss_offloads
   uint16_t reta_size = 0;       // RSS redirection table entries
+  uint16_t min_mtu = 0, max_mtu = 0;
+  bool scatters = false;        // can receive a frame into several mbufs
 };
 
 struct QueueRef {
