@@ -11,6 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace flowscore {
 
 class OutputSink {
@@ -111,6 +116,15 @@ class TcpSink final : public OutputSink {
     unsigned facility = 16; // local0
     size_t long_message_bytes = 8192;
   };
+  // TLS (RFC 5425's syslog over TLS, or any TLS collector): the server's
+  // certificate is verified against `ca_file` (else the system's store) and
+  // must name `server_name` (else the numeric address we connect to); a
+  // client certificate is sent when `cert_file` is given.
+  struct Tls {
+    std::string ca_file;
+    std::string server_name;
+    std::string cert_file, key_file;
+  };
   struct Options {
     std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address
     uint16_t port = 0;
@@ -118,6 +132,7 @@ class TcpSink final : public OutputSink {
     uint32_t backoff_min_ms = 100;      // first retry delay, doubled per failure
     uint32_t backoff_max_ms = 30'000;
     std::optional<Syslog> syslog;       // RFC 5424 framing; newline-delimited JSON without
+    std::optional<Tls> tls;             // TLS over the connection; plain TCP without
   };
 
   // Nullptr and `error` set when the address is not a numeric IP address.
@@ -137,13 +152,20 @@ class TcpSink final : public OutputSink {
   size_t queued_bytes() const { return tail_ - head_; }
 
  private:
-  enum class State { kDisconnected, kConnecting, kConnected };
+  enum class State { kDisconnected, kConnecting, kHandshaking, kConnected };
   explicit TcpSink(const Options& options);
   void pump();             // advance connection state, then send
   void start_connect();
   void finish_connect();
   void send_queued();
+  void start_tls();        // after the TCP connection: a new SSL on it
+  void continue_handshake();
+  // One send of buffer_[head_, tail_): plain or TLS. Bytes sent, 0 when the
+  // connection cannot take more now, -1 when it was lost (already handled).
+  ssize_t send_some();
   void lose_connection(int errnum, std::string_view what);
+  void lose_connection(std::string_view why);  // a TLS failure: OpenSSL's reason
+  void connection_up();                        // TCP connected: start TLS, or take lines
   std::string_view framed(std::string_view lines);  // syslog: each line as an RFC 5424 message, octet-counted
 
   Options options_;
@@ -158,6 +180,8 @@ class TcpSink final : public OutputSink {
   int family_ = 0;
   unsigned char addr_[16] = {};
   std::string frames_;  // syslog: the framed messages of one write
+  ssl_ctx_st* tls_context_ = nullptr;  // shared by every connection's SSL
+  ssl_st* tls_ = nullptr;
   uint64_t long_messages_ = 0;
 };
 

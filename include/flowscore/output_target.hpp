@@ -6,13 +6,16 @@
 //                           (numeric IPv4, or [IPv6]; TcpSink)
 //   syslog+tcp://ADDR:PORT  the same collector address, each line an RFC 5424
 //                           message in RFC 6587 octet-counting framing
+//   syslog+tls://ADDR:PORT[?ca=FILE&name=HOST&cert=FILE&key=FILE]
+//                           the same over TLS (RFC 5425), the collector's
+//                           certificate verified
 //   kafka://HOST:PORT[,HOST:PORT...]/TOPIC[?PROPERTY=VALUE&...]
 //                           one message per line to a Kafka topic
 //                           (KafkaSink); any librdkafka property passes
 //                           through the query
 // A bare "ADDR:PORT" is refused rather than written as a file of that name,
-// and so are the transports flowscore does not have yet (syslog over TLS
-// or UDP), by name.
+// and so are the transports flowscore does not have yet (syslog over UDP,
+// UDP), by name.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -23,11 +26,14 @@
 namespace flowscore {
 
 struct OutputTarget {
-  enum class Kind { kStdout, kFile, kTcp, kSyslogTcp, kKafka };
+  enum class Kind { kStdout, kFile, kTcp, kSyslogTcp, kSyslogTls, kKafka };
   Kind kind = Kind::kStdout;
   std::string path;  // kFile
   std::string host;  // kTcp, kSyslogTcp: a numeric address, without brackets
   uint16_t port = 0;
+  struct Tls {
+    std::string ca_file, server_name, cert_file, key_file;  // kSyslogTls: ca, name, cert, key
+  } tls;
   std::string brokers, topic;                                   // kKafka
   std::vector<std::pair<std::string, std::string>> properties;  // kKafka: librdkafka's, from the query
 };

@@ -85,15 +85,41 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
     return true;
   }
   if (const size_t scheme_end = text.find("://"); scheme_end != std::string_view::npos) {
-    const std::string_view scheme = text.substr(0, scheme_end), rest = text.substr(scheme_end + 3);
+    const std::string_view scheme = text.substr(0, scheme_end);
+    std::string_view rest = text.substr(scheme_end + 3);
     if (scheme == "kafka") return parse_kafka(text, rest, target, error);
-    if (scheme != "tcp" && scheme != "syslog+tcp") {
-      const bool planned = scheme == "syslog+tls" || scheme == "syslog+udp" || scheme == "udp";
+    if (scheme != "tcp" && scheme != "syslog+tcp" && scheme != "syslog+tls") {
+      const bool planned = scheme == "syslog+udp" || scheme == "udp";
       error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\", tcp://ADDR:PORT, "
-                                    "syslog+tcp://ADDR:PORT or kafka://BROKERS/TOPIC", scheme)
-                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, syslog+tcp://, kafka://)", scheme);
+                                    "syslog+tcp://ADDR:PORT, syslog+tls://ADDR:PORT or kafka://BROKERS/TOPIC", scheme)
+                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, syslog+tcp://, syslog+tls://, "
+                                    "kafka://)", scheme);
       return false;
     }
+    std::string_view rest_address = rest;
+    if (const size_t query = rest.find('?'); query != std::string_view::npos) {
+      if (scheme != "syslog+tls") {
+        error = fmt::format("'{}': {}:// takes no options", text, scheme);
+        return false;
+      }
+      rest_address = rest.substr(0, query);
+      for (auto part : std::views::split(rest.substr(query + 1), '&')) {
+        const std::string_view pair(part.begin(), part.end());
+        const size_t eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        std::string* field = key == "ca"     ? &target.tls.ca_file
+                             : key == "name" ? &target.tls.server_name
+                             : key == "cert" ? &target.tls.cert_file
+                             : key == "key"  ? &target.tls.key_file
+                                             : nullptr;
+        if (field == nullptr || eq == std::string_view::npos || eq + 1 == pair.size()) {
+          error = fmt::format("'{}': '{}' is not one of ca=FILE, name=HOST, cert=FILE, key=FILE", text, pair);
+          return false;
+        }
+        *field = std::string(pair.substr(eq + 1));
+      }
+    }
+    rest = rest_address;
     // tcp://1.2.3.4:9514 or tcp://[::1]:9514
     std::string host;
     std::string_view port_text;
@@ -123,7 +149,9 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
       error = fmt::format("'{}': '{}' is not a port (1-65535)", text, port_text);
       return false;
     }
-    target.kind = scheme == "tcp" ? OutputTarget::Kind::kTcp : OutputTarget::Kind::kSyslogTcp;
+    target.kind = scheme == "tcp"          ? OutputTarget::Kind::kTcp
+                  : scheme == "syslog+tcp" ? OutputTarget::Kind::kSyslogTcp
+                                           : OutputTarget::Kind::kSyslogTls;
     target.host = std::move(host);
     return true;
   }

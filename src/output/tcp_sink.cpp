@@ -12,6 +12,12 @@
 #include <cstring>
 #include <ctime>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <fmt/format.h>
+
 #include "flowscore/output_sink.hpp"
 
 namespace flowscore {
@@ -22,6 +28,41 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// OpenSSL's most recent error, as text.
+std::string tls_error(std::string_view what) {
+  char text[256] = "";
+  ERR_error_string_n(ERR_get_error(), text, sizeof text);
+  ERR_clear_error();
+  return fmt::format("{}: {}", what, text);
+}
+
+// One context for every connection: TLS 1.2 or later, the server verified.
+ssl_ctx_st* make_tls_context(const TcpSink::Tls& tls, std::string& error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) {
+    error = tls_error("TLS");
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const bool trusted = tls.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx) == 1
+                                           : SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) == 1;
+  if (!trusted) {
+    error = tls_error(tls.ca_file.empty() ? "the system's CA store" : "CA file " + tls.ca_file);
+  } else if (!tls.cert_file.empty() &&
+             (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1 ||
+              SSL_CTX_use_PrivateKey_file(ctx, (tls.key_file.empty() ? tls.cert_file : tls.key_file).c_str(),
+                                          SSL_FILETYPE_PEM) != 1 ||
+              SSL_CTX_check_private_key(ctx) != 1)) {
+    error = tls_error("client certificate " + tls.cert_file);
+  } else {
+    return ctx;
+  }
+  SSL_CTX_free(ctx);
+  return nullptr;
 }
 
 }  // namespace
@@ -36,6 +77,7 @@ std::unique_ptr<TcpSink> TcpSink::create(const Options& options, std::string& er
     error = "collector address '" + options.address + "' is not a numeric IPv4/IPv6 address";
     return nullptr;
   }
+  if (options.tls && !(sink->tls_context_ = make_tls_context(*options.tls, error))) return nullptr;
   sink->pump();
   return sink;
 }
@@ -46,7 +88,9 @@ TcpSink::TcpSink(const Options& options)
       backoff_ms_(options.backoff_min_ms) {}
 
 TcpSink::~TcpSink() {
+  if (tls_) SSL_free(tls_);
   if (fd_ >= 0) ::close(fd_);
+  if (tls_context_) SSL_CTX_free(tls_context_);
 }
 
 std::string_view TcpSink::framed(std::string_view lines) {
@@ -112,13 +156,14 @@ bool TcpSink::flush() {
 }
 
 std::string TcpSink::describe() const {
-  return (options_.syslog ? "syslog over tcp " : "tcp ") + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
+  return (options_.syslog ? (options_.tls ? "syslog over tls " : "syslog over tcp ") : (options_.tls ? "tls " : "tcp ")) + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
          std::to_string(options_.port);
 }
 
 void TcpSink::pump() {
   if (state_ == State::kDisconnected && now_ms() >= retry_at_ms_) start_connect();
   if (state_ == State::kConnecting) finish_connect();
+  if (state_ == State::kHandshaking) continue_handshake();
   if (state_ == State::kConnected) send_queued();
 }
 
@@ -144,9 +189,7 @@ void TcpSink::start_connect() {
     len = sizeof(sockaddr_in6);
   }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
-    state_ = State::kConnected;
-    ++connects_;
-    backoff_ms_ = options_.backoff_min_ms;
+    connection_up();
   } else if (errno == EINPROGRESS) {
     state_ = State::kConnecting;
   } else {
@@ -164,20 +207,82 @@ void TcpSink::finish_connect() {
     lose_connection(err, "connect to " + describe());
     return;
   }
+  connection_up();
+}
+
+void TcpSink::connection_up() {
+  if (tls_context_) {
+    start_tls();
+    return;
+  }
   state_ = State::kConnected;
   ++connects_;
   backoff_ms_ = options_.backoff_min_ms;
 }
 
+void TcpSink::start_tls() {
+  tls_ = SSL_new(tls_context_);
+  if (tls_ == nullptr || SSL_set_fd(tls_, fd_) != 1) {
+    lose_connection(tls_error("TLS with " + describe()));
+    return;
+  }
+  // The certificate must name the server: the configured name (also sent
+  // as SNI), else the numeric address connected to.
+  X509_VERIFY_PARAM* param = SSL_get0_param(tls_);
+  const std::string& name = options_.tls->server_name;
+  if (!name.empty()) {
+    SSL_set_tlsext_host_name(tls_, name.c_str());
+    X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(param, options_.address.c_str());
+  }
+  SSL_set_connect_state(tls_);
+  state_ = State::kHandshaking;
+  continue_handshake();
+}
+
+void TcpSink::continue_handshake() {
+  const int r = SSL_connect(tls_);
+  if (r == 1) {
+    state_ = State::kConnected;
+    ++connects_;
+    backoff_ms_ = options_.backoff_min_ms;
+    return;
+  }
+  const int err = SSL_get_error(tls_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;  // in progress
+  const long verified = SSL_get_verify_result(tls_);
+  lose_connection(verified != X509_V_OK
+                      ? fmt::format("TLS with {}: certificate not accepted: {}", describe(),
+                                    X509_verify_cert_error_string(verified))
+                      : tls_error("TLS handshake with " + describe()));
+}
+
+ssize_t TcpSink::send_some() {
+  const char* data = buffer_.data() + head_;
+  const size_t size = tail_ - head_;
+  if (tls_) {
+    const int n = SSL_write(tls_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+    if (n > 0) return n;
+    const int err = SSL_get_error(tls_, n);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) return 0;
+    lose_connection(tls_error("TLS send to " + describe()));
+    return -1;
+  }
+  for (;;) {
+    const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    lose_connection(errno, "send to " + describe());
+    return -1;
+  }
+}
+
 void TcpSink::send_queued() {
   while (head_ < tail_) {
-    const ssize_t n = ::send(fd_, buffer_.data() + head_, tail_ - head_, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      lose_connection(errno, "send to " + describe());
-      return;
-    }
+    const ssize_t n = send_some();
+    if (n <= 0) return;
     head_ += static_cast<size_t>(n);
     mid_line_ = head_ > 0 && buffer_[head_ - 1] != '\n';
   }
@@ -186,6 +291,13 @@ void TcpSink::send_queued() {
 
 void TcpSink::lose_connection(int errnum, std::string_view what) {
   set_error(errnum, what);
+  lose_connection(std::string_view{});
+}
+
+void TcpSink::lose_connection(std::string_view why) {
+  if (!why.empty()) set_error_text(why);
+  if (tls_) SSL_free(tls_);
+  tls_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   state_ = State::kDisconnected;

@@ -398,22 +398,24 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
   const Config& cfg = req.cfg;
   OutputTarget target;
   if (!parse_output_target(text, target, error)) return nullptr;
-  const bool collector = target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp ||
-                         target.kind == OutputTarget::Kind::kKafka;
-  if (collector && req.mode == RunMode::kCalibrate) {
+  using Kind = OutputTarget::Kind;
+  const bool tcp = target.kind == Kind::kTcp || target.kind == Kind::kSyslogTcp || target.kind == Kind::kSyslogTls;
+  if ((tcp || target.kind == Kind::kKafka) && req.mode == RunMode::kCalibrate) {
     error = "calibrate writes a configuration file, not to a collector";
     return nullptr;
   }
-  if (target.kind == OutputTarget::Kind::kTcp || target.kind == OutputTarget::Kind::kSyslogTcp) {
+  if (tcp) {
     TcpSink::Options options;
     options.address = target.host;
     options.port = target.port;
-    if (target.kind == OutputTarget::Kind::kSyslogTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
+    if (target.kind != Kind::kTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
+    if (target.kind == Kind::kSyslogTls)
+      options.tls = TcpSink::Tls{target.tls.ca_file, target.tls.server_name, target.tls.cert_file, target.tls.key_file};
     auto tcp = TcpSink::create(options, error);
     out.tcp = tcp.get();
     return tcp;
   }
-  if (target.kind == OutputTarget::Kind::kKafka) {
+  if (target.kind == Kind::kKafka) {
     auto kafka = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
     out.kafka = kafka.get();
     return kafka;

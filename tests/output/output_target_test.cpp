@@ -37,6 +37,13 @@ TEST(OutputTarget, FilesStdoutAndTcpCollectors) {
   EXPECT_EQ(sys.kind, OutputTarget::Kind::kSyslogTcp);
   EXPECT_EQ(sys.host, "10.1.2.3");
   EXPECT_EQ(sys.port, 601);
+  const OutputTarget tls = parsed("syslog+tls://10.1.2.3:6514?ca=/etc/ssl/siem-ca.pem&name=siem.example");
+  EXPECT_EQ(tls.kind, OutputTarget::Kind::kSyslogTls);
+  EXPECT_EQ(tls.host, "10.1.2.3");
+  EXPECT_EQ(tls.port, 6514);
+  EXPECT_EQ(tls.tls.ca_file, "/etc/ssl/siem-ca.pem");
+  EXPECT_EQ(tls.tls.server_name, "siem.example");
+  EXPECT_EQ(parsed("syslog+tls://[::1]:6514").host, "::1");
   const OutputTarget v6 = parsed("tcp://[::1]:5044");
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(v6.port, 5044);
@@ -66,7 +73,10 @@ TEST(OutputTarget, AddressLikeAndUnbuiltTargetsAreRefusedByName) {
   EXPECT_NE(refused("kafka://b1:9092/eve?acks").find("not PROPERTY=VALUE"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092,b2/eve").find("broker 'b2' is not HOST:PORT"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092/ev/e").find("not a Kafka topic name"), std::string::npos);
-  EXPECT_NE(refused("syslog+tls://127.0.0.1:6514").find("not built yet"), std::string::npos);
+  EXPECT_NE(refused("syslog+udp://127.0.0.1:514").find("not built yet"), std::string::npos);
+  EXPECT_NE(refused("syslog+tls://127.0.0.1:6514?verify=no").find("not one of ca=FILE"), std::string::npos);
+  EXPECT_NE(refused("syslog+tls://127.0.0.1:6514?ca=").find("not one of ca=FILE"), std::string::npos);
+  EXPECT_NE(refused("syslog+tcp://127.0.0.1:601?ca=x").find("takes no options"), std::string::npos);
   EXPECT_NE(refused("http://127.0.0.1/").find("unknown output scheme"), std::string::npos);
   EXPECT_FALSE(refused("").empty());
   EXPECT_FALSE(refused("file:").empty());

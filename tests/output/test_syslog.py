@@ -34,19 +34,41 @@ def free_port():
         return s.getsockname()[1]
 
 
-class SyslogNg:
-    """syslog-ng in the foreground: a syslog() TCP source on 127.0.0.1 and a
-    file of one line per message (HOST, PROGRAM, MSGID, LEVEL, FACILITY, MSG)."""
+def make_ca(name):
+    """A CA, and a server certificate it signed for 127.0.0.1 (IP SAN), made
+    with the openssl CLI. Returns (ca.pem, server.pem, server.key)."""
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    ca, ca_key, cert, key, csr = (os.path.join(d, f) for f in ("ca.pem", "ca.key", "server.pem", "server.key", "server.csr"))
+    quiet = dict(check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+                    "-days", "2", "-subj", f"/CN=flowscore test CA {name}"], **quiet)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=127.0.0.1"], **quiet)
+    ext = os.path.join(d, "san.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+                    "-days", "2", "-extfile", ext], **quiet)
+    return ca, cert, key
 
-    def __init__(self, name, port):
+
+class SyslogNg:
+    """syslog-ng in the foreground: a syslog() TCP source on 127.0.0.1 (TLS
+    with `tls=(cert, key)`) and a file of one line per message (HOST,
+    PROGRAM, MSGID, LEVEL, FACILITY, MSG)."""
+
+    def __init__(self, name, port, tls=None):
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir, exist_ok=True)
         self.out = os.path.join(self.dir, "received.log")
         conf = os.path.join(self.dir, "syslog-ng.conf")
+        transport = ('transport("tcp")' if tls is None else
+                     f'transport("tls") tls(cert-file("{tls[0]}") key-file("{tls[1]}") peer-verify(optional-untrusted))')
         with open(conf, "w") as f:
             f.write(f"""@version: 3.38
 options {{ keep-hostname(yes); log-msg-size(65536); stats-freq(0); }};
-source s_flowscore {{ syslog(ip("127.0.0.1") port({port}) transport("tcp")); }};
+source s_flowscore {{ syslog(ip("127.0.0.1") port({port}) {transport}); }};
 destination d_file {{ file("{self.out}" template("{FIELDS.replace(chr(9), chr(92) + 't').replace(chr(10), chr(92) + 'n')}")); }};
 log {{ source(s_flowscore); destination(d_file); }};
 """)
@@ -70,6 +92,8 @@ log {{ source(s_flowscore); destination(d_file); }};
                 break
             time.sleep(0.2)
         self.stop()
+        if not os.path.exists(self.out):  # nothing arrived
+            return []
         with open(self.out) as f:
             return [line.rstrip("\n").split("\t", 5) for line in f]
 
@@ -141,6 +165,42 @@ def test_a_collector_that_comes_late_gets_every_record_within_the_drain_timeout(
         collector.stop()
     assert "err" in result and "lost" not in result["err"], result
     assert [m[5] for m in got] == want, (len(got), len(want))
+
+
+def test_tls_to_a_collector_whose_certificate_verifies():
+    # syslog+tls:// (RFC 5425): the collector's certificate must chain to
+    # the given CA and name the address; then every line arrives, in order.
+    want = reference()
+    ca, cert, key = make_ca("good")
+    port = free_port()
+    collector = SyslogNg("tls", port, tls=(cert, key))
+    try:
+        err = flowscore(f"syslog+tls://127.0.0.1:{port}?ca={ca}")
+        got = collector.received(len(want))
+    finally:
+        collector.stop()
+    assert "syslog over tls 127.0.0.1" in err, err
+    assert [m[5] for m in got] == want, (len(got), len(want))
+
+
+def test_tls_refuses_a_collector_it_cannot_verify():
+    # The same collector, but flowscore trusts another CA: nothing is sent,
+    # and the loss is counted and explained.
+    want = reference()
+    _, cert, key = make_ca("server")
+    other_ca, _, _ = make_ca("other")
+    port = free_port()
+    collector = SyslogNg("untrusted", port, tls=(cert, key))
+    try:
+        p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", f"syslog+tls://127.0.0.1:{port}?ca={other_ca}",
+                            "--set", "output.drain_timeout=2"], capture_output=True, text=True, timeout=300)
+        got = collector.received(0, timeout=1)
+    finally:
+        collector.stop()
+    assert p.returncode == 1, p.stderr
+    assert "certificate not accepted" in p.stderr and "did not take" in p.stderr, p.stderr
+    assert got == [], got[:3]
+    assert len(want) > 0
 
 
 def test_several_outputs_at_once_each_with_its_events():
