@@ -48,6 +48,13 @@ struct Config {
     // At the end of a run, how long a TCP collector gets to take what is
     // still queued (it may be restarting) before the rest counts as lost.
     uint64_t drain_timeout_ns = 30'000'000'000;
+    // A disk spool in front of each collector output (TCP, syslog, Kafka):
+    // a directory ("" = none; each collector gets a subdirectory), its bound
+    // per collector, what goes when it is full, how often it is fsynced.
+    std::string spool_dir;
+    uint64_t spool_bytes = 1ull << 30;
+    std::string spool_full = "drop_oldest";  // drop_oldest | drop_newest
+    uint64_t spool_fsync_ns = 1'000'000'000;
     // Live runs: Prometheus /metrics on this ADDR:PORT ("" = off).
     std::string metrics_listen;
     // Live runs: also log a one-line status with each stats event.

@@ -42,6 +42,7 @@ class KafkaSink final : public OutputSink {
     uint64_t delivered = 0;   // acknowledged by the brokers (per acks)
     uint64_t failed = 0;      // delivery reports with an error (retries exhausted, purged at the end)
     uint64_t queue_full = 0;  // lines the local queue could not take: dropped
+    uint64_t respooled = 0;   // undelivered at the end, handed back to a spool (take_unsent)
   };
 
   // Null with `error` when librdkafka refuses a property or the topic.
@@ -59,6 +60,10 @@ class KafkaSink final : public OutputSink {
   // still queued then is purged and counted failed. True when all went out.
   bool drain(std::chrono::milliseconds timeout);
   uint64_t in_flight() const;  // messages queued or unacknowledged
+  // With a spool in front: room while fewer than 10,000 messages are in
+  // flight; at the end, what is still undelivered is purged and handed back.
+  bool accepts(size_t bytes) const override;
+  std::string take_unsent() override;
   const Counters& counters() const { return counters_; }
 
  private:
@@ -70,6 +75,8 @@ class KafkaSink final : public OutputSink {
   std::string brokers_, topic_name_;
   Counters counters_;
   uint64_t failed_reported_ = 0;
+  bool keep_undelivered_ = false;  // take_unsent(): purged messages come back, not counted failed
+  std::string undelivered_;
 };
 
 }  // namespace flowscore

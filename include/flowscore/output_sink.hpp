@@ -33,6 +33,12 @@ class OutputSink {
   // old file was renamed away). False, with last_error(), when it cannot be
   // opened; writing then goes on where it went before.
   virtual bool reopen() { return true; }
+  // For a spool in front of a collector (SpoolingSink): whether a write of
+  // `bytes` would be taken now and go out soon (the collector is there and
+  // its queue has room), and the whole lines it holds but has not sent,
+  // handed back (at the end of a run, so they wait in the spool).
+  virtual bool accepts(size_t /*bytes*/) const { return true; }
+  virtual std::string take_unsent() { return {}; }
 
   // Why the most recent failure happened; empty if none has.
   std::string_view last_error() const { return {last_error_, last_error_len_}; }
@@ -142,12 +148,14 @@ class TcpSink final : public OutputSink {
   TcpSink& operator=(const TcpSink&) = delete;
 
   bool write(std::string_view data) override;
-  // Sends what the socket takes now; true when nothing is left queued.
+  // Sends what the socket takes now (queued_bytes() says what is left).
   bool flush() override;
   std::string describe() const override;
 
   bool connected() const { return state_ == State::kConnected; }
   uint64_t long_messages() const { return long_messages_; }
+  bool accepts(size_t bytes) const override;
+  std::string take_unsent() override;
   uint64_t connects() const { return connects_; }
   size_t queued_bytes() const { return tail_ - head_; }
 

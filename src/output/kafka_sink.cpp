@@ -74,6 +74,12 @@ void KafkaSink::on_delivery(rd_kafka_s*, const rd_kafka_message_s* message, void
     ++sink->counters_.delivered;
     return;
   }
+  if (sink->keep_undelivered_) {  // back to the spool, for the next start
+    sink->undelivered_.append(static_cast<const char*>(message->payload), message->len);
+    sink->undelivered_ += '\n';
+    ++sink->counters_.respooled;
+    return;
+  }
   ++sink->counters_.failed;
   sink->dropped_bytes_ += message->len + 1;  // + the newline it had in the file
   sink->set_error_text(fmt::format("kafka delivery to {}: {}", sink->topic_name_, rd_kafka_err2str(message->err)));
@@ -128,6 +134,16 @@ bool KafkaSink::drain(std::chrono::milliseconds timeout) {
   }
   rd_kafka_poll(rk_, 0);
   return done;
+}
+
+bool KafkaSink::accepts(size_t) const { return in_flight() < 10'000; }
+
+std::string KafkaSink::take_unsent() {
+  keep_undelivered_ = true;
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(rk_, 1000);  // serves the purged messages' delivery reports
+  keep_undelivered_ = false;
+  return std::move(undelivered_);
 }
 
 uint64_t KafkaSink::in_flight() const { return static_cast<uint64_t>(rd_kafka_outq_len(rk_)); }

@@ -150,9 +150,48 @@ bool TcpSink::write(std::string_view data) {
   return fits;
 }
 
+bool TcpSink::accepts(size_t bytes) const {
+  // Connected, and room for the lines twice over (syslog framing adds a
+  // header to each), so a spool hands on only what will go out.
+  return state_ == State::kConnected && (tail_ - head_) + 2 * bytes + 4096 <= buffer_.size();
+}
+
+std::string TcpSink::take_unsent() {
+  // The whole lines still queued; a line partly sent is dropped, as on a
+  // lost connection (its rest would glue to nothing).
+  size_t from = head_;
+  if (mid_line_) {
+    const char* nl = static_cast<const char*>(std::memchr(buffer_.data() + head_, '\n', tail_ - head_));
+    from = nl ? static_cast<size_t>(nl - buffer_.data()) + 1 : tail_;
+    dropped_bytes_ += from - head_;
+  }
+  std::string out;
+  std::string_view queued(buffer_.data() + from, tail_ - from);
+  if (!options_.syslog) {
+    out.assign(queued);
+  } else {
+    // Each message is "LEN <PRI>1 TIMESTAMP HOST APP PROCID MSGID - MSG":
+    // its MSG, the EVE line, starts at the first '{'.
+    while (!queued.empty()) {
+      const size_t space = queued.find(' ');
+      size_t length = 0;
+      for (size_t i = 0; i < space; ++i) length = length * 10 + static_cast<size_t>(queued[i] - '0');
+      const std::string_view message = queued.substr(space + 1, length);
+      const size_t brace = message.find('{');
+      if (brace != std::string_view::npos) out += message.substr(brace);
+      queued.remove_prefix(std::min(queued.size(), space + 1 + length));
+    }
+  }
+  head_ = tail_ = 0;
+  mid_line_ = false;
+  return out;
+}
+
 bool TcpSink::flush() {
+  // Lines still queued are not a failure: a failure is counted when a write
+  // cannot be queued (and queued_bytes() says what is left).
   pump();
-  return head_ == tail_;
+  return true;
 }
 
 std::string TcpSink::describe() const {

@@ -32,6 +32,7 @@
 #include "eal.hpp"
 #include "flowscore/fanout_sink.hpp"
 #include "flowscore/kafka_sink.hpp"
+#include "flowscore/spooling_sink.hpp"
 #include "flowscore/labels.hpp"
 #include "flowscore/model.hpp"
 #include "flowscore/output_sink.hpp"
@@ -371,8 +372,9 @@ struct RunInputs {
   // Each output, for what only its kind has (collector state, the drain).
   struct Output {
     OutputSink* sink = nullptr;
-    TcpSink* tcp = nullptr;      // a TCP or syslog collector
-    KafkaSink* kafka = nullptr;  // a Kafka topic
+    TcpSink* tcp = nullptr;        // a TCP or syslog collector
+    KafkaSink* kafka = nullptr;    // a Kafka topic
+    SpoolingSink* spool = nullptr;  // the collector's disk spool (output.spool_dir), in front of it
   };
   std::vector<Output> outputs;
 };
@@ -404,6 +406,7 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
     error = "calibrate writes a configuration file, not to a collector";
     return nullptr;
   }
+  std::unique_ptr<OutputSink> collector;
   if (tcp) {
     TcpSink::Options options;
     options.address = target.host;
@@ -411,17 +414,37 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
     if (target.kind != Kind::kTcp) options.syslog = TcpSink::Syslog{syslog_hostname(cfg)};
     if (target.kind == Kind::kSyslogTls)
       options.tls = TcpSink::Tls{target.tls.ca_file, target.tls.server_name, target.tls.cert_file, target.tls.key_file};
-    auto tcp = TcpSink::create(options, error);
-    out.tcp = tcp.get();
-    return tcp;
+    auto sink = TcpSink::create(options, error);
+    out.tcp = sink.get();
+    collector = std::move(sink);
+  } else if (target.kind == Kind::kKafka) {
+    // Behind a spool, librdkafka keeps a message until it is delivered (no
+    // timeout): what is undelivered at the end goes back to the spool.
+    if (!cfg.output.spool_dir.empty()) target.properties.insert(target.properties.begin(), {"message.timeout.ms", "0"});
+    auto sink = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
+    out.kafka = sink.get();
+    collector = std::move(sink);
+  } else {
+    return FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
   }
-  if (target.kind == Kind::kKafka) {
-    auto kafka = KafkaSink::create({target.brokers, target.topic, target.properties}, error);
-    out.kafka = kafka.get();
-    return kafka;
-  }
-  return FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
+  if (!collector || cfg.output.spool_dir.empty()) return collector;
+  // Each collector its own spool directory, named after its target.
+  std::string name = text.substr(0, text.find('?'));
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+  Spool::Options so;
+  so.dir = (std::filesystem::path(cfg.output.spool_dir) / name).string();
+  so.max_bytes = cfg.output.spool_bytes;
+  so.drop_oldest = cfg.output.spool_full == "drop_oldest";
+  so.fsync_interval_ms = cfg.output.spool_fsync_ns / 1'000'000;
+  auto spool = Spool::open(so, error);
+  if (!spool) return nullptr;
+  auto spooling = std::make_unique<SpoolingSink>(std::move(collector), std::move(spool));
+  out.spool = spooling.get();
+  return spooling;
 }
+
+
 
 bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, std::string& error) {
   const Config& cfg = req.cfg;
@@ -771,6 +794,70 @@ int report_losses(const RunStats& s, const OutputSink& sink) {
   return status;
 }
 
+// The end of a run: each collector gets output.drain_timeout to take what is
+// queued (it may be restarting), side by side within the one deadline. A
+// collector behind a spool keeps what it has not taken in the spool, for
+// the next start; without a spool, that is lost, and said so. Returns 1
+// when a spool lost lines to its bound (else 0); counts failed writes.
+int drain_outputs(RunInputs& in, const Config& cfg, bool quiet, uint64_t& write_failures) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg.output.drain_timeout_ns);
+  for (const RunInputs::Output& o : in.outputs)
+    if (o.tcp == nullptr && o.kafka == nullptr && !o.sink->flush()) ++write_failures;
+  for (bool waiting = true; waiting && std::chrono::steady_clock::now() < deadline && !g_abort.load();) {
+    waiting = false;
+    for (const RunInputs::Output& o : in.outputs) {
+      if (o.spool) {
+        o.spool->flush();  // hands the spool on
+        waiting |= !o.spool->spool().empty();
+      }
+      if (o.tcp) {
+        o.tcp->flush();
+        waiting |= o.tcp->queued_bytes() > 0;
+      }
+      if (o.kafka) {
+        o.kafka->flush();  // serves delivery reports: in_flight() counts the unreported
+        waiting |= o.kafka->in_flight() > 0;
+      }
+    }
+    if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int status = 0;
+  for (const RunInputs::Output& o : in.outputs) {
+    if (o.spool != nullptr) {
+      o.spool->finish();  // what the collector still holds goes back to the spool
+      const Spool& sp = o.spool->spool();
+      const Spool::Counters& c = sp.counters();
+      if (!quiet || c.dropped_lines)
+        fmt::print(stderr, "flowscore: {}: spool {}: {} records from an earlier run, {} spooled, {} handed on, {} "
+                   "dropped (output.spool_bytes, {}), {} left for the next start\n",
+                   o.spool->describe(), sp.dir(), c.recovered_lines, c.spooled_lines, c.handed_on_lines,
+                   c.dropped_lines, cfg.output.spool_full, sp.lines());
+      if (c.dropped_lines) status = 1;
+    } else if (o.tcp != nullptr && o.tcp->queued_bytes()) {
+      fmt::print(stderr, "flowscore: {} did not take {} bytes of records within output.drain_timeout: lost\n",
+                 o.tcp->describe(), o.tcp->queued_bytes());
+      ++write_failures;
+    } else if (o.kafka != nullptr) {
+      const uint64_t queued = o.kafka->in_flight();
+      if (!o.kafka->drain(std::chrono::milliseconds(0))) {  // the deadline has passed: purge, count
+        fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
+                   o.kafka->describe(), o.kafka->counters().failed, queued);
+        ++write_failures;
+      }
+    }
+    if (o.tcp != nullptr && o.tcp->long_messages() && !quiet)
+      fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
+                 "at the collector, or it cuts them\n", o.tcp->describe(), o.tcp->long_messages());
+    if (o.kafka != nullptr && !quiet) {
+      const KafkaSink::Counters& k = o.kafka->counters();
+      fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full){}\n",
+                 o.kafka->describe(), k.produced, k.delivered, k.failed, k.queue_full,
+                 k.respooled ? fmt::format(", {} back to the spool", k.respooled) : "");
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 int run_pipeline(const RunRequest& req) {
@@ -985,9 +1072,12 @@ int run_pipeline(const RunRequest& req) {
       const TcpSink* tcp = in.outputs[k].tcp;
       if (tcp == nullptr || tcp->connected() == collector_up[k]) continue;
       collector_up[k] = tcp->connected();
+      const SpoolingSink* spool = in.outputs[k].spool;
       log_line(false, collector_up[k] ? fmt::format("connected to {}", tcp->describe())
-                                      : fmt::format("lost {}: {}; queuing up to {} MiB", tcp->describe(),
-                                                    tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
+                      : spool        ? fmt::format("lost {}: {}; spooling to {}", tcp->describe(), tcp->last_error(),
+                                                   spool->spool().dir())
+                                     : fmt::format("lost {}: {}; queuing up to {} MiB", tcp->describe(),
+                                                   tcp->last_error(), TcpSink::Options{}.buffer_bytes >> 20));
     }
   };
   // Live, link changes are logged as the main lcore sees them (polled once
@@ -1030,46 +1120,7 @@ int run_pipeline(const RunRequest& req) {
   prefaulters.clear();
   RunStats t = stats.finish(text);
   if (text.size() && !in.sink->write({text.data(), text.size()})) ++write_failures;
-  // A collector gets output.drain_timeout to take what is queued (it may be
-  // restarting); what it has not taken then is lost, and said so. Several
-  // collectors drain side by side, within the one deadline.
-  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg.output.drain_timeout_ns);
-  for (const RunInputs::Output& o : in.outputs)
-    if (o.tcp == nullptr && o.kafka == nullptr && !o.sink->flush()) ++write_failures;
-  for (bool waiting = true; waiting && std::chrono::steady_clock::now() < drain_deadline && !g_abort.load();) {
-    waiting = false;
-    for (const RunInputs::Output& o : in.outputs) {
-      if (o.tcp) waiting |= !o.tcp->flush();
-      if (o.kafka) {
-        o.kafka->flush();  // serves delivery reports: in_flight() counts the unreported
-        waiting |= o.kafka->in_flight() > 0;
-      }
-    }
-    if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  for (const RunInputs::Output& o : in.outputs) {
-    if (o.tcp != nullptr && o.tcp->queued_bytes()) {
-      fmt::print(stderr, "flowscore: {} did not take {} bytes of records within output.drain_timeout: lost\n",
-                 o.tcp->describe(), o.tcp->queued_bytes());
-      ++write_failures;
-    }
-    if (o.kafka != nullptr) {
-      const uint64_t queued = o.kafka->in_flight();
-      if (!o.kafka->drain(std::chrono::milliseconds(0))) {  // the deadline has passed: purge, count
-        fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
-                   o.kafka->describe(), o.kafka->counters().failed, queued);
-        ++write_failures;
-      }
-    }
-    if (o.tcp != nullptr && o.tcp->long_messages() && !req.quiet)
-      fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
-                 "at the collector, or it cuts them\n", o.tcp->describe(), o.tcp->long_messages());
-    if (o.kafka != nullptr && !req.quiet) {
-      const KafkaSink::Counters& k = o.kafka->counters();
-      fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full)\n",
-                 o.kafka->describe(), k.produced, k.delivered, k.failed, k.queue_full);
-    }
-  }
+  int spool_status = drain_outputs(in, cfg, req.quiet, write_failures);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- summary and teardown ---------------------------------------------------
@@ -1094,7 +1145,7 @@ int run_pipeline(const RunRequest& req) {
   }
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
-  int status = report_losses(t, *in.sink);
+  int status = report_losses(t, *in.sink) | spool_status;
   for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
   if (offline) {
     const auto pcapng = pcapng_layouts.get();

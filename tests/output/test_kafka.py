@@ -145,6 +145,29 @@ def test_a_cluster_that_never_returns_is_a_counted_loss():
     assert f"{n} records produced, 0 delivered, {n} failed" in err, err
 
 
+def test_a_spool_keeps_what_a_dead_cluster_did_not_take_for_the_next_start():
+    # With output.spool_dir, what the brokers never acknowledged goes back
+    # to the disk spool at the end (exit 0: nothing lost), and the next start
+    # delivers it first.
+    reference = file_lines()
+    spool = os.path.join(TMP, "kafka-spool")
+    cluster = Cluster("spooled")
+    try:
+        cluster.command("down")
+        err = flowscore(f"kafka://{cluster.bootstrap}/spooled", "--set", f"output.spool_dir={spool}",
+                        "--set", "output.drain_timeout=2")
+        assert f"{len(reference)} left for the next start" in err, err
+        cluster.command("up")
+        err = flowscore(f"kafka://{cluster.bootstrap}/spooled", "--set", f"output.spool_dir={spool}",
+                        "--set", "output.drain_timeout=60")
+        assert f"{len(reference)} records from an earlier run" in err and "0 left for the next start" in err, err
+        messages = cluster.consume(2 * len(reference) + 1, idle_seconds=5)
+    finally:
+        cluster.close()
+    values = sorted(v for _, _, v in messages)
+    assert values == sorted(reference + reference), (len(values), 2 * len(reference))
+
+
 def test_two_sensors_share_one_topic_and_both_streams_arrive_whole():
     # Scale-out (issue 15 section 4): two flowscore processes, each its own
     # sensor name, write into one topic at once; a consumer reads both back,

@@ -1,0 +1,145 @@
+"""The disk spool in front of a collector (issue 15, output.spool_dir),
+end to end, with a TCP listener of the test's own on 127.0.0.1:
+
+- a collector that is down for the whole run: every record waits in the
+  spool (exit 0, nothing lost), exactly the lines the file output gets;
+- the next start, collector up: the spooled records arrive first, then the
+  new run's, each once, in order;
+- a spool too small: what the bound dropped plus what is left is every
+  record, exactly; drop_oldest keeps the newest, drop_newest the oldest;
+  the exit status says records were lost.
+
+usage: /usr/bin/python3 test_spool.py SOURCE_DIR BUILD_DIR
+"""
+import glob
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+
+SRC, BUILD = sys.argv[1], sys.argv[2]
+FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
+TMP = tempfile.mkdtemp(prefix="flowscore-spool-")
+
+
+def capture():
+    path = os.path.join(TMP, "spool.pcap")
+    if not os.path.exists(path):
+        subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "4000",
+                        "--seed", "10", "--out", path, "--quiet"], check=True)
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Listener:
+    """Accepts connections on 127.0.0.1:port and keeps every byte received."""
+
+    def __init__(self, port):
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(4)
+        self.data = bytearray()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            while True:
+                conn, _ = self.server.accept()
+                with conn:
+                    while chunk := conn.recv(1 << 16):
+                        self.data += chunk
+        except OSError:
+            pass
+
+    def lines(self):
+        self.server.close()
+        self.thread.join(timeout=5)
+        return self.data.decode().splitlines()
+
+
+def flowscore(spool, target, *extra, expect=0):
+    p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", target, "--set", f"output.spool_dir={spool}",
+                        "--set", "output.drain_timeout=1", *extra], capture_output=True, text=True, timeout=300)
+    assert p.returncode == expect, f"exit {p.returncode} (wanted {expect}):\n{p.stderr}"
+    return p.stderr
+
+
+def reference():
+    path = os.path.join(TMP, "reference.json")
+    subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", path], check=True, capture_output=True)
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def spooled(spool):
+    lines = []
+    for seg in sorted(glob.glob(os.path.join(spool, "*", "*.seg"))):
+        with open(seg) as f:
+            lines += f.read().splitlines()
+    return lines
+
+
+def spool_numbers(err):
+    m = re.search(r"spool \S+: (\d+) records from an earlier run, (\d+) spooled, (\d+) handed on, (\d+) dropped "
+                  r"\(output.spool_bytes, \w+\), (\d+) left for the next start", err)
+    assert m, err
+    return [int(x) for x in m.groups()]
+
+
+def test_a_collector_down_for_the_whole_run_loses_nothing_and_gets_it_all_at_the_next_start():
+    want = reference()
+    spool, port = os.path.join(TMP, "restart"), free_port()
+    err = flowscore(spool, f"tcp://127.0.0.1:{port}")  # nobody listens
+    assert spool_numbers(err) == [0, len(want), 0, 0, len(want)], err
+    assert "lost" not in err, err
+    assert spooled(spool) == want
+    listener = Listener(port)
+    err = flowscore(spool, f"tcp://127.0.0.1:{port}", "--set", "output.drain_timeout=60")
+    got = listener.lines()
+    recovered, new, handed_on, dropped, left = spool_numbers(err)
+    assert recovered == len(want) and dropped == 0 and left == 0, err
+    assert got == want + want, (len(got), 2 * len(want))  # the earlier run's first, each once, in order
+    assert spooled(spool) == []
+
+
+def test_a_spool_too_small_counts_exactly_what_its_bound_dropped():
+    want = reference()
+    size = sum(len(l) + 1 for l in want)
+    for policy in ("drop_oldest", "drop_newest"):
+        spool, port = os.path.join(TMP, policy), free_port()
+        err = flowscore(spool, f"tcp://127.0.0.1:{port}", "--set", f"output.spool_bytes={size // 3}",
+                        "--set", f"output.spool_full={policy}", expect=1)
+        recovered, new, handed_on, dropped, left = spool_numbers(err)
+        kept = spooled(spool)
+        assert recovered == 0 and new + dropped >= len(want), err
+        assert dropped + left == len(want) and len(kept) == left > 0, (err, len(kept))
+        assert kept == (want[-left:] if policy == "drop_oldest" else want[:left]), policy
+
+
+def main():
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            print(f"ok   {name}")
+        except Exception:
+            failed += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
