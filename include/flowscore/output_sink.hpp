@@ -170,7 +170,7 @@ class TcpSink final : public OutputSink {
   void continue_handshake();
   // One send of buffer_[head_, tail_): plain or TLS. Bytes sent, 0 when the
   // connection cannot take more now, -1 when it was lost (already handled).
-  ssize_t send_some();
+  ssize_t send_some(size_t limit = SIZE_MAX);
   void lose_connection(int errnum, std::string_view what);
   void lose_connection(std::string_view why);  // a TLS failure: OpenSSL's reason
   void connection_up();                        // TCP connected: start TLS, or take lines

@@ -48,6 +48,9 @@ class Spool {
   // Appends whole lines (each ending in '\n'). False when the disk refused
   // them (counted dropped; error() says why).
   bool append(std::string_view lines);
+  // Puts whole lines before everything spooled (lines a collector held
+  // unsent, older than what queued behind them here). Same bound.
+  bool prepend(std::string_view lines);
   // The oldest lines, whole, about `max_bytes` of them (at least one line);
   // empty when the spool is. Valid until the next call.
   std::string_view peek(size_t max_bytes);
@@ -77,6 +80,7 @@ class Spool {
   void drop_oldest_segment();
   bool write_all(std::string_view data);
   std::string_view fit(std::string_view data, uint64_t room);
+  void rewrite_remainder(Segment& s);
 
   Options options_;
   std::deque<Segment> segments_;

@@ -102,7 +102,8 @@ std::string Spool::path_of(uint64_t seq) const { return fmt::format("{}/{:016}.s
 bool Spool::start_segment() {
   if (write_fd_ >= 0) ::close(write_fd_);
   Segment s;
-  s.seq = segments_.empty() ? (read_seq_ + 1) : segments_.back().seq + 1;
+  // Numbered from 2^32 up, so lines handed back (prepend) fit below.
+  s.seq = segments_.empty() ? std::max<uint64_t>(read_seq_ + 1, 1ull << 32) : segments_.back().seq + 1;
   write_fd_ = ::open(path_of(s.seq).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (write_fd_ < 0) {
     error_ = fmt::format("spool segment {}: {}", path_of(s.seq), std::strerror(errno));
@@ -161,6 +162,41 @@ std::string_view Spool::fit(std::string_view data, uint64_t room) {
   const size_t keep = end == std::string_view::npos ? 0 : end + 1;
   counters_.dropped_lines += count_lines(data.substr(keep));
   return data.substr(0, keep);
+}
+
+bool Spool::prepend(std::string_view data) {
+  if (segments_.empty()) return append(data);
+  // Older than everything spooled: the bound drops from these first
+  // (drop_oldest: their oldest lines; drop_newest: whatever does not fit).
+  data = fit(data, options_.max_bytes - std::min(bytes_, options_.max_bytes));
+  if (data.empty()) return true;
+  const uint64_t seq = segments_.front().seq - 1;
+  const std::string path = path_of(seq);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  bool ok = fd >= 0 && seq > 0;
+  for (std::string_view rest = data; ok && !rest.empty();) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    ok = n > 0 || (n < 0 && errno == EINTR);
+    if (n > 0) rest.remove_prefix(static_cast<size_t>(n));
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  const uint64_t lines = count_lines(data);
+  if (!ok) {
+    ::unlink(path.c_str());
+    error_ = fmt::format("spool segment {}: {}", path, std::strerror(errno));
+    counters_.dropped_lines += lines;
+    return false;
+  }
+  if (read_fd_ >= 0) {  // the reader moves to the new first segment
+    ::close(read_fd_);
+    read_fd_ = -1;
+  }
+  segments_.push_front(Segment{seq, data.size(), lines, 0, 0});
+  bytes_ += data.size();
+  lines_ += lines;
+  counters_.spooled_lines += lines;
+  return true;
 }
 
 bool Spool::append(std::string_view data) {
@@ -270,30 +306,33 @@ void Spool::close() {
     ::close(read_fd_);
     read_fd_ = -1;
   }
-  // The first segment, partly handed on, becomes its remainder, so the next
-  // start repeats nothing.
-  if (!segments_.empty() && segments_.front().read_bytes > 0) {
-    Segment& s = segments_.front();
-    const std::string path = path_of(s.seq), tmp = path + ".tmp";
-    const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    bool ok = in >= 0 && out >= 0;
-    std::vector<char> buffer(1 << 20);
-    for (uint64_t at = s.read_bytes; ok && at < s.bytes;) {
-      const ssize_t n = ::pread(in, buffer.data(), std::min<uint64_t>(buffer.size(), s.bytes - at), static_cast<off_t>(at));
-      ok = n > 0 && ::write(out, buffer.data(), static_cast<size_t>(n)) == n;
-      at += n > 0 ? static_cast<uint64_t>(n) : 0;
-    }
-    ok = ok && ::fdatasync(out) == 0;
-    if (in >= 0) ::close(in);
-    if (out >= 0) ::close(out);
-    if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) {
-      s.bytes -= s.read_bytes;
-      s.lines -= s.read_lines;
-      s.read_bytes = s.read_lines = 0;
-    } else {
-      ::unlink(tmp.c_str());  // the whole segment stays: its first lines will be handed on again
-    }
+  // A segment partly handed on (the first, or the second behind lines
+  // handed back by prepend) becomes its remainder, so the next start
+  // repeats nothing.
+  for (Segment& s : segments_)
+    if (s.read_bytes > 0) rewrite_remainder(s);
+}
+
+void Spool::rewrite_remainder(Segment& s) {
+  const std::string path = path_of(s.seq), tmp = path + ".tmp";
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  bool ok = in >= 0 && out >= 0;
+  std::vector<char> buffer(1 << 20);
+  for (uint64_t at = s.read_bytes; ok && at < s.bytes;) {
+    const ssize_t n = ::pread(in, buffer.data(), std::min<uint64_t>(buffer.size(), s.bytes - at), static_cast<off_t>(at));
+    ok = n > 0 && ::write(out, buffer.data(), static_cast<size_t>(n)) == n;
+    at += n > 0 ? static_cast<uint64_t>(n) : 0;
+  }
+  ok = ok && ::fdatasync(out) == 0;
+  if (in >= 0) ::close(in);
+  if (out >= 0) ::close(out);
+  if (ok && ::rename(tmp.c_str(), path.c_str()) == 0) {
+    s.bytes -= s.read_bytes;
+    s.lines -= s.read_lines;
+    s.read_bytes = s.read_lines = 0;
+  } else {
+    ::unlink(tmp.c_str());  // the whole segment stays: its first lines will be handed on again
   }
 }
 

@@ -35,7 +35,7 @@ bool SpoolingSink::flush() {
 std::string SpoolingSink::describe() const { return collector_->describe(); }
 
 void SpoolingSink::finish() {
-  spool_->append(collector_->take_unsent());
+  spool_->prepend(collector_->take_unsent());  // older than what queued behind it in the spool
   spool_->close();
 }
 

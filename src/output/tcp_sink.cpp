@@ -157,8 +157,22 @@ bool TcpSink::accepts(size_t bytes) const {
 }
 
 std::string TcpSink::take_unsent() {
-  // The whole lines still queued; a line partly sent is dropped, as on a
-  // lost connection (its rest would glue to nothing).
+  // A line partly sent is finished first, for up to a second, so the
+  // collector does not keep half a line (plain TCP: a TLS write must be
+  // retried whole, so there it is dropped and counted, as on a lost
+  // connection, whose rest would glue to nothing).
+  const char* nl = mid_line_ ? static_cast<const char*>(std::memchr(buffer_.data() + head_, '\n', tail_ - head_)) : nullptr;
+  for (int waited_ms = 0; nl && !tls_ && state_ == State::kConnected && waited_ms < 1000; ++waited_ms) {
+    const size_t line_end = static_cast<size_t>(nl - buffer_.data()) + 1;
+    const ssize_t n = send_some(line_end - head_);
+    if (n > 0) head_ += static_cast<size_t>(n);
+    if (head_ == line_end) {
+      mid_line_ = false;
+      break;
+    }
+    if (n <= 0) usleep(1000);
+  }
+  // The whole lines still queued.
   size_t from = head_;
   if (mid_line_) {
     const char* nl = static_cast<const char*>(std::memchr(buffer_.data() + head_, '\n', tail_ - head_));
@@ -297,9 +311,9 @@ void TcpSink::continue_handshake() {
                       : tls_error("TLS handshake with " + describe()));
 }
 
-ssize_t TcpSink::send_some() {
+ssize_t TcpSink::send_some(size_t limit) {
   const char* data = buffer_.data() + head_;
-  const size_t size = tail_ - head_;
+  const size_t size = std::min(tail_ - head_, limit);
   if (tls_) {
     const int n = SSL_write(tls_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
     if (n > 0) return n;

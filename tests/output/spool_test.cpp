@@ -164,6 +164,25 @@ TEST(Spool, ATornLastLineIsCutOffAtOpen) {
   fs::remove_all(dir);
 }
 
+TEST(Spool, LinesHandedBackGoBeforeEverythingSpooledAndStayThereAcrossAReopen) {
+  const std::string dir = temp_dir();
+  {
+    auto spool = open_spool(dir);
+    ASSERT_TRUE(spool->append("2\n3\n4\n"));
+    spool->peek(1 << 20);
+    spool->consume(2);  // "2" handed on, and handed back unsent below
+    ASSERT_TRUE(spool->prepend("1\n2\n"));  // a collector's unsent lines: older
+    EXPECT_EQ(spool->lines(), 4u);
+  }
+  auto spool = open_spool(dir);
+  ASSERT_TRUE(spool->append("5\n"));
+  EXPECT_EQ(drain(*spool), "1\n2\n3\n4\n5\n");
+  ASSERT_TRUE(spool->prepend("0\n"));  // into an empty spool: as an append
+  EXPECT_EQ(drain(*spool), "0\n");
+  spool.reset();
+  fs::remove_all(dir);
+}
+
 TEST(Spool, AnUnwritableDirectoryIsAClearError) {
   Spool::Options o;
   o.dir = "/proc/flowscore-spool";

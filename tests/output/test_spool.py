@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
@@ -26,10 +27,10 @@ FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 TMP = tempfile.mkdtemp(prefix="flowscore-spool-")
 
 
-def capture():
-    path = os.path.join(TMP, "spool.pcap")
+def capture(packets=4000):
+    path = os.path.join(TMP, f"spool-{packets}.pcap")
     if not os.path.exists(path):
-        subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "4000",
+        subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", str(packets),
                         "--seed", "10", "--out", path, "--quiet"], check=True)
     return path
 
@@ -41,9 +42,11 @@ def free_port():
 
 
 class Listener:
-    """Accepts connections on 127.0.0.1:port and keeps every byte received."""
+    """Accepts connections on 127.0.0.1:port and keeps every byte received;
+    `lines_per_second`: reads about that many KiB a second (a slow collector)."""
 
-    def __init__(self, port):
+    def __init__(self, port, lines_per_second=None):
+        self.rate = lines_per_second
         self.server = socket.socket()
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind(("127.0.0.1", port))
@@ -59,17 +62,25 @@ class Listener:
                 with conn:
                     while chunk := conn.recv(1 << 16):
                         self.data += chunk
+                        if self.rate:  # `rate` KiB a second
+                            time.sleep(len(chunk) / (self.rate * 1024))
         except OSError:
             pass
 
     def lines(self):
+        """The whole lines received, once nothing more arrives for a second
+        (a slow reader still empties its socket after the sender has gone)."""
+        seen = -1
+        while len(self.data) != seen:
+            seen = len(self.data)
+            time.sleep(1)
         self.server.close()
-        self.thread.join(timeout=5)
-        return self.data.decode().splitlines()
+        text = self.data.decode()
+        return text[:text.rfind("\n") + 1].splitlines()
 
 
-def flowscore(spool, target, *extra, expect=0):
-    p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(), "--out", target, "--set", f"output.spool_dir={spool}",
+def flowscore(spool, target, *extra, expect=0, packets=4000):
+    p = subprocess.run([FLOWSCORE, "run", "--pcap", capture(packets), "--out", target, "--set", f"output.spool_dir={spool}",
                         "--set", "output.drain_timeout=1", *extra], capture_output=True, text=True, timeout=300)
     assert p.returncode == expect, f"exit {p.returncode} (wanted {expect}):\n{p.stderr}"
     return p.stderr
@@ -111,6 +122,36 @@ def test_a_collector_down_for_the_whole_run_loses_nothing_and_gets_it_all_at_the
     assert recovered == len(want) and dropped == 0 and left == 0, err
     assert got == want + want, (len(got), 2 * len(want))  # the earlier run's first, each once, in order
     assert spooled(spool) == []
+
+
+def test_a_slow_collector_gets_a_prefix_in_order_and_the_rest_waits_in_the_spool():
+    # A collector that reads about 1 MB a second, and more records than the
+    # sensor's queue and the kernel's socket buffers hold (features included):
+    # the run does not wait for it past the drain timeout (the writer never
+    # blocks), nothing is dropped, what it took is the records' beginning,
+    # in order, whole lines, and the rest is spooled.
+    path = os.path.join(TMP, "slow.json")
+    subprocess.run([FLOWSCORE, "run", "--pcap", capture(30000), "--out", path, "--set", "output.include_features=true"],
+                   check=True, capture_output=True)
+    want = open(path).read().splitlines()
+    assert sum(len(l) for l in want) > 8e6, "more than the queue and the socket buffers"
+    spool, port = os.path.join(TMP, "slow"), free_port()
+    listener = Listener(port, lines_per_second=1000)
+    start = time.time()
+    err = flowscore(spool, f"tcp://127.0.0.1:{port}", "--set", "output.include_features=true",
+                    packets=30000)  # drain_timeout 1 s
+    took = time.time() - start
+    got = listener.lines()
+    print(f"  run {took:.1f} s, collector done {time.time() - start:.1f} s")
+    recovered, new, handed_on, dropped, left = spool_numbers(err)
+    assert dropped == 0 and left > 0, err
+    assert got == want[:len(got)], len(got)
+    kept = spooled(spool)
+    assert len(got) + left == len(want), (len(got), left, len(want))
+    first_wrong = next((i for i, (a, b) in enumerate(zip(kept, want[len(got):])) if a != b), None)
+    assert kept == want[len(got):], (len(kept), first_wrong, kept[first_wrong][:80] if first_wrong is not None else "",
+                                      [i for i, l in enumerate(want) if first_wrong is not None and l == kept[first_wrong]])
+    assert took < 60, took  # bounded by the drain timeout, not by the collector's pace
 
 
 def test_a_spool_too_small_counts_exactly_what_its_bound_dropped():
