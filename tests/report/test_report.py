@@ -50,9 +50,9 @@ def stats_lines(host, start):
             "timestamp": t.strftime("%Y-%m-%dT%H:%M:%S.%f+0000"), "host": host, "event_type": "stats",
             "stats": {
                 "uptime": 60 * i,
-                "capture": {"kernel_packets": 1000 * i, "kernel_drops": 7 * i, "errors": 0,
+                "capture": {"kernel_packets": 1000 * i, "kernel_drops": 7 * i, "errors": 0, "ring_drops": 0,
                             "ports": [{"port": 0, "packets": 1000 * i, "bytes": 64000 * i, "imissed": 7 * i,
-                                       "ierrors": 0, "rx_nombuf": 0}]},
+                                       "ierrors": 0, "rx_nombuf": 0, "queues": [600 * i, 400 * i]}]},
                 "decoder": {"pkts": 1000 * i, "bytes": 64000 * i, "invalid": i,
                             "not_flowed": {"truncated": i, "unsupported_link": 2 * i},
                             "fragments": {"first": 0, "attributed": 0, "overwritten": 0}},
