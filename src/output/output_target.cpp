@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
-#include <ranges>
+#include <vector>
 #include <regex>
 
 #include <fmt/format.h>
@@ -24,6 +24,18 @@ bool parse_port(std::string_view text, uint16_t& port) {
   return true;
 }
 
+// The parts of `text` between `sep`s (std::views::split does not build with
+// clang 14 and libstdc++ 12, which the fuzz build uses).
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t end = text.find(sep, start);
+    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
 // kafka://HOST:PORT[,HOST:PORT...]/TOPIC[?NAME=VALUE&...]
 bool parse_kafka(std::string_view text, std::string_view rest, OutputTarget& target, std::string& error) {
   const size_t slash = rest.find('/');
@@ -41,8 +53,7 @@ bool parse_kafka(std::string_view text, std::string_view rest, OutputTarget& tar
     error = fmt::format("'{}': '{}' is not a Kafka topic name (letters, digits, '.', '_', '-')", text, target.topic);
     return false;
   }
-  for (std::string_view broker : std::views::split(std::string_view(target.brokers), ',') |
-                                     std::views::transform([](auto r) { return std::string_view(r.begin(), r.end()); })) {
+  for (std::string_view broker : split(target.brokers, ',')) {
     const size_t colon = broker.rfind(':');
     uint16_t port = 0;
     if (colon == std::string_view::npos || colon == 0 || !parse_port(broker.substr(colon + 1), port)) {
@@ -51,8 +62,7 @@ bool parse_kafka(std::string_view text, std::string_view rest, OutputTarget& tar
     }
   }
   if (query != std::string_view::npos) {
-    for (auto part : std::views::split(rest.substr(query + 1), '&')) {
-      const std::string_view pair(part.begin(), part.end());
+    for (std::string_view pair : split(rest.substr(query + 1), '&')) {
       const size_t eq = pair.find('=');
       if (eq == std::string_view::npos || eq == 0) {
         error = fmt::format("'{}': '{}' is not PROPERTY=VALUE", text, pair);
@@ -103,8 +113,7 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
         return false;
       }
       rest_address = rest.substr(0, query);
-      for (auto part : std::views::split(rest.substr(query + 1), '&')) {
-        const std::string_view pair(part.begin(), part.end());
+      for (std::string_view pair : split(rest.substr(query + 1), '&')) {
         const size_t eq = pair.find('=');
         const std::string_view key = pair.substr(0, eq);
         std::string* field = key == "ca"     ? &target.tls.ca_file

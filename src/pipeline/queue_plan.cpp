@@ -84,7 +84,8 @@ bool plan_queues(const std::vector<PortCapabilities>& ports, unsigned workers, c
     }
     std::map<uint16_t, std::vector<uint16_t>> by_port;
     for (const QueueRef& r : refs) by_port[r.port].push_back(r.queue);
-    for (auto& [port, queues] : by_port) {
+    for (auto& [listed_port, queues] : by_port) {
+      const uint16_t port = listed_port;  // a plain variable: clang 14 cannot capture a structured binding
       if (std::none_of(ports.begin(), ports.end(), [&](const PortCapabilities& p) { return p.port == port; })) {
         error = fmt::format("dpdk.queues: there is no port {} ({} ports)", port, ports.size());
         return false;
