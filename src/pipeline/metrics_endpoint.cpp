@@ -128,6 +128,21 @@ std::string prometheus_text(const RunStats& s, const std::string& sensor_name, u
            "reason=\"writer_behind\"");
   e.sample("flowscore_records_dropped_total", t.records_abandoned, "reason=\"stop\"");
   e.counter("flowscore_write_failures_total", "Output writes that failed (their lines are lost).", s.write_failures);
+  if (!s.outputs.empty()) {
+    e.family("flowscore_output_lost_bytes_total", "counter", "Bytes of records an output dropped, per output.");
+    for (const RunStats::Output& o : s.outputs)
+      e.sample("flowscore_output_lost_bytes_total", o.lost_bytes, fmt::format("output=\"{}\"", label_value(o.name)));
+    e.family("flowscore_output_spooled", "gauge", "Records waiting in an output's disk spool.");
+    for (const RunStats::Output& o : s.outputs)
+      if (o.spooled) e.sample("flowscore_output_spooled", *o.spooled, fmt::format("output=\"{}\"", label_value(o.name)));
+    e.family("flowscore_output_spool_dropped_total", "counter", "Records an output's full spool dropped.");
+    for (const RunStats::Output& o : s.outputs)
+      if (o.spool_dropped)
+        e.sample("flowscore_output_spool_dropped_total", *o.spool_dropped, fmt::format("output=\"{}\"", label_value(o.name)));
+    e.family("flowscore_output_delivered_total", "counter", "Records a Kafka output's brokers acknowledged.");
+    for (const RunStats::Output& o : s.outputs)
+      if (o.delivered) e.sample("flowscore_output_delivered_total", *o.delivered, fmt::format("output=\"{}\"", label_value(o.name)));
+  }
   e.counter("flowscore_flows_scored_total", "Flows the model scored.", t.scoring.flows_scored);
   // A summary without quantiles: the sum and count of the batches' latency
   // from a flow's end to its verdict (the mean is sum / count).

@@ -1034,6 +1034,19 @@ int run_pipeline(const RunRequest& req) {
                       cfg.output.sensor_name, [&](RunStats& s) {
     s.write_failures = write_failures;
     if (!offline && feeder) s.ring_drops = feeder->ring_drops();
+    for (const RunInputs::Output& o : in.outputs) {
+      RunStats::Output& os = s.outputs.emplace_back();
+      os.name = o.sink->describe();
+      os.lost_bytes = o.sink->dropped_bytes() + (o.spool ? o.spool->collector().dropped_bytes() : 0);
+      if (o.spool) {
+        os.spooled = o.spool->spool().lines();
+        os.spool_dropped = o.spool->spool().counters().dropped_lines;
+      }
+      if (o.kafka) {
+        os.delivered = o.kafka->counters().delivered;
+        os.failed = o.kafka->counters().failed;
+      }
+    }
     s.model_reloads = g_model_reloads.load();
     s.model_refusals = g_model_refusals.load();
     std::lock_guard lock(g_running_model.mutex);

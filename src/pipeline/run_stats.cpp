@@ -167,6 +167,18 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
                                       {"suppressed", a.suppressed}, {"campaigns", a.campaigns},
                                       {"campaign_flows", a.campaign_flows}, {"context_forgotten", a.context_forgotten}};
   }
+  if (!s.outputs.empty()) {
+    json outputs = json::array();
+    for (const RunStats::Output& o : s.outputs) {
+      json e = {{"name", o.name}, {"lost_bytes", o.lost_bytes}};
+      if (o.spooled) e["spooled"] = *o.spooled;
+      if (o.spool_dropped) e["spool_dropped"] = *o.spool_dropped;
+      if (o.delivered) e["delivered"] = *o.delivered;
+      if (o.failed) e["failed"] = *o.failed;
+      outputs.push_back(std::move(e));
+    }
+    stats["flowscore"]["outputs"] = std::move(outputs);
+  }
   json event = {{"timestamp", std::string(ts, kEveTimestampLength)}};
   if (!sensor_name.empty()) event["host"] = sensor_name;  // where flow records have it: before event_type
   event["event_type"] = "stats";

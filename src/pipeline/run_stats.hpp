@@ -118,6 +118,16 @@ struct RunStats {
     uint64_t alerts = 0, limited = 0, suppressed = 0, campaigns = 0, campaign_flows = 0, context_forgotten = 0;
   };
   std::optional<Alerting> alerting;
+  // Each output's delivery (several with output.also): what it lost, and,
+  // where it has them, its spool and its acknowledgements.
+  struct Output {
+    std::string name;                 // its describe(): "kafka topic eve at ...", "file eve.json"
+    uint64_t lost_bytes = 0;          // dropped: failed writes, a full queue, a dead collector
+    std::optional<uint64_t> spooled;  // lines waiting in its disk spool now
+    std::optional<uint64_t> spool_dropped;
+    std::optional<uint64_t> delivered, failed;  // Kafka: acknowledged, and delivery reports with an error
+  };
+  std::vector<Output> outputs;
 
   // Sums `workers` (and the writer's own scoring) into `total`.
   void sum(const ScoreCounters* writer_scoring);

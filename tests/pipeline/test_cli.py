@@ -872,6 +872,7 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
         assert total("flowscore_port_dropped_total") == 0
         assert total("flowscore_packets_received_total") == total("flowscore_packets_total")
         assert samples[("flowscore_records_dropped_total", (("reason", "writer_behind"),))] == 0
+        assert samples[("flowscore_output_lost_bytes_total", (("output", f"file {out}"),))] == 0, samples
         # Every flow ends by timeout within about a second (live time), and
         # its record, with a periodic stats event, reaches the file while
         # flowscore runs: the writer does not sit on a part-filled buffer.
@@ -918,6 +919,7 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     assert last["flow"]["active"] == 0, last
     assert last["flowscore"]["records_dropped"] == 0 and last["flowscore"]["write_failures"] == 0, last
     assert "model" not in last["flowscore"], last  # --model none
+    assert last["flowscore"]["outputs"] == [{"name": f"file {out}", "lost_bytes": 0}], last["flowscore"]
     # output.status_log: a one-line status in the log with each stats event.
     status = [l for l in err.splitlines() if "status: up" in l]
     assert len(status) >= len(events) - 1 and "flows tracked" in status[-1], err
