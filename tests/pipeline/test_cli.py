@@ -993,6 +993,8 @@ def live_run(name, vdevs, args, ready, timeout=90):
     """A live run of flowscore on `vdevs` with three lcores, stopped by
     SIGINT once ready(telemetry stats) is true. Returns (stderr, records)."""
     out = os.path.join(TMP, f"{name}.json")
+    if os.path.exists(out):  # a live run appends: start from nothing
+        os.remove(out)
     prefix = f"flowscore-{name}-{os.getpid()}"
     proc = subprocess.Popen(
         [FLOWSCORE, "run", "--lcores", THREE_LCORES, "--no-pci", "--no-huge", "-m", "512", "--log-level=error",
@@ -1087,7 +1089,7 @@ def test_jumbo_frames_live_are_parsed_whole_not_dropped():
     # them; a NIC does with dpdk.mtu and scatter); the main lcore
     # linearises and deals them: every byte is counted, as tshark counts.
     import scapy.all as scapy
-    pcap = os.path.join(TMP, "jumbo.pcap")
+    pcap = os.path.join(TMP, "jumbo-live.pcap")
     frames = []
     for i in range(20):
         frames.append(scapy.Ether() / scapy.IP(src="10.0.0.1", dst="10.0.0.2") /
@@ -1096,7 +1098,7 @@ def test_jumbo_frames_live_are_parsed_whole_not_dropped():
                       scapy.UDP(sport=2000, dport=1000 + i % 2) / scapy.Raw(b"y" * 8900))
     scapy.wrpcap(pcap, frames)
     count, captured = tshark_frames(pcap)
-    err, recs = live_run("jumbo", [f"--vdev=net_pcap0,rx_pcap={pcap}"], ["--model", "none"],
+    err, recs = live_run("jumbo-live", [f"--vdev=net_pcap0,rx_pcap={pcap}"], ["--model", "none"],
                          lambda live: live.get("packets") == count)
     flows = [r for r in recs if r["event_type"] == "flow"]
     assert len(flows) == 2, flows
