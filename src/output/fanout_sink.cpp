@@ -53,7 +53,8 @@ bool FanoutSink::reopen() {
 
 std::string FanoutSink::describe() const {
   std::string out;
-  for (const Output& o : outputs_) out += (out.empty() ? "" : " + ") + o.sink->describe() + (o.alerts_only ? " (alerts)" : "");
+  for (const Output& o : outputs_)
+    out += (out.empty() ? "" : " + ") + o.sink->describe() + (o.alerts_only ? " (alerts)" : "");
   return out;
 }
 

@@ -209,8 +209,10 @@ bool TcpSink::flush() {
 }
 
 std::string TcpSink::describe() const {
-  return (options_.syslog ? (options_.tls ? "syslog over tls " : "syslog over tcp ") : (options_.tls ? "tls " : "tcp ")) + (family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address) + ":" +
-         std::to_string(options_.port);
+  const char* kind = options_.syslog ? (options_.tls ? "syslog over tls " : "syslog over tcp ")
+                                     : (options_.tls ? "tls " : "tcp ");
+  const std::string host = family_ == AF_INET6 ? "[" + options_.address + "]" : options_.address;
+  return kind + host + ":" + std::to_string(options_.port);
 }
 
 void TcpSink::pump() {
