@@ -53,8 +53,10 @@ Usage:
 
 Options for run and extract:
   --pcap FILE               capture file (pcap or pcapng); repeat for several
-  -o, --out TARGET          where records go: a file, "-" (standard output) or tcp://ADDR:PORT
-                            (a TCP collector); default from config
+  -o, --out TARGET          where records go: a file, "-" (standard output), tcp://ADDR:PORT,
+                            syslog+tcp://ADDR:PORT, syslog+tls://ADDR:PORT?ca=FILE or
+                            kafka://HOST:PORT,.../TOPIC (docs/OUTPUT.md); default from config;
+                            run: give it again for more outputs at once (also output.also)
   --config FILE             JSON config (default: {})
   --idle-timeout SECONDS    end a flow after this long without packets
   --active-timeout SECONDS  report a long flow every this many seconds
