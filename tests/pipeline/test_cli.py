@@ -983,6 +983,18 @@ def replay_over_memif(lcores, workers):
 THREE_LCORES = "0@0,1@1,2@1"
 
 
+def flow_totals(recs):
+    """Packets and bytes per flow (Community ID), over all its flow records:
+    what a live run must share with an offline one, whatever its timing."""
+    totals = {}
+    for r in recs:
+        if r["event_type"] == "flow":
+            t = totals.setdefault(r["community_id"], [0, 0])
+            t[0] += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
+            t[1] += r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"]
+    return totals
+
+
 def stats_schema_errors(event):
     import jsonschema
     schema = json.load(open(os.path.join(SRC, "docs/schema/eve-stats.schema.json")))
@@ -1072,15 +1084,7 @@ def test_a_port_without_rss_is_dealt_to_the_workers_in_software():
     offline = os.path.join(TMP, "dealt-offline.json")
     run("run", "--model", "none", "--pcap", pcap, "--out", offline)
 
-    def per_flow(rs):  # packets and bytes per flow, over all its records
-        totals = {}
-        for r in rs:
-            if r["event_type"] == "flow":
-                t = totals.setdefault(r["community_id"], [0, 0])
-                t[0] += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
-                t[1] += r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"]
-        return totals
-    live_flows, offline_flows = per_flow(recs), per_flow(records(offline))
+    live_flows, offline_flows = flow_totals(recs), flow_totals(records(offline))
     assert len(live_flows) > 100 and live_flows == offline_flows, (len(live_flows), len(offline_flows))
 
 
@@ -1203,15 +1207,7 @@ def test_a_port_whose_queues_are_filled_for_it_gives_each_worker_its_queue():
     offline = os.path.join(TMP, "queues-offline.json")
     run("run", "--model", "none", "--pcap", pcap, "--out", offline)
 
-    def per_flow(rs):
-        totals = {}
-        for r in rs:
-            if r["event_type"] == "flow":
-                t = totals.setdefault(r["community_id"], [0, 0])
-                t[0] += r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]
-                t[1] += r["flow"]["bytes_toserver"] + r["flow"]["bytes_toclient"]
-        return totals
-    assert per_flow(recs) == per_flow(records(offline))
+    assert flow_totals(recs) == flow_totals(records(offline))
 
 
 def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
