@@ -35,8 +35,7 @@ class FanoutSink final : public OutputSink {
   std::string alerts_;  // the alert lines of one write
 };
 
-// Whether an EVE line is an alert event (flowscore writes event_type fourth
-// or fifth, after timestamp, flow_id, host and in_iface).
+// Whether an EVE line is an alert event.
 bool is_alert_line(std::string_view line);
 
 }  // namespace flowscore

@@ -13,7 +13,6 @@
 // delivered. A consumer that must not count twice drops duplicates on
 // (flow_id, event_type, flow.end) or on the whole line.
 #pragma once
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,9 +55,9 @@ class KafkaSink final : public OutputSink {
   bool flush() override;
   std::string describe() const override;
 
-  // Waits up to `timeout` for every queued message to be delivered; what is
-  // still queued then is purged and counted failed. True when all went out.
-  bool drain(std::chrono::milliseconds timeout);
+  // The end of a run, after the drain: what is still undelivered is purged
+  // and counted failed. True when nothing was left.
+  bool give_up_undelivered();
   uint64_t in_flight() const;  // messages queued or unacknowledged
   // With a spool in front: room while fewer than 10,000 messages are in
   // flight; at the end, what is still undelivered is purged and handed back.

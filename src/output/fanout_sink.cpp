@@ -1,12 +1,11 @@
 // Fan-out to several outputs; see include/flowscore/fanout_sink.hpp.
 #include "flowscore/fanout_sink.hpp"
 
+#include "flowscore/eve_line.hpp"
+
 namespace flowscore {
 
-bool is_alert_line(std::string_view line) {
-  constexpr std::string_view kAlert = "\"event_type\":\"alert\"";
-  return line.substr(0, 512).find(kAlert) != std::string_view::npos;
-}
+bool is_alert_line(std::string_view line) { return eve_string_field(line, "event_type") == "alert"; }
 
 bool FanoutSink::note(bool ok, const OutputSink& sink) {
   if (!ok) set_error_text(std::string(sink.describe()) + ": " + std::string(sink.last_error()));

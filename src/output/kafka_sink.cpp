@@ -5,20 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "flowscore/eve_line.hpp"
+
 namespace flowscore {
 
-namespace {
-
-// The line's community_id value, or empty (stats and campaign events).
-std::string_view community_id_of(std::string_view line) {
-  constexpr std::string_view kField = "\"community_id\":\"";
-  const size_t at = line.find(kField);
-  if (at == std::string_view::npos) return {};
-  const size_t start = at + kField.size(), end = line.find('"', start);
-  return end == std::string_view::npos ? std::string_view{} : line.substr(start, end - start);
-}
-
-}  // namespace
 
 std::unique_ptr<KafkaSink> KafkaSink::create(const Options& options, std::string& error) {
   std::unique_ptr<KafkaSink> sink(new KafkaSink);
@@ -61,7 +51,7 @@ std::unique_ptr<KafkaSink> KafkaSink::create(const Options& options, std::string
 KafkaSink::~KafkaSink() {
   if (topic_) rd_kafka_topic_destroy(topic_);
   if (rk_) {
-    // drain() ran at the end of the run; anything left was purged and counted.
+    // give_up_undelivered() ran at the end of the run: nothing left is uncounted.
     rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(rk_, 0);
     rd_kafka_destroy(rk_);
@@ -96,7 +86,7 @@ bool KafkaSink::write(std::string_view data) {
     const std::string_view line = data.substr(0, newline);
     data.remove_prefix(newline == std::string_view::npos ? data.size() : newline + 1);
     if (line.empty()) continue;
-    const std::string_view key = community_id_of(line);
+    const std::string_view key = eve_string_field(line, "community_id");  // empty: stats, campaigns
     if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(line.data()),
                          line.size(), key.empty() ? nullptr : key.data(), key.size(), nullptr) == 0) {
       ++counters_.produced;
@@ -120,20 +110,14 @@ bool KafkaSink::flush() {
   return ok;
 }
 
-bool KafkaSink::drain(std::chrono::milliseconds timeout) {
-  // In slices, so a second stop signal (abandon_when) cuts the wait short.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool done = false;
-  while (!(done = rd_kafka_outq_len(rk_) == 0) && !abandoned() && std::chrono::steady_clock::now() < deadline)
-    rd_kafka_flush(rk_, 100);
-  if (!done) {
-    // What the brokers did not take in time is given up, and each message's
-    // delivery report counts it failed (err__PURGE_QUEUE / _INFLIGHT).
-    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(rk_, 1000);
-  }
+bool KafkaSink::give_up_undelivered() {
   rd_kafka_poll(rk_, 0);
-  return done;
+  if (rd_kafka_outq_len(rk_) == 0) return true;
+  // Each purged message's delivery report counts it failed
+  // (err__PURGE_QUEUE / _INFLIGHT).
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(rk_, 1000);
+  return false;
 }
 
 bool KafkaSink::accepts(size_t) const { return in_flight() < 10'000; }

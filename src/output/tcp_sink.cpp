@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "flowscore/eve_line.hpp"
 #include "flowscore/output_sink.hpp"
 
 namespace flowscore {
@@ -111,12 +112,8 @@ std::string_view TcpSink::framed(std::string_view lines) {
     const std::string_view line = lines.substr(0, newline == std::string_view::npos ? lines.size() : newline + 1);
     lines.remove_prefix(line.size());
     // MSGID is the event type; alerts are warnings, the rest information.
-    std::string_view msgid = "-";
-    constexpr std::string_view kType = "\"event_type\":\"";
-    if (const size_t at = line.find(kType); at != std::string_view::npos) {
-      const size_t start = at + kType.size(), end = line.find('"', start);
-      if (end != std::string_view::npos && end - start <= 32) msgid = line.substr(start, end - start);
-    }
+    std::string_view msgid = eve_string_field(line, "event_type");
+    if (msgid.empty() || msgid.size() > 32) msgid = "-";  // RFC 5424: MSGID is at most 32 characters
     const unsigned severity = msgid == "alert" ? 4 : 6;
     char header[160];
     const int n = std::snprintf(header, sizeof header, "<%u>1 %s %s flowscore %s %.*s - ", sys.facility * 8 + severity,

@@ -839,7 +839,7 @@ int drain_outputs(RunInputs& in, const Config& cfg, bool quiet, uint64_t& write_
       ++write_failures;
     } else if (o.kafka != nullptr) {
       const uint64_t queued = o.kafka->in_flight();
-      if (!o.kafka->drain(std::chrono::milliseconds(0))) {  // the deadline has passed: purge, count
+      if (!o.kafka->give_up_undelivered()) {  // the deadline has passed
         fmt::print(stderr, "flowscore: {}: {} of {} queued records were not delivered within output.drain_timeout: lost\n",
                    o.kafka->describe(), o.kafka->counters().failed, queued);
         ++write_failures;

@@ -18,9 +18,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SRC, "tests", "common"))
+from script_tests import run_tests  # noqa: E402
 FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 MOCK = os.path.join(BUILD, "tests/output/kafka_mock")
 TMP = tempfile.mkdtemp(prefix="flowscore-kafka-")
@@ -206,18 +207,7 @@ def test_bad_kafka_targets_are_refused_before_the_run():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        try:
-            fn()
-            print(f"ok   {name}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+    run_tests(globals())
 
 if __name__ == "__main__":
     main()

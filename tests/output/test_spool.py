@@ -20,9 +20,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SRC, "tests", "common"))
+from script_tests import free_port, run_tests  # noqa: E402
 FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 TMP = tempfile.mkdtemp(prefix="flowscore-spool-")
 
@@ -34,11 +35,6 @@ def capture(packets=4000):
                         "--seed", "10", "--out", path, "--quiet"], check=True)
     return path
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Listener:
@@ -169,18 +165,7 @@ def test_a_spool_too_small_counts_exactly_what_its_bound_dropped():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        try:
-            fn()
-            print(f"ok   {name}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+    run_tests(globals())
 
 if __name__ == "__main__":
     main()

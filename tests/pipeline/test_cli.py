@@ -17,9 +17,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SRC, "tests", "common"))
+from script_tests import free_port, run_tests  # noqa: E402
 FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 DATA = os.path.join(SRC, "tests/data")
 PING = os.path.join(DATA, "packet/zeek-icmp-ping.pcap")
@@ -826,9 +827,7 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
         f.write('{"event_type":"earlier run"}\n')
     prefix = f"flowscore-stats-{os.getpid()}"
     vdevs = [f"--vdev=net_pcap{i},rx_pcap={p}" for i, p in enumerate(pcaps)]
-    with socket.socket() as s:  # a free port for /metrics
-        s.bind(("127.0.0.1", 0))
-        metrics_port = s.getsockname()[1]
+    metrics_port = free_port()
     proc = subprocess.Popen(
         [FLOWSCORE, "run", "-l", "0,1", "--no-pci", "--no-huge", "-m", "256", "--log-level=error", f"--file-prefix={prefix}",
          *vdevs, "--", "--out", out, "--model", "none", "--idle-timeout", "1", "--set", "output.stats_interval=1",
@@ -1231,9 +1230,7 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
     frames, _ = tshark_frames(pcap)
     trace, allocs = os.path.join(TMP, "workers.strace"), os.path.join(TMP, "workers.allocs")
     prefix = f"flowscore-quiet-{os.getpid()}"
-    with socket.socket() as sk:
-        sk.bind(("127.0.0.1", 0))
-        metrics_port = sk.getsockname()[1]
+    metrics_port = free_port()
     proc = subprocess.Popen(
         ["strace", "-f", "-qq", "-o", trace, "-E", f"LD_PRELOAD={hook}", "-E", f"FLOWSCORE_ALLOC_REPORT={allocs}",
          FLOWSCORE, "run", "--lcores", THREE_LCORES, "--no-pci", "--no-huge", "-m", "512", "--log-level=error",
@@ -1302,19 +1299,7 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
-    passed = failed = 0
-    for name, fn in tests:
-        try:
-            fn()
-            passed += 1
-            print(f"ok   {name}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {name}\n{traceback.format_exc()}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+    run_tests(globals())
 
 if __name__ == "__main__":
     main()
