@@ -1272,7 +1272,7 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
 
     calls = {w: [] for w in workers}  # syscall names per worker thread, in order
     for line in open(trace):
-        m = re.match(r"(\d+) (\w+)\(", line)
+        m = re.match(r"(\d+)\s+(\w+)\(", line)  # strace pads the id to 5 columns: "3321  read("
         if m and int(m[1]) in calls:
             calls[int(m[1])].append(m[2])
     for tid, names in calls.items():
