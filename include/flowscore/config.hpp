@@ -38,6 +38,9 @@ struct Config {
     // live runs append (a restarted sensor must not wipe the log a shipper
     // may still be reading, as Suricata's EVE appends), offline runs replace.
     std::string file_mode = "auto";
+    // Each line in Suricata's EVE shape, the Elastic Common Schema, or one
+    // object with both: "eve" | "ecs" | "eve+ecs" (docs/OUTPUT.md).
+    std::string format = "eve";
     bool include_features = false;
     uint16_t community_id_seed = 0;
     std::string sensor_name;

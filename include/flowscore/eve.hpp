@@ -37,6 +37,21 @@ size_t format_ip(const IpAddress& addr, uint8_t ip_version, char* out);
 inline constexpr size_t kEveTimestampLength = 31;
 void format_eve_timestamp(uint64_t ts_ns, char* out);
 
+// ECS time (@timestamp, event.start/end): the same instant in ISO 8601 with
+// "Z", "2009-11-23T20:02:53.181233Z", which Elasticsearch's default date
+// format reads; it does not take EVE's "+0000".
+inline constexpr size_t kEcsTimestampLength = 27;
+void format_ecs_timestamp(uint64_t ts_ns, char* out);
+
+// The Elastic Common Schema release whose field definitions the ECS view
+// follows (ecs.version; tests/data/ecs holds that release's fields).
+inline constexpr std::string_view kEcsVersion = "8.17.0";
+
+// ECS network.transport: the IANA keyword in lowercase ("tcp", "udp",
+// "icmp", "ipv6-icmp", "sctp"); empty for other protocols, which have
+// network.iana_number alone.
+std::string_view ecs_transport_name(uint8_t proto);
+
 // EVE "proto" names Suricata uses for the protocols flowscore parses:
 // "TCP", "UDP", "ICMP", "IPv6-ICMP", "SCTP". Empty for every other protocol,
 // which EVE output writes as its decimal number in a string.
@@ -72,7 +87,14 @@ struct ModelInfo {
   std::vector<ClassInfo> classes;  // indexed by class id
 };
 
+// Which view of a record each line is (output.format, docs/OUTPUT.md):
+// Suricata's EVE; the Elastic Common Schema; or one object with both, the
+// ECS members after the EVE ones (no name is in both: EVE's "host" is the
+// sensor's name as a string, and ECS names the sensor observer.name).
+enum class RecordFormat : uint8_t { kEve, kEcs, kEveEcs };
+
 struct EveOptions {
+  RecordFormat format = RecordFormat::kEve;
   uint16_t community_id_seed = 0;
   // Emit flowscore.features: off by default, SIEM storage is not free.
   bool include_features = false;
@@ -85,6 +107,8 @@ struct EveOptions {
   // offline, the port's name live. Empty, or an index past it: no in_iface.
   std::vector<std::string> input_names;
 };
+
+class LineWriter;  // eve_formatter.cpp: stores into memory reserved up front
 
 class EveFormatter {
  public:
@@ -117,6 +141,11 @@ class EveFormatter {
   // One event of the record: its alert event, or its flow event.
   void write_event(const FlowRecord& r, std::span<const float> features, bool with_features, bool alert,
                    fmt::memory_buffer& out) const;
+  // The parts of one event's object, in the order they are written.
+  void write_eve_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view community_id) const;
+  void write_flowscore_member(LineWriter& w, const FlowRecord& r, std::span<const float> features,
+                              bool with_features) const;
+  void write_ecs_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view community_id) const;
   // What a verdict's model contributes to a line.
   struct ModelText {
     uint64_t generation = 0;
@@ -124,15 +153,20 @@ class EveFormatter {
     std::vector<std::string> class_labels;   // `"name"`, one per class id
     std::vector<std::string> class_keys;     // `"name":`
     std::vector<std::string> alert_members;  // `"alert":{...},` per class id
+    std::vector<std::string> ecs_rule_members;  // `,"rule":{...}` per class id
+    std::vector<uint8_t> severities;            // per class id
   };
   static ModelText model_text(uint64_t generation, const ModelInfo& model);
   const ModelText& model_for(uint64_t generation) const;
   void update_max_line_bytes();
 
+  RecordFormat format_;
   uint16_t seed_;
   bool include_features_;
   std::string host_member_;                  // `"host":"...",` or empty
   std::vector<std::string> in_iface_members_;  // `"in_iface":"...",` per input
+  // `,"observer":{...}}` per input, and the last one for an input with no name
+  std::vector<std::string> observer_members_;
   std::vector<std::string> feature_keys_;    // `"name":`
   std::vector<ModelText> models_;            // oldest first, at most kModelsKept
   ModelText unknown_model_;                  // for a verdict of a model no longer kept

@@ -22,11 +22,23 @@ constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmpv6 = 
 constexpr size_t kMaxUint = 20, kMaxFloat = 16, kMaxTimestamp = kEveTimestampLength + 2,
                  kMaxIp = kIpTextMax + 2;
 
+std::string json_string(std::string_view s) {
+  fmt::memory_buffer buf;
+  append_json_string(s, buf);
+  return fmt::to_string(buf);
+}
+
+bool has_ports(uint8_t proto) {
+  return proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp;
+}
+
+}  // namespace
+
 // Writes into memory reserved up front (EveFormatter::bound), so appending
 // is a bare store: no capacity check or call per field.
-class Writer {
+class LineWriter {
  public:
-  explicit Writer(char* p) : p_(p) {}
+  explicit LineWriter(char* p) : p_(p) {}
   char* end() const { return p_; }
 
   template <size_t N>
@@ -60,6 +72,13 @@ class Writer {
     p_ += kEveTimestampLength;
     ch('"');
   }
+  void ecs_timestamp(uint64_t ts_ns) {
+    ch('"');
+    format_eve_timestamp(ts_ns, p_);  // then "+0000" becomes "Z"
+    p_[kEcsTimestampLength - 1] = 'Z';
+    p_ += kEcsTimestampLength;
+    ch('"');
+  }
   // The text the previous timestamp() wrote, quotes included (for
   // flow.start, which repeats the top-level timestamp).
   std::string_view last_timestamp() const { return {p_ - kMaxTimestamp, kMaxTimestamp}; }
@@ -68,19 +87,11 @@ class Writer {
   char* p_;
 };
 
-std::string json_string(std::string_view s) {
-  fmt::memory_buffer buf;
-  append_json_string(s, buf);
-  return fmt::to_string(buf);
-}
-
-bool has_ports(uint8_t proto) {
-  return proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp;
-}
+namespace {
 
 // `,"evidence":{"thin":..,<the class's context values>}` and, for a
 // rate-limited alert, `,"alert_limited":true`: why the flow alerted.
-void write_evidence(Writer& w, const Judgement& j) {
+void write_evidence(LineWriter& w, const Judgement& j) {
   w.lit(",\"evidence\":{\"thin\":");
   if (j.thin) {
     w.lit("true");
@@ -101,12 +112,19 @@ void write_evidence(Writer& w, const Judgement& j) {
 }  // namespace
 
 EveFormatter::EveFormatter(const EveOptions& options)
-    : seed_(options.community_id_seed), include_features_(options.include_features) {
+    : format_(options.format), seed_(options.community_id_seed), include_features_(options.include_features) {
   if (!options.sensor_name.empty()) {
     host_member_ = "\"host\":" + json_string(options.sensor_name) + ",";
   }
   for (const std::string& name : options.input_names)  // an unnamed input: no in_iface
     in_iface_members_.push_back(name.empty() ? std::string() : "\"in_iface\":" + json_string(name) + ",");
+  // ECS: the sensor is the observer, and the input its ingress interface.
+  const std::string observer = ",\"observer\":{\"type\":\"ids\",\"vendor\":\"flowscore\",\"product\":\"flowscore\"" +
+                               (options.sensor_name.empty() ? "" : ",\"name\":" + json_string(options.sensor_name));
+  for (const std::string& name : options.input_names)
+    observer_members_.push_back(name.empty() ? observer + "}"
+                                             : observer + ",\"ingress\":{\"interface\":{\"name\":" + json_string(name) + "}}}");
+  observer_members_.push_back(observer + "}");
   for (const std::string& name : options.feature_names) {
     feature_keys_.push_back(json_string(name) + ":");
   }
@@ -138,6 +156,8 @@ EveFormatter::ModelText EveFormatter::model_text(uint64_t generation, const Mode
   for (int id = 0; id < Verdict::kMaxClasses; ++id) {
     const bool known = static_cast<size_t>(id) < model.classes.size();
     const ClassInfo info = known ? model.classes[id] : ClassInfo{fmt::format("class_{}", id), "", 3};
+    const uint32_t signature_id = info.signature_id ? info.signature_id : class_signature_id(info.name);
+    const std::string signature = json_string("flowscore: " + info.name), category = json_string(info.category);
     t.class_labels.push_back(json_string(info.name));
     t.class_keys.push_back(t.class_labels.back() + ":");
     // Suricata's alert object: a class is one "rule", whose id stays with its
@@ -145,8 +165,12 @@ EveFormatter::ModelText EveFormatter::model_text(uint64_t generation, const Mode
     t.alert_members.push_back(fmt::format(
         "\"alert\":{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":{},"
         "\"signature\":{},\"category\":{},\"severity\":{}}},",
-        info.signature_id ? info.signature_id : class_signature_id(info.name), model_rev(model.hash),
-        json_string("flowscore: " + info.name), json_string(info.category), info.severity));
+        signature_id, model_rev(model.hash), signature, category, info.severity));
+    // The same rule in ECS's words (rule.* are keywords: ids as strings).
+    t.ecs_rule_members.push_back(fmt::format(
+        ",\"rule\":{{\"id\":\"{}\",\"version\":\"{}\",\"name\":{},\"category\":{},\"ruleset\":\"flowscore\"}}",
+        signature_id, model_rev(model.hash), signature, category));
+    t.severities.push_back(static_cast<uint8_t>(info.severity));
   }
   return t;
 }
@@ -179,7 +203,8 @@ void EveFormatter::update_max_line_bytes() {
     return n;
   };
   const auto model_bytes_of = [&](const ModelText& m) {
-    return longest(m.alert_members) + m.model_member.size() + longest(m.class_labels) + total(m.class_keys);
+    return longest(m.alert_members) + longest(m.ecs_rule_members) + m.model_member.size() + longest(m.class_labels) +
+           total(m.class_keys);
   };
   size_t model_bytes = model_bytes_of(unknown_model_);
   for (const ModelText& m : models_) model_bytes = std::max(model_bytes, model_bytes_of(m));
@@ -187,8 +212,14 @@ void EveFormatter::update_max_line_bytes() {
   size_t evidence_bytes = 64;
   for (size_t i = 0; i < kContextValues; ++i)
     evidence_bytes += context_value_name(static_cast<ContextValue>(i)).size() + 4 + kMaxUint;
-  max_line_bytes_ = 512 + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kCommunityIdLength +
-                    host_member_.size() + longest(in_iface_members_) + model_bytes + Verdict::kMaxClasses * kMaxFloat +
+  // ECS: its own fixed names (well under 512), three timestamps, the
+  // addresses and numbers again, and the observer.
+  const size_t ecs_bytes = format_ == RecordFormat::kEve ? 0
+                           : 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kMaxFloat + kCommunityIdLength +
+                                 longest(observer_members_);
+  max_line_bytes_ = 512 + ecs_bytes + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint +
+                    kCommunityIdLength + host_member_.size() + longest(in_iface_members_) + model_bytes +
+                    Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
 }
 
@@ -206,21 +237,42 @@ bool EveFormatter::format(const FlowRecord& r, std::span<const float> features,
 
 void EveFormatter::write_event(const FlowRecord& r, std::span<const float> features, bool with_features, bool alert,
                                fmt::memory_buffer& out) const {
-  const FlowFeatures& s = r.stats;
-  const Verdict& v = r.verdict;
-  const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
-  const Judgement& j = r.judgement;
-  const bool alerted = v.scored && v.alert;
-  const ModelText& model = model_for(v.model_generation);
-
   const size_t start = out.size();
   out.reserve(start + max_line_bytes_);
-  Writer w(out.data() + start);
+  LineWriter w(out.data() + start);
+
+  std::array<char, kCommunityIdLength> cid_text;
+  const std::string_view cid = community_id_v1(r, seed_, CommunityIdBuffer(cid_text))
+                                   ? std::string_view(cid_text.data(), cid_text.size())
+                                   : std::string_view();
+  w.ch('{');
+  if (format_ == RecordFormat::kEcs) {
+    write_ecs_members(w, r, alert, cid);
+    w.ch(',');
+    write_flowscore_member(w, r, features, with_features);
+  } else {
+    write_eve_members(w, r, alert, cid);
+    if (r.verdict.scored || with_features || r.judgement.campaign_id) {
+      w.ch(',');
+      write_flowscore_member(w, r, features, with_features);
+    }
+    if (format_ == RecordFormat::kEveEcs) {
+      w.ch(',');
+      write_ecs_members(w, r, alert, cid);
+    }
+  }
+  w.lit("}\n");
+  out.resize(static_cast<size_t>(w.end() - out.data()));
+}
+
+void EveFormatter::write_eve_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view cid) const {
+  const FlowFeatures& s = r.stats;
+  const uint8_t label = r.verdict.label < Verdict::kMaxClasses ? r.verdict.label : 0;
 
   // A flow event is stamped with the flow's start, an alert with the time of
   // its verdict: the flow's end or checkpoint (flow.start still says when
   // the flow began), so a rule looking back 5 minutes sees a long flow's alert.
-  w.lit("{\"timestamp\":");
+  w.lit("\"timestamp\":");
   w.timestamp(alert ? s.last_ts_ns : s.first_ts_ns);
   const std::string_view stamp = w.last_timestamp();  // written once, copied below
   w.lit(",\"flow_id\":");
@@ -258,13 +310,12 @@ void EveFormatter::write_event(const FlowRecord& r, std::span<const float> featu
     w.uint(r.icmp_code);
     w.ch(',');
   }
-  std::array<char, kCommunityIdLength> cid;
-  if (community_id_v1(r, seed_, CommunityIdBuffer(cid))) {
+  if (!cid.empty()) {
     w.lit("\"community_id\":\"");
-    w.str(std::string_view(cid.data(), cid.size()));
+    w.str(cid);
     w.lit("\",");
   }
-  if (alert) w.str(model.alert_members[label]);
+  if (alert) w.str(model_for(r.verdict.model_generation).alert_members[label]);
 
   w.lit("\"flow\":{\"pkts_toserver\":");
   w.uint(s.pkts_fwd);
@@ -293,52 +344,161 @@ void EveFormatter::write_event(const FlowRecord& r, std::span<const float> featu
   w.str(flow_state_name(r.state));
   w.lit("\",\"reason\":\"");
   w.str(end_reason_name(r.reason));
-  if (alerted) {
+  if (r.verdict.scored && r.verdict.alert) {
     w.lit("\",\"alerted\":true}");
   } else {
     w.lit("\",\"alerted\":false}");
   }
+}
 
-  if (v.scored || with_features || j.campaign_id) {
-    w.lit(",\"flowscore\":{");
-    if (j.campaign_id) {
-      w.lit("\"campaign_id\":");
-      w.uint(j.campaign_id);
-      if (v.scored || with_features) w.ch(',');
+void EveFormatter::write_flowscore_member(LineWriter& w, const FlowRecord& r, std::span<const float> features,
+                                          bool with_features) const {
+  const Verdict& v = r.verdict;
+  const Judgement& j = r.judgement;
+  const ModelText& model = model_for(v.model_generation);
+  const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
+  bool first = true;
+  const auto next = [&] {
+    if (!first) w.ch(',');
+    first = false;
+  };
+
+  w.lit("\"flowscore\":{");
+  if (format_ == RecordFormat::kEcs) {
+    // What EVE's flow object says that ECS has no field for.
+    next();
+    w.lit("\"flow_id\":");
+    w.uint(r.flow_id);
+    w.lit(",\"flow\":{\"state\":\"");
+    w.str(flow_state_name(r.state));
+    w.lit("\",\"reason\":\"");
+    w.str(end_reason_name(r.reason));
+    if (v.scored && v.alert) {
+      w.lit("\",\"alerted\":true}");
+    } else {
+      w.lit("\",\"alerted\":false}");
     }
-    if (v.scored) {
-      w.lit("\"label\":");
-      w.str(model.class_labels[label]);
-      w.lit(",\"score\":");
-      w.number(v.score);
-      if (v.num_classes > 2) {
-        w.lit(",\"probabilities\":{");
-        const int n = std::min<int>(v.num_classes, Verdict::kMaxClasses);
-        for (int c = 0; c < n; ++c) {
-          if (c) w.ch(',');
-          w.str(model.class_keys[c]);
-          w.number(v.proba[c]);
-        }
-        w.ch('}');
-      }
-      w.ch(',');
-      w.str(model.model_member);
-      if (alerted && j.judged) write_evidence(w, j);
-      if (with_features) w.ch(',');
-    }
-    if (with_features) {
-      w.lit("\"features\":{");
-      for (size_t i = 0; i < features.size(); ++i) {
-        if (i) w.ch(',');
-        w.str(feature_keys_[i]);
-        w.number(features[i]);
+  }
+  if (j.campaign_id) {
+    next();
+    w.lit("\"campaign_id\":");
+    w.uint(j.campaign_id);
+  }
+  if (v.scored) {
+    next();
+    w.lit("\"label\":");
+    w.str(model.class_labels[label]);
+    w.lit(",\"score\":");
+    w.number(v.score);
+    if (v.num_classes > 2) {
+      w.lit(",\"probabilities\":{");
+      const int n = std::min<int>(v.num_classes, Verdict::kMaxClasses);
+      for (int c = 0; c < n; ++c) {
+        if (c) w.ch(',');
+        w.str(model.class_keys[c]);
+        w.number(v.proba[c]);
       }
       w.ch('}');
     }
+    w.ch(',');
+    w.str(model.model_member);
+    if (v.alert && j.judged) write_evidence(w, j);
+  }
+  if (with_features) {
+    next();
+    w.lit("\"features\":{");
+    for (size_t i = 0; i < features.size(); ++i) {
+      if (i) w.ch(',');
+      w.str(feature_keys_[i]);
+      w.number(features[i]);
+    }
     w.ch('}');
   }
-  w.lit("}\n");
-  out.resize(static_cast<size_t>(w.end() - out.data()));
+  w.ch('}');
+}
+
+void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view cid) const {
+  const FlowFeatures& s = r.stats;
+  const Verdict& v = r.verdict;
+  const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
+
+  // @timestamp as EVE's timestamp: the flow's start, an alert's verdict time.
+  w.lit("\"@timestamp\":");
+  w.ecs_timestamp(alert ? s.last_ts_ns : s.first_ts_ns);
+  w.lit(",\"ecs\":{\"version\":\"");
+  w.str(kEcsVersion);
+  if (alert) {
+    w.lit("\"},\"event\":{\"kind\":\"alert\",\"category\":[\"network\",\"intrusion_detection\"],"
+          "\"type\":[\"allowed\"],\"module\":\"flowscore\",\"dataset\":\"flowscore.alert\"");
+  } else if (r.reason == EndReason::kActiveTimeout) {  // a checkpoint: the flow goes on
+    w.lit("\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"info\"],"
+          "\"module\":\"flowscore\",\"dataset\":\"flowscore.flow\"");
+  } else {
+    w.lit("\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"end\"],"
+          "\"module\":\"flowscore\",\"dataset\":\"flowscore.flow\"");
+  }
+  w.lit(",\"start\":");
+  w.ecs_timestamp(s.first_ts_ns);
+  w.lit(",\"end\":");
+  w.ecs_timestamp(s.last_ts_ns);
+  w.lit(",\"duration\":");  // nanoseconds, as ECS wants
+  w.uint(s.last_ts_ns > s.first_ts_ns ? s.last_ts_ns - s.first_ts_ns : 0);
+  if (alert) {
+    // The class's severity as Suricata's alert.severity (1 high .. 3 low),
+    // and the model's probability as a 0-100 risk score.
+    w.lit(",\"severity\":");
+    w.uint(model_for(v.model_generation).severities[label]);
+    w.lit(",\"risk_score\":");
+    w.number(v.score * 100.0f);
+  }
+  w.ch('}');
+  w.str(observer_members_[std::min<size_t>(r.input_index, observer_members_.size() - 1)]);
+
+  w.lit(",\"source\":{\"ip\":");
+  w.ip(r.src.addr, r.ip_version);
+  if (has_ports(r.proto)) {
+    w.lit(",\"port\":");
+    w.uint(r.src.port);
+  }
+  w.lit(",\"packets\":");
+  w.uint(s.pkts_fwd);
+  w.lit(",\"bytes\":");
+  w.uint(s.wire_bytes_fwd);
+  w.lit("},\"destination\":{\"ip\":");
+  w.ip(r.dst.addr, r.ip_version);
+  if (has_ports(r.proto)) {
+    w.lit(",\"port\":");
+    w.uint(r.dst.port);
+  }
+  w.lit(",\"packets\":");
+  w.uint(s.pkts_bwd);
+  w.lit(",\"bytes\":");
+  w.uint(s.wire_bytes_bwd);
+
+  w.lit("},\"network\":{");
+  if (const std::string_view transport = ecs_transport_name(r.proto); !transport.empty()) {
+    w.lit("\"transport\":\"");
+    w.str(transport);
+    w.lit("\",");
+  }
+  w.lit("\"iana_number\":\"");
+  w.uint(r.proto);
+  if (r.ip_version == 4) {
+    w.lit("\",\"type\":\"ipv4\"");
+  } else {
+    w.lit("\",\"type\":\"ipv6\"");
+  }
+  if (!cid.empty()) {
+    w.lit(",\"community_id\":\"");
+    w.str(cid);
+    w.ch('"');
+  }
+  w.lit(",\"packets\":");
+  w.uint(s.pkts_fwd + s.pkts_bwd);
+  w.lit(",\"bytes\":");
+  w.uint(s.wire_bytes_fwd + s.wire_bytes_bwd);
+  w.ch('}');
+  if (alert) w.str(model_for(v.model_generation).ecs_rule_members[label]);
 }
 
 }  // namespace flowscore

@@ -151,6 +151,24 @@ void format_eve_timestamp(uint64_t ts_ns, char* out) {
   put_digits(micros, 6, out + 20);
 }
 
+void format_ecs_timestamp(uint64_t ts_ns, char* out) {
+  char eve[kEveTimestampLength];
+  format_eve_timestamp(ts_ns, eve);
+  std::memcpy(out, eve, kEcsTimestampLength - 1);
+  out[kEcsTimestampLength - 1] = 'Z';
+}
+
+std::string_view ecs_transport_name(uint8_t proto) {
+  switch (proto) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "ipv6-icmp";
+    case 132: return "sctp";
+    default: return {};
+  }
+}
+
 std::string_view eve_proto_name(uint8_t proto) {
   switch (proto) {
     case 1: return "ICMP";

@@ -5,7 +5,7 @@
 
 namespace flowscore {
 
-bool is_alert_line(std::string_view line) { return eve_string_field(line, "event_type") == "alert"; }
+bool is_alert_line(std::string_view line) { return eve_event_type(line) == "alert"; }
 
 bool FanoutSink::note(bool ok, const OutputSink& sink) {
   if (!ok) set_error_text(std::string(sink.describe()) + ": " + std::string(sink.last_error()));

@@ -112,7 +112,7 @@ std::string_view TcpSink::framed(std::string_view lines) {
     const std::string_view line = lines.substr(0, newline == std::string_view::npos ? lines.size() : newline + 1);
     lines.remove_prefix(line.size());
     // MSGID is the event type; alerts are warnings, the rest information.
-    std::string_view msgid = eve_string_field(line, "event_type");
+    std::string_view msgid = eve_event_type(line);
     if (msgid.empty() || msgid.size() > 32) msgid = "-";  // RFC 5424: MSGID is at most 32 characters
     const unsigned severity = msgid == "alert" ? 4 : 6;
     char header[160];

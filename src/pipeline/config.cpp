@@ -338,6 +338,7 @@ const std::map<std::string, Setter>& setters() {
       {"output.spool_full", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.spool_full, {"drop_oldest", "drop_newest"}, w); }},
       {"output.spool_fsync", [](const json& v, Config& c, std::string& w) { return as_window(v, c.output.spool_fsync_ns, w); }},
       {"output.file_mode", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.file_mode, {"auto", "append", "replace"}, w); }},
+      {"output.format", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.format, {"eve", "ecs", "eve+ecs"}, w); }},
       {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},
       {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},

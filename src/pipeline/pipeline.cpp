@@ -30,6 +30,7 @@
 
 #include "capture_feeder.hpp"
 #include "eal.hpp"
+#include "flowscore/ecs_view.hpp"
 #include "flowscore/fanout_sink.hpp"
 #include "flowscore/kafka_sink.hpp"
 #include "flowscore/spooling_sink.hpp"
@@ -715,6 +716,12 @@ std::vector<std::string> input_names(const RunRequest& req, const std::vector<Wo
   return names;
 }
 
+RecordFormat record_format(const Config& cfg) {
+  RecordFormat f = RecordFormat::kEve;
+  parse_record_format(cfg.output.format, f);  // the config takes only the names it knows
+  return f;
+}
+
 std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const FeatureSpec& spec,
                                                  const RunInputs& in, const std::vector<WorkerInput>& inputs,
                                                  uint64_t model_generation) {
@@ -723,6 +730,7 @@ std::unique_ptr<RecordWriter> make_record_writer(const RunRequest& req, const Fe
   if (req.mode == RunMode::kCalibrate)
     return std::make_unique<CalibrationWriter>(req.cfg, !req.pcaps.empty(), req.quantile, req.config_text, req.pcaps);
   EveOptions eo;
+  eo.format = record_format(req.cfg);
   eo.community_id_seed = req.cfg.output.community_id_seed;
   eo.include_features = req.cfg.output.include_features;
   eo.feature_names = spec.names();
@@ -1031,7 +1039,7 @@ int run_pipeline(const RunRequest& req) {
     ports.push_back({i.port, queues});
   }
   StatsReporter stats(workers, writer_scorer.get(), std::move(ports), offline ? 0 : cfg.output.stats_interval_ns,
-                      cfg.output.sensor_name, [&](RunStats& s) {
+                      cfg.output.sensor_name, record_format(cfg), [&](RunStats& s) {
     s.write_failures = write_failures;
     if (!offline && feeder) s.ring_drops = feeder->ring_drops();
     for (const RunInputs::Output& o : in.outputs) {

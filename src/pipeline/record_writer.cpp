@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "flowscore/ecs_view.hpp"
 #include "flowscore/float_text.hpp"
 
 namespace flowscore {
@@ -10,6 +11,7 @@ namespace flowscore {
 EveRecordWriter::EveRecordWriter(const EveOptions& options, const FeatureSpec& spec,
                                  std::unique_ptr<RecordJudge> judge)
     : formatter_(options),
+      format_(options.format),
       judge_(std::move(judge)),
       spec_(spec),
       with_features_(options.include_features),
@@ -23,9 +25,20 @@ void EveRecordWriter::model_changed(uint64_t generation, const ModelInfo& model)
 }
 
 void EveRecordWriter::write(FlowRecord& r, fmt::memory_buffer& out) {
-  if (judge_) judge_->judge(r, out);
+  if (judge_) {
+    const size_t campaign_lines = out.size();  // the judge may write campaign alerts
+    judge_->judge(r, out);
+    reformat_lines(format_, out, campaign_lines);
+  }
   if (with_features_) spec_.compute(r.stats, {r.first, r.first_count}, features_);
   formatter_.format(r, features_, out);
+}
+
+void EveRecordWriter::finish(fmt::memory_buffer& out) {
+  if (!judge_) return;
+  const size_t campaign_lines = out.size();
+  judge_->finish(out);
+  reformat_lines(format_, out, campaign_lines);
 }
 
 CsvRecordWriter::CsvRecordWriter(const FeatureSpec& spec, std::vector<std::string> input_names,

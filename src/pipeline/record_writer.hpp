@@ -44,13 +44,12 @@ class EveRecordWriter final : public RecordWriter {
   }
   void write(FlowRecord& r, fmt::memory_buffer& out) override;
   void model_changed(uint64_t generation, const ModelInfo& model) override;
-  void finish(fmt::memory_buffer& out) override {
-    if (judge_) judge_->finish(out);
-  }
+  void finish(fmt::memory_buffer& out) override;
   const RecordJudge* judge() const { return judge_.get(); }
 
  private:
   EveFormatter formatter_;
+  RecordFormat format_;
   std::unique_ptr<RecordJudge> judge_;
   const FeatureSpec& spec_;
   bool with_features_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "flowscore/ecs_view.hpp"
 #include "score_batch.hpp"
 #include "worker.hpp"
 
@@ -38,12 +39,13 @@ struct Published {
 
 StatsReporter::StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer,
                              std::vector<PortRef> ports, uint64_t event_interval_ns, std::string sensor_name,
-                             std::function<void(RunStats&)> main_side)
+                             RecordFormat format, std::function<void(RunStats&)> main_side)
     : workers_(workers),
       writer_scorer_(writer_scorer),
       ports_(std::move(ports)),
       event_interval_ns_(event_interval_ns),
       sensor_name_(std::move(sensor_name)),
+      format_(format),
       main_side_(std::move(main_side)),
       start_ns_(steady_ns()),
       snapshot_ns_(start_ns_),
@@ -80,9 +82,11 @@ void StatsReporter::publish(const RunStats& s) {
 }
 
 void StatsReporter::append_event(const RunStats& s, fmt::memory_buffer& out) const {
+  const size_t from = out.size();
   const std::string line = stats_event(s, wall_ns(), rte_get_tsc_hz(), sensor_name_).dump();
   out.append(line);
   out.push_back('\n');
+  reformat_lines(format_, out, from);
 }
 
 void StatsReporter::poll(fmt::memory_buffer& out) {

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "flowscore/eve.hpp"
 #include "run_stats.hpp"
 
 namespace flowscore {
@@ -29,7 +30,7 @@ class StatsReporter {
   // `main_side` fills in what the main lcore itself counts (write failures,
   // the model). `event_interval_ns` 0: no stats events.
   StatsReporter(const std::vector<std::unique_ptr<Worker>>& workers, const ScoreBatch* writer_scorer,
-                std::vector<PortRef> ports, uint64_t event_interval_ns, std::string sensor_name,
+                std::vector<PortRef> ports, uint64_t event_interval_ns, std::string sensor_name, RecordFormat format,
                 std::function<void(RunStats&)> main_side);
 
   // Main lcore, once per writer pass: asks the workers for fresh counters
@@ -67,6 +68,7 @@ class StatsReporter {
   std::vector<PortRef> ports_;
   uint64_t event_interval_ns_;
   std::string sensor_name_;
+  RecordFormat format_;
   std::function<void(RunStats&)> main_side_;
   uint64_t start_ns_;            // steady clock at construction
   bool asking_ = false;          // a question to the workers is open

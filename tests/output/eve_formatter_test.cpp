@@ -11,6 +11,9 @@
 #include <fstream>
 #include <new>
 #include <random>
+#include <set>
+
+#include "flowscore/ecs_view.hpp"
 
 #include "eve_reference.hpp"
 #include "flowscore/eve.hpp"
@@ -141,28 +144,96 @@ TEST(EveFormatter, MatchesReferenceAndSchemaOnSyntheticRecords) {
   }
 }
 
-TEST(EveFormatter, AppendsWithoutAllocatingOnceTheBufferIsWarm) {
-  const EveOptions options = make_options(true, true, 0);
-  const EveFormatter formatter(options);
-  std::mt19937_64 rng(7);
-  std::vector<FlowRecord> records;
-  for (int i = 0; i < 512; ++i) records.push_back(random_record(rng, i));
-  const std::vector<float> f = random_features(rng, options.feature_names.size());
-  fmt::memory_buffer out;
-  out.reserve(1 << 20);
-  g_allocations = 0;
-  g_count_allocations = true;
-  for (const FlowRecord& r : records) formatter.format(r, f, out);
-  g_count_allocations = false;
-  EXPECT_EQ(g_allocations.load(), 0);
-  // Appended, not overwritten: one parseable line per event of each record.
-  const std::string all = fmt::to_string(out);
-  size_t lines = 0, events = 0;
-  for (size_t pos = 0, nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1, ++lines) {
-    EXPECT_TRUE(json::accept(all.substr(pos, nl - pos)));
+// output.format "ecs" and "eve+ecs": every line equals its slow twin
+// (eve_reference.hpp), stays within the formatter's bound, and its ECS part
+// matches docs/schema/ecs-event.schema.json; in eve+ecs the EVE part still
+// matches eve-flow.schema.json.
+TEST(EveFormatter, EcsViewsMatchTheirReferenceAndSchema) {
+  std::ifstream ecs_in(test::source_root() + "/docs/schema/ecs-event.schema.json");
+  ASSERT_TRUE(ecs_in) << "docs/schema/ecs-event.schema.json not found";
+  const json ecs_schema = json::parse(ecs_in);
+  test::SchemaChecker eve_schema(load_schema()), ecs_checker(ecs_schema);
+  std::set<std::string> ecs_keys;
+  for (const auto& [k, v] : ecs_schema["properties"].items()) ecs_keys.insert(k);
+  std::mt19937_64 rng(43);
+  std::map<std::string, int> seen;
+  for (const RecordFormat format : {RecordFormat::kEcs, RecordFormat::kEveEcs}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      EveOptions options = make_options(variant & 1, variant & 2, variant & 1 ? 4660 : 0);
+      options.format = format;
+      const EveFormatter formatter(options);
+      for (int i = 0; i < 1500; ++i) {
+        const FlowRecord r = random_record(rng, i);
+        const std::vector<float> f = random_features(rng, options.feature_names.size());
+        fmt::memory_buffer out;
+        ASSERT_TRUE(formatter.format(r, f, out));
+        const std::vector<json> want = test::eve_reference(r, options, f);
+        const std::string text = fmt::to_string(out);
+        ASSERT_EQ(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')), want.size()) << text;
+        size_t from = 0;
+        for (const json& reference : want) {
+          const std::string line = text.substr(from, text.find('\n', from) + 1 - from);
+          from += line.size();
+          ASSERT_LE(line.size(), formatter.max_line_bytes()) << line;
+          json parsed;
+          ASSERT_NO_THROW(parsed = json::parse(line)) << line;
+          std::string where = "$";
+          ASSERT_TRUE(same_json(parsed, reference, where)) << where << "\n" << line;
+          json ecs_part = json::object(), eve_part = json::object();
+          for (const auto& [k, v] : parsed.items()) {
+            const bool ecs_member = ecs_keys.contains(k) && k != "flowscore";  // eve+ecs shares flowscore
+            if (format == RecordFormat::kEcs || ecs_member) ecs_part[k] = v;
+            if (format == RecordFormat::kEveEcs && !ecs_member) eve_part[k] = v;
+          }
+          if (format == RecordFormat::kEveEcs) {  // the ECS part's flowscore object is EVE's plus the flow members
+            json own = parsed.value("flowscore", json::object());
+            own["flow_id"] = parsed["flow_id"];
+            own["flow"] = {{"state", parsed["flow"]["state"]}, {"reason", parsed["flow"]["reason"]},
+                           {"alerted", parsed["flow"]["alerted"]}};
+            ecs_part["flowscore"] = own;
+            const auto eve_errors = eve_schema.check(eve_part);
+            ASSERT_TRUE(eve_errors.empty()) << eve_errors.front() << "\n" << line;
+          }
+          const auto errors = ecs_checker.check(ecs_part);
+          ASSERT_TRUE(errors.empty()) << errors.front() << "\n" << line;
+          seen[parsed["event"]["kind"].get<std::string>() + "/" + std::string(record_format_name(format))]++;
+          if (parsed["network"].contains("transport")) seen[parsed["network"]["transport"].get<std::string>()]++;
+          if (parsed["observer"].contains("ingress")) seen["ingress"]++;
+          if (parsed["event"]["type"].size() == 2 && parsed["event"]["type"][1] == "info") seen["checkpoint"]++;
+        }
+      }
+    }
   }
-  for (const FlowRecord& r : records) events += test::eve_reference(r, options, f).size();
-  EXPECT_EQ(lines, events);
+  for (const char* key : {"alert/ecs", "event/ecs", "alert/eve+ecs", "event/eve+ecs", "tcp", "udp", "icmp",
+                          "ipv6-icmp", "sctp", "ingress", "checkpoint"})
+    EXPECT_GT(seen[key], 0) << key;
+}
+
+TEST(EveFormatter, AppendsWithoutAllocatingOnceTheBufferIsWarm) {
+  for (const RecordFormat format : {RecordFormat::kEve, RecordFormat::kEcs, RecordFormat::kEveEcs}) {
+    EveOptions options = make_options(true, true, 0);
+    options.format = format;
+    const EveFormatter formatter(options);
+    std::mt19937_64 rng(7);
+    std::vector<FlowRecord> records;
+    for (int i = 0; i < 512; ++i) records.push_back(random_record(rng, i));
+    const std::vector<float> f = random_features(rng, options.feature_names.size());
+    fmt::memory_buffer out;
+    out.reserve(records.size() * 2 * formatter.max_line_bytes());  // room for the longest lines: no growth
+    g_allocations = 0;
+    g_count_allocations = true;
+    for (const FlowRecord& r : records) formatter.format(r, f, out);
+    g_count_allocations = false;
+    EXPECT_EQ(g_allocations.load(), 0) << record_format_name(format);
+    // Appended, not overwritten: one parseable line per event of each record.
+    const std::string all = fmt::to_string(out);
+    size_t lines = 0, events = 0;
+    for (size_t pos = 0, nl; (nl = all.find('\n', pos)) != std::string::npos; pos = nl + 1, ++lines) {
+      EXPECT_TRUE(json::accept(all.substr(pos, nl - pos)));
+    }
+    for (const FlowRecord& r : records) events += test::eve_reference(r, options, f).size();
+    EXPECT_EQ(lines, events);
+  }
 }
 
 TEST(EveFormatter, WrongFeatureCountIsReportedAndOmitted) {

@@ -149,14 +149,107 @@ inline nlohmann::json eve_reference_event(const FlowRecord& r, const EveOptions&
   return j;
 }
 
+// The ECS members of one event (docs/OUTPUT.md, "ECS view"), spelled out
+// from the record and ECS 8.17's field definitions: times with "Z", the
+// duration in nanoseconds, transports in lowercase, rule ids as strings.
+inline nlohmann::json ecs_reference_members(const FlowRecord& r, const EveOptions& o, bool alert_event) {
+  const auto ecs_time = [](uint64_t ns) {
+    std::string t = reference_time(ns);
+    return t.substr(0, t.size() - 5) + "Z";  // "+0000" -> "Z"
+  };
+  const FlowFeatures& s = r.stats;
+  const bool ported = r.proto == 6 || r.proto == 17 || r.proto == 132;
+  nlohmann::json j;
+  j["@timestamp"] = ecs_time(alert_event ? s.last_ts_ns : s.first_ts_ns);
+  j["ecs"] = {{"version", "8.17.0"}};
+  nlohmann::json event;
+  if (alert_event) {
+    event = {{"kind", "alert"}, {"category", {"network", "intrusion_detection"}}, {"type", {"allowed"}},
+             {"dataset", "flowscore.alert"}};
+  } else {
+    event = {{"kind", "event"}, {"category", {"network"}},
+             {"type", {"connection", r.reason == EndReason::kActiveTimeout ? "info" : "end"}},
+             {"dataset", "flowscore.flow"}};
+  }
+  event["module"] = "flowscore";
+  event["start"] = ecs_time(s.first_ts_ns);
+  event["end"] = ecs_time(s.last_ts_ns);
+  event["duration"] = s.last_ts_ns - s.first_ts_ns;
+  const int label = r.verdict.label;
+  const bool known = static_cast<size_t>(label) < o.model.classes.size();
+  if (alert_event) {
+    event["severity"] = known ? o.model.classes[label].severity : 3;
+    event["risk_score"] = static_cast<double>(r.verdict.score * 100.0f);
+  }
+  j["event"] = event;
+  nlohmann::json observer = {{"type", "ids"}, {"vendor", "flowscore"}, {"product", "flowscore"}};
+  if (!o.sensor_name.empty()) observer["name"] = o.sensor_name;
+  if (r.input_index < o.input_names.size() && !o.input_names[r.input_index].empty())
+    observer["ingress"] = {{"interface", {{"name", o.input_names[r.input_index]}}}};
+  j["observer"] = observer;
+  j["source"] = {{"ip", reference_ip(r.src.addr, r.ip_version)}, {"packets", s.pkts_fwd}, {"bytes", s.wire_bytes_fwd}};
+  j["destination"] = {{"ip", reference_ip(r.dst.addr, r.ip_version)}, {"packets", s.pkts_bwd},
+                      {"bytes", s.wire_bytes_bwd}};
+  if (ported) {
+    j["source"]["port"] = r.src.port;
+    j["destination"]["port"] = r.dst.port;
+  }
+  nlohmann::json network = {{"iana_number", std::to_string(r.proto)},
+                            {"type", r.ip_version == 4 ? "ipv4" : "ipv6"},
+                            {"packets", s.pkts_fwd + s.pkts_bwd},
+                            {"bytes", s.wire_bytes_fwd + s.wire_bytes_bwd}};
+  switch (r.proto) {
+    case 1: network["transport"] = "icmp"; break;
+    case 6: network["transport"] = "tcp"; break;
+    case 17: network["transport"] = "udp"; break;
+    case 58: network["transport"] = "ipv6-icmp"; break;
+    case 132: network["transport"] = "sctp"; break;
+    default: break;
+  }
+  const bool one_way = (r.proto == 1 || r.proto == 58) &&
+                       icmp_ports(r.icmp_type, r.icmp_code, r.proto == 58).one_way;
+  network["community_id"] = community_id_v1(r.src, r.dst, r.proto, r.ip_version, o.community_id_seed, one_way);
+  j["network"] = network;
+  if (alert_event) {
+    // The same rule as the EVE alert object, in ECS's keyword strings.
+    const nlohmann::json eve_alert = eve_reference_event(r, o, {}, true)["alert"];
+    j["rule"] = {{"id", std::to_string(eve_alert["signature_id"].get<uint64_t>())},
+                 {"version", std::to_string(eve_alert["rev"].get<uint64_t>())},
+                 {"name", eve_alert["signature"]},
+                 {"category", eve_alert["category"]},
+                 {"ruleset", "flowscore"}};
+  }
+  return j;
+}
+
+// One event in output.format `format`: the EVE event; its ECS members with
+// the flowscore object (holding what EVE's flow object says that ECS has no
+// field for); or the EVE event with the ECS members added.
+inline nlohmann::json reference_event_in(RecordFormat format, const FlowRecord& r, const EveOptions& o,
+                                         std::span<const float> features, bool alert_event) {
+  nlohmann::json eve = eve_reference_event(r, o, features, alert_event);
+  if (format == RecordFormat::kEve) return eve;
+  nlohmann::json ecs = ecs_reference_members(r, o, alert_event);
+  if (format == RecordFormat::kEveEcs) {
+    for (const auto& [k, v] : ecs.items()) eve[k] = v;
+    return eve;
+  }
+  nlohmann::json own = eve.contains("flowscore") ? eve["flowscore"] : nlohmann::json::object();
+  own["flow_id"] = eve["flow_id"];
+  own["flow"] = {{"state", eve["flow"]["state"]}, {"reason", eve["flow"]["reason"]},
+                 {"alerted", eve["flow"]["alerted"]}};
+  ecs["flowscore"] = own;
+  return ecs;
+}
+
 // Every event of a record, in order: an alert event when it is an alert that
 // no rate limit held back, then its flow event.
 inline std::vector<nlohmann::json> eve_reference(const FlowRecord& r, const EveOptions& o,
                                                  std::span<const float> features) {
   std::vector<nlohmann::json> events;
   if (r.verdict.scored && r.verdict.alert && !r.judgement.limited)
-    events.push_back(eve_reference_event(r, o, features, true));
-  events.push_back(eve_reference_event(r, o, features, false));
+    events.push_back(reference_event_in(o.format, r, o, features, true));
+  events.push_back(reference_event_in(o.format, r, o, features, false));
   return events;
 }
 
