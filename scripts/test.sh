@@ -22,6 +22,6 @@ ninja -C build-asan -j"$(nproc)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes "$(nproc)" \
   packet features flow pair_activity context alert_policy policy_captures output test_model test_labels gen_unit \
-  config run_stats queue_plan symmetric_rss cli kafka syslog spool report report_builder
+  config run_stats queue_plan symmetric_rss cli kafka syslog spool ecs report report_builder
 
 bash scripts/fuzz.sh
