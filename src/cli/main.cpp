@@ -68,6 +68,8 @@ Options for run and extract:
 Options for run:
   --model FILE              compiled model ("none": no scoring)
   --features                add flowscore.features to each EVE record
+  --format VIEW             eve (default), ecs or eve+ecs: each line as Suricata's EVE, the
+                            Elastic Common Schema 8.17, or both in one object (output.format)
 Options for calibrate:
   --quantile Q              propose thresholds above this share of benign flows (default 0.999)
 Options for extract:
@@ -130,11 +132,12 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   for (int i = ours_from; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
 
-  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
+  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kFormat, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
   static const option opts[] = {
       {"pcap", required_argument, nullptr, kPcap},       {"out", required_argument, nullptr, kOut},
       {"config", required_argument, nullptr, kConfig},   {"model", required_argument, nullptr, kModel},
       {"features", no_argument, nullptr, kFeatures},     {"idle-timeout", required_argument, nullptr, kIdle},
+      {"format", required_argument, nullptr, kFormat},
       {"active-timeout", required_argument, nullptr, kActive}, {"community-id-seed", required_argument, nullptr, kSeed},
       {"set", required_argument, nullptr, kSet},         {"workers", required_argument, nullptr, kWorkers},
       {"labels", required_argument, nullptr, kLabels},   {"label", required_argument, nullptr, kLabel},
@@ -175,6 +178,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
       case kConfig: config_path = optarg; break;
       case kModel: model_path = optarg; model_given = true; break;
       case kFeatures: overrides.emplace_back("output.include_features", "true"); break;
+      case kFormat: overrides.emplace_back("output.format", optarg); break;
       case kIdle: overrides.emplace_back("flow.idle_timeout", optarg); break;
       case kActive: overrides.emplace_back("flow.active_timeout", optarg); break;
       case kSeed: overrides.emplace_back("output.community_id_seed", optarg); break;
@@ -213,7 +217,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   // An option the other command takes would be ignored here: say so instead.
   for (const std::string& name : given) {
     const bool extract_only = name == "labels" || name == "label" || name == "default-label";
-    const bool run_only = name == "model" || name == "features";
+    const bool run_only = name == "model" || name == "features" || name == "format";
     if (mode == RunMode::kCalibrate && (extract_only || run_only)) {
       fmt::print(stderr, "flowscore calibrate: --{} is for {} (calibrate measures context, with no model)\n", name,
                  run_only ? "run" : "extract");

@@ -66,7 +66,7 @@ def captures():
 
 def run_offline(fmt, extra=()):
     out = os.path.join(TMP, f"run-{fmt}.json")
-    args = [FLOWSCORE, "run", "--out", out, "-q", "--set", f"output.format={fmt}",
+    args = [FLOWSCORE, "run", "--out", out, "-q", "--format", fmt,
             "--set", f"output.sensor_name={SENSOR}", *extra]
     for p in captures():
         args += ["--pcap", p]

@@ -41,6 +41,7 @@ TEST(Config, TheShippedConfigLoadsAndMatchesItsDocumentedDefaults) {
   EXPECT_FALSE(cfg.output.include_features);
   EXPECT_EQ(cfg.output.stats_interval_ns, 60'000'000'000u);
   EXPECT_EQ(cfg.output.file_mode, "auto");
+  EXPECT_EQ(cfg.output.format, "eve");
 }
 
 TEST(Config, ErrorsNameTheKeyAndTheProblem) {
@@ -63,6 +64,8 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or at least 1 second"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"file_mode": "truncate"}})").find("output.file_mode"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"format": "ECS"}})").find(R"(output.format: must be one of "eve", "ecs", "eve+ecs")"),
+            std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
   EXPECT_NE(load_error(R"({"flow": )").find("not valid JSON"), std::string::npos);
   // A number too big for a double is nlohmann's out_of_range, not a
