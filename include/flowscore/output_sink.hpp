@@ -43,6 +43,9 @@ class OutputSink {
   // Why the most recent failure happened; empty if none has.
   std::string_view last_error() const { return {last_error_, last_error_len_}; }
   uint64_t dropped_bytes() const { return dropped_bytes_; }
+  // The records (lines) in dropped_bytes(): a line whose start went out and
+  // whose end was dropped counts as lost.
+  uint64_t dropped_lines() const { return dropped_lines_; }
 
   // Once `*flag` is set (a second stop signal), a write that blocks gives up
   // when a signal interrupts it, and later writes drop their data at once:
@@ -56,7 +59,11 @@ class OutputSink {
   void set_error(int errnum, std::string_view what);
   // Records a library's own message (cut to fit).
   void set_error_text(std::string_view text);
+  // Counts `lines` as dropped: whole lines, or the end of one whose start
+  // went out (text not ending in a newline is a line cut short).
+  void count_dropped(std::string_view lines);
   uint64_t dropped_bytes_ = 0;
+  uint64_t dropped_lines_ = 0;
 
  private:
   char last_error_[160] = {};
@@ -88,7 +95,10 @@ class FileSink final : public OutputSink {
  private:
   FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes);
   bool write_all(const char* data, size_t size);
-  bool write_fully(const char* data, size_t size);
+  bool write_fully(const char* data, size_t size, size_t& written);
+  // Takes the last `bytes` written back out of a regular file (a line a
+  // failed write cut short). False for a pipe or device, or when it fails.
+  bool cut_back(size_t bytes);
 
   int fd_;
   bool owns_fd_;

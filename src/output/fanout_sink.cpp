@@ -9,9 +9,13 @@ bool is_alert_line(std::string_view line) { return eve_event_type(line) == "aler
 
 bool FanoutSink::note(bool ok, const OutputSink& sink) {
   if (!ok) set_error_text(std::string(sink.describe()) + ": " + std::string(sink.last_error()));
-  uint64_t dropped = 0;
-  for (const Output& o : outputs_) dropped += o.sink->dropped_bytes();
-  dropped_bytes_ = dropped;
+  uint64_t bytes = 0, lines = 0;
+  for (const Output& o : outputs_) {
+    bytes += o.sink->dropped_bytes();
+    lines += o.sink->dropped_lines();
+  }
+  dropped_bytes_ = bytes;
+  dropped_lines_ = lines;
   return ok;
 }
 

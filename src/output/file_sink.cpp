@@ -17,6 +17,12 @@ void OutputSink::set_error_text(std::string_view text) {
   std::memcpy(last_error_, text.data(), last_error_len_);
 }
 
+void OutputSink::count_dropped(std::string_view lines) {
+  dropped_bytes_ += lines.size();
+  dropped_lines_ += static_cast<uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+  if (!lines.empty() && lines.back() != '\n') ++dropped_lines_;
+}
+
 void OutputSink::set_error(int errnum, std::string_view what) {
   // GNU strerror_r returns a pointer that may or may not be `buf`.
   char buf[96];
@@ -148,13 +154,11 @@ FileSink::~FileSink() {
 bool FileSink::write(std::string_view data) {
   if (used_ + data.size() > buffer_.size()) {
     if (!flush()) {
-      dropped_bytes_ += data.size();
+      count_dropped(data);
       return false;
     }
     if (data.size() > buffer_.size()) {  // larger than the whole buffer: no point copying
-      if (write_all(data.data(), data.size())) return true;
-      dropped_bytes_ += data.size();
-      return false;
+      return write_all(data.data(), data.size());
     }
   }
   std::memcpy(buffer_.data() + used_, data.data(), data.size());
@@ -164,44 +168,56 @@ bool FileSink::write(std::string_view data) {
 
 bool FileSink::flush() {
   if (used_ == 0) return true;
+  // On failure the buffered lines are dropped (and counted): memory stays
+  // bounded and a full disk does not stall the workers.
   const bool ok = write_all(buffer_.data(), used_);
-  // On failure the buffered lines are dropped: memory stays bounded and a
-  // full disk does not stall the workers.
-  if (!ok) dropped_bytes_ += used_;
   used_ = 0;
   return ok;
 }
 
 bool FileSink::write_all(const char* data, size_t size) {
-  // A failure part-way through leaves a torn line in the file; end it before
-  // the next line so every later line still parses on its own.
+  size_t written = 0;
+  // A line a failed write cut short and could not take back (a pipe) is
+  // ended before the next line, so every later line still parses on its own.
   if (torn_line_) {
-    if (!write_fully("\n", 1)) return false;
-    torn_line_ = false;
-  }
-  return write_fully(data, size);
-}
-
-bool FileSink::write_fully(const char* data, size_t size) {
-  bool wrote_some = false;
-  while (size > 0) {
-    if (abandoned()) {
-      set_error(EINTR, "abandoned writing to " + describe() + " at a second stop signal (its reader was not reading)");
-      torn_line_ = torn_line_ || wrote_some;
+    if (!write_fully("\n", 1, written)) {
+      count_dropped({data, size});
       return false;
     }
-    const ssize_t n = ::write(fd_, data, size);
+    torn_line_ = false;
+  }
+  if (write_fully(data, size, written)) return true;
+  // The whole lines that went out stay; a line cut short (a full disk takes
+  // part of a write) is taken back out, so the file never holds half a record.
+  const size_t last_newline = std::string_view(data, written).rfind('\n');
+  const size_t whole = last_newline == std::string_view::npos ? 0 : last_newline + 1;
+  if (written > whole && !cut_back(written - whole)) torn_line_ = true;
+  count_dropped({data + whole, size - whole});
+  return false;
+}
+
+bool FileSink::write_fully(const char* data, size_t size, size_t& written) {
+  written = 0;
+  while (written < size) {
+    if (abandoned()) {
+      set_error(EINTR, "abandoned writing to " + describe() + " at a second stop signal (its reader was not reading)");
+      return false;
+    }
+    const ssize_t n = ::write(fd_, data + written, size - written);
     if (n < 0) {
       if (errno == EINTR) continue;  // abandoned() decides
       set_error(errno, error_context_);
-      torn_line_ = torn_line_ || wrote_some;
       return false;
     }
-    wrote_some = true;
-    data += n;
-    size -= static_cast<size_t>(n);
+    written += static_cast<size_t>(n);
   }
   return true;
+}
+
+bool FileSink::cut_back(size_t bytes) {
+  struct stat st {};
+  return fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= bytes &&
+         ftruncate(fd_, st.st_size - static_cast<off_t>(bytes)) == 0;
 }
 
 std::string FileSink::describe() const { return path_ == "-" ? "stdout" : "file " + path_; }

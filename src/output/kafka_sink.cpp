@@ -72,12 +72,13 @@ void KafkaSink::on_delivery(rd_kafka_s*, const rd_kafka_message_s* message, void
   }
   ++sink->counters_.failed;
   sink->dropped_bytes_ += message->len + 1;  // + the newline it had in the file
+  ++sink->dropped_lines_;
   sink->set_error_text(fmt::format("kafka delivery to {}: {}", sink->topic_name_, rd_kafka_err2str(message->err)));
 }
 
 bool KafkaSink::write(std::string_view data) {
   if (abandoned()) {  // a second stop signal: nothing more is queued
-    dropped_bytes_ += data.size();
+    count_dropped(data);
     return false;
   }
   bool all_taken = true;
@@ -96,6 +97,7 @@ bool KafkaSink::write(std::string_view data) {
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) ++counters_.queue_full;
     else ++counters_.failed;
     dropped_bytes_ += line.size() + 1;
+    ++dropped_lines_;
     set_error_text(fmt::format("kafka produce to {}: {}", topic_name_, rd_kafka_err2str(err)));
     all_taken = false;
   }

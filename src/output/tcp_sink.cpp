@@ -141,7 +141,7 @@ bool TcpSink::write(std::string_view data) {
     std::memcpy(buffer_.data() + tail_, data.data(), data.size());
     tail_ += data.size();
   } else {
-    dropped_bytes_ += data.size();
+    count_dropped(data);
   }
   pump();
   return fits;
@@ -174,7 +174,7 @@ std::string TcpSink::take_unsent() {
   if (mid_line_) {
     const char* nl = static_cast<const char*>(std::memchr(buffer_.data() + head_, '\n', tail_ - head_));
     from = nl ? static_cast<size_t>(nl - buffer_.data()) + 1 : tail_;
-    dropped_bytes_ += from - head_;
+    count_dropped({buffer_.data() + head_, from - head_});
   }
   std::string out;
   std::string_view queued(buffer_.data() + from, tail_ - from);
@@ -361,7 +361,7 @@ void TcpSink::lose_connection(std::string_view why) {
     const char* nl = static_cast<const char*>(
         std::memchr(buffer_.data() + head_, '\n', tail_ - head_));
     const size_t rest = nl ? static_cast<size_t>(nl - (buffer_.data() + head_)) + 1 : tail_ - head_;
-    dropped_bytes_ += rest;
+    count_dropped({buffer_.data() + head_, rest});
     head_ += rest;
     mid_line_ = false;
   }

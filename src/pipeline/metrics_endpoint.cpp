@@ -132,6 +132,9 @@ std::string prometheus_text(const RunStats& s, const std::string& sensor_name, u
     e.family("flowscore_output_lost_bytes_total", "counter", "Bytes of records an output dropped, per output.");
     for (const RunStats::Output& o : s.outputs)
       e.sample("flowscore_output_lost_bytes_total", o.lost_bytes, fmt::format("output=\"{}\"", label_value(o.name)));
+    e.family("flowscore_output_lost_records_total", "counter", "Records an output dropped, per output.");
+    for (const RunStats::Output& o : s.outputs)
+      e.sample("flowscore_output_lost_records_total", o.lost_records, fmt::format("output=\"{}\"", label_value(o.name)));
     e.family("flowscore_output_spooled", "gauge", "Records waiting in an output's disk spool.");
     for (const RunStats::Output& o : s.outputs)
       if (o.spooled) e.sample("flowscore_output_spooled", *o.spooled, fmt::format("output=\"{}\"", label_value(o.name)));

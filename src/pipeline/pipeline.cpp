@@ -795,8 +795,8 @@ int report_losses(const RunStats& s, const OutputSink& sink) {
     status = 1;
   }
   if (const uint64_t write_failures = s.write_failures) {
-    fmt::print(stderr, "flowscore: writing {} failed: {} ({} bytes of records lost)\n", sink.describe(),
-               sink.last_error(), sink.dropped_bytes());
+    fmt::print(stderr, "flowscore: writing {} failed: {} ({} records, {} bytes, lost)\n", sink.describe(),
+               sink.last_error(), sink.dropped_lines(), sink.dropped_bytes());
     status = 1;
   }
   return status;
@@ -1046,6 +1046,7 @@ int run_pipeline(const RunRequest& req) {
       RunStats::Output& os = s.outputs.emplace_back();
       os.name = o.sink->describe();
       os.lost_bytes = o.sink->dropped_bytes() + (o.spool ? o.spool->collector().dropped_bytes() : 0);
+      os.lost_records = o.sink->dropped_lines() + (o.spool ? o.spool->collector().dropped_lines() : 0);
       if (o.spool) {
         os.spooled = o.spool->spool().lines();
         os.spool_dropped = o.spool->spool().counters().dropped_lines;
@@ -1084,8 +1085,9 @@ int run_pipeline(const RunRequest& req) {
   auto report_output_health = [&] {
     const auto now = std::chrono::steady_clock::now();
     if (write_failures != failures_reported && (failures_reported == 0 || now - failures_reported_at >= std::chrono::seconds(10))) {
-      log_line(false, fmt::format("writing {} is failing: {}; {} writes failed, {} bytes of records lost so far",
-                                  in.sink->describe(), in.sink->last_error(), write_failures, in.sink->dropped_bytes()));
+      log_line(false, fmt::format("writing {} is failing: {}; {} writes failed, {} records ({} bytes) lost so far",
+                                  in.sink->describe(), in.sink->last_error(), write_failures, in.sink->dropped_lines(),
+                                  in.sink->dropped_bytes()));
       failures_reported = write_failures;
       failures_reported_at = now;
     }

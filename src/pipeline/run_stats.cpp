@@ -170,7 +170,7 @@ nlohmann::ordered_json stats_event(const RunStats& s, uint64_t wall_ns, uint64_t
   if (!s.outputs.empty()) {
     json outputs = json::array();
     for (const RunStats::Output& o : s.outputs) {
-      json e = {{"name", o.name}, {"lost_bytes", o.lost_bytes}};
+      json e = {{"name", o.name}, {"lost_bytes", o.lost_bytes}, {"lost_records", o.lost_records}};
       if (o.spooled) e["spooled"] = *o.spooled;
       if (o.spool_dropped) e["spool_dropped"] = *o.spool_dropped;
       if (o.delivered) e["delivered"] = *o.delivered;

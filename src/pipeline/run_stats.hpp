@@ -123,6 +123,7 @@ struct RunStats {
   struct Output {
     std::string name;                 // its describe(): "kafka topic eve at ...", "file eve.json"
     uint64_t lost_bytes = 0;          // dropped: failed writes, a full queue, a dead collector
+    uint64_t lost_records = 0;        // the records (lines) in lost_bytes
     std::optional<uint64_t> spooled;  // lines waiting in its disk spool now
     std::optional<uint64_t> spool_dropped;
     std::optional<uint64_t> delivered, failed;  // Kafka: acknowledged, and delivery reports with an error

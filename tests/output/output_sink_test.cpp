@@ -5,7 +5,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "flowscore/output_sink.hpp"
 
@@ -152,6 +157,65 @@ TEST(FileSink, DiskFullIsReportedAndCountedNotThrown) {
   EXPECT_NE(sink->last_error().find("/dev/full"), std::string::npos) << sink->last_error();
   EXPECT_EQ(sink->dropped_bytes(), 2 * (line.size() + 1));
   EXPECT_TRUE(sink->flush());  // nothing left buffered: the failed data was dropped
+}
+
+// Issue 15 §3: a disk that fills mid-write left half a record at the end of
+// the file (and, after a later successful write, in its middle), and the
+// summary counted bytes, not records. A file size limit (RLIMIT_FSIZE, in a
+// child process so it binds nothing else) fills the "disk" part-way
+// through a line, as a full filesystem does: the file must hold exactly a
+// prefix of whole lines, and what is counted lost must be exactly the rest.
+TEST(FileSink, AFullDiskKeepsWholeLinesAndCountsTheRestExactly) {
+  const std::string path = temp_path("fsize.json");
+  std::vector<std::string> lines;
+  size_t total_bytes = 0;
+  for (int i = 0; i < 3000; ++i) {
+    lines.push_back("{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(20 + i * 37 % 150, 'x') + "\"}\n");
+    total_bytes += lines.back().size();
+  }
+  constexpr rlim_t kLimit = 100'003;  // not on a line boundary
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // past the limit, write(2) fails with EFBIG instead
+    const rlimit limit{kLimit, kLimit};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    std::string error;
+    uint64_t counts[3] = {0, 0, 0};
+    {
+      auto sink = FileSink::open(path, false, error, 4096);
+      if (!sink) _exit(3);
+      for (const std::string& l : lines) sink->write(l);
+      sink->flush();
+      counts[0] = sink->dropped_lines();
+      counts[1] = sink->dropped_bytes();
+      counts[2] = sink->last_error().find("File too large") != std::string_view::npos;
+    }
+    _exit(write(report[1], counts, sizeof counts) == sizeof counts ? 0 : 4);
+  }
+  close(report[1]);
+  uint64_t counts[3] = {};
+  ASSERT_EQ(read(report[0], counts, sizeof counts), static_cast<ssize_t>(sizeof counts));
+  close(report[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  const std::string file = read_file(path);
+  std::filesystem::remove(path);
+  ASSERT_LE(file.size(), kLimit);
+  ASSERT_GT(file.size(), kLimit - 200) << "the limit was not reached: the test tests nothing";
+  size_t kept = 0, at = 0;
+  while (at < file.size()) {  // a prefix of the lines, each whole
+    ASSERT_LT(kept, lines.size());
+    ASSERT_EQ(file.compare(at, lines[kept].size(), lines[kept]), 0) << "line " << kept << " is not whole";
+    at += lines[kept++].size();
+  }
+  EXPECT_EQ(counts[0], lines.size() - kept);
+  EXPECT_EQ(counts[1], total_bytes - file.size());
+  EXPECT_EQ(counts[2], 1u) << "last_error should name EFBIG";
 }
 
 // Issue 14 §3: two runs with the same --out both exited 0, one silently

@@ -85,6 +85,36 @@ def summary_numbers(stderr):
     return int(words[1]), int(words[5]), int(words[8])
 
 
+def test_a_full_disk_loses_whole_records_and_says_how_many():
+    # Issue 15 §3: on a 1 MiB tmpfs a run exited 1 with "No space left on
+    # device", left half a record at the end of the file, and its summary
+    # counted bytes, not records. Now the file holds only whole records, and
+    # the summary's count of lost records is exactly what is missing against
+    # the same run into a roomy file. Needs a tmpfs of its own (root).
+    disk = os.path.join(TMP, "tiny-disk")
+    os.makedirs(disk, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk], capture_output=True).returncode:
+        print("  skipped: cannot mount a tmpfs here (not root)")
+        return
+    try:
+        pcap = os.path.join(TMP, "disk-full.pcap")
+        subprocess.run([os.path.join(BUILD, "src/gen/flowscore-gen"), "--profile", "bench", "--packets", "60000",
+                        "--seed", "12", "--out", pcap, "--quiet"], check=True)
+        whole = os.path.join(TMP, "disk-roomy.json")
+        run("run", "--pcap", pcap, "--out", whole)
+        want = open(whole).read().splitlines(keepends=True)
+        p = run("run", "--pcap", pcap, "--out", os.path.join(disk, "eve.json"), expect=1)
+        got = open(os.path.join(disk, "eve.json")).read().splitlines(keepends=True)
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+    assert len(want) > len(got) > 0, (len(want), len(got))
+    assert got == want[:len(got)], "the full disk's file is not a prefix of whole records"
+    lost = re.search(r"writing file \S+ failed: .*No space left on device \((\d+) records, (\d+) bytes, lost\)", p.stderr)
+    assert lost, p.stderr
+    assert int(lost[1]) == len(want) - len(got), (lost[0], len(want), len(got))
+    assert int(lost[2]) == sum(map(len, want)) - sum(map(len, got)), lost[0]
+
+
 def test_a_value_the_run_cannot_use_is_refused_as_config_not_blamed_on_hugepages():
     # Issue 14 §3: an expiry resolution of 1e-10 s passed the config checks,
     # then failed in the flow table as "hugepages ran out" and exited 1.
@@ -918,7 +948,7 @@ def test_live_mode_reports_while_it_runs_and_follows_log_rotation():
     assert last["flow"]["active"] == 0, last
     assert last["flowscore"]["records_dropped"] == 0 and last["flowscore"]["write_failures"] == 0, last
     assert "model" not in last["flowscore"], last  # --model none
-    assert last["flowscore"]["outputs"] == [{"name": f"file {out}", "lost_bytes": 0}], last["flowscore"]
+    assert last["flowscore"]["outputs"] == [{"name": f"file {out}", "lost_bytes": 0, "lost_records": 0}], last["flowscore"]
     # output.status_log: a one-line status in the log with each stats event.
     status = [l for l in err.splitlines() if "status: up" in l]
     assert len(status) >= len(events) - 1 and "flows tracked" in status[-1], err

@@ -94,14 +94,15 @@ TEST(RunStats, TheStatsEventCountsAsDocumentedAndFitsItsSchema) {
   EXPECT_FALSE(st["flowscore"].contains("model")) << "no model loaded";
 
   // Each output's delivery: a file, and a Kafka topic behind a spool.
-  s.outputs.push_back({"file eve.json", 0, {}, {}, {}, {}});
-  s.outputs.push_back({"kafka topic eve at 10.0.0.1:9092", 4096, 12, 3, 100, 2});
+  s.outputs.push_back({"file eve.json", 0, 0, {}, {}, {}, {}});
+  s.outputs.push_back({"kafka topic eve at 10.0.0.1:9092", 4096, 5, 12, 3, 100, 2});
   const nlohmann::json with_outputs = nlohmann::json::parse(stats_event(s, 0, 2'000'000'000, "").dump());
   EXPECT_TRUE(schema.check(with_outputs).empty()) << schema.check(with_outputs).front();
   const auto& outs = with_outputs["stats"]["flowscore"]["outputs"];
   ASSERT_EQ(outs.size(), 2u);
   EXPECT_FALSE(outs[0].contains("spooled")) << "a file has no spool";
   EXPECT_EQ(outs[1]["lost_bytes"], 4096);
+  EXPECT_EQ(outs[1]["lost_records"], 5);
   EXPECT_EQ(outs[1]["spooled"], 12);
   EXPECT_EQ(outs[1]["spool_dropped"], 3);
   EXPECT_EQ(outs[1]["delivered"], 100);
