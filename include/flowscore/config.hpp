@@ -41,6 +41,16 @@ struct Config {
     // Each line in Suricata's EVE shape, the Elastic Common Schema, or one
     // object with both: "eve" | "ecs" | "eve+ecs" (docs/OUTPUT.md).
     std::string format = "eve";
+    // Output files (not stdout, FIFOs or devices): rotate before a file
+    // passes rotate_bytes, and at each multiple of rotate_interval (UTC);
+    // 0: never. Rotated files are PATH.<UTC time>Z, gzipped when
+    // rotate_gzip, the newest rotate_keep kept (0: all). fsync_interval:
+    // fdatasync the file this often while writing (0: leave it to the kernel).
+    uint64_t rotate_bytes = 0;
+    uint64_t rotate_interval_ns = 0;
+    uint32_t rotate_keep = 0;
+    bool rotate_gzip = false;
+    uint64_t fsync_interval_ns = 0;
     bool include_features = false;
     uint16_t community_id_seed = 0;
     std::string sensor_name;

@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include "flowscore/file_rotation.hpp"
+
 struct ssl_ctx_st;
 struct ssl_st;
 
@@ -78,9 +80,10 @@ class FileSink final : public OutputSink {
 
   // Opens `path` ("-" = stdout) for writing: truncated, or appended to when
   // `append` (after a newline if the file ends mid-line). Returns nullptr and
-  // sets `error` when it cannot be opened.
+  // sets `error` when it cannot be opened. `rotation` applies to a regular
+  // file (not stdout, a FIFO or a device).
   static std::unique_ptr<FileSink> open(const std::string& path, bool append, std::string& error,
-                                        size_t buffer_bytes = kDefaultBufferBytes);
+                                        size_t buffer_bytes = kDefaultBufferBytes, FileRotation rotation = {});
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
@@ -92,9 +95,24 @@ class FileSink final : public OutputSink {
   // buffered go to the new file.
   bool reopen() override;
 
+  uint64_t rotations() const { return rotations_; }
+  uint64_t syncs() const { return syncs_; }
+
  private:
   FileSink(int fd, bool owns_fd, std::string path, size_t buffer_bytes);
+  bool take(std::string_view data);  // into the buffer, flushing it first when full
+  // Writes whole lines, rotating the file between two of them when a size
+  // or time boundary says so.
   bool write_all(const char* data, size_t size);
+  // How much of `lines` (a prefix of whole lines) the current file takes
+  // before it would pass rotation.max_bytes; a line longer than that goes
+  // alone into a file of its own.
+  size_t lines_that_fit(std::string_view lines) const;
+  bool rotate();
+  // At an interval boundary: the buffered lines end the old file, which is
+  // rotated. False when writing them failed (they are counted).
+  bool rotate_if_due();
+  bool write_lines(const char* data, size_t size);
   bool write_fully(const char* data, size_t size, size_t& written);
   // Takes the last `bytes` written back out of a regular file (a line a
   // failed write cut short). False for a pipe or device, or when it fails.
@@ -107,6 +125,12 @@ class FileSink final : public OutputSink {
   std::string error_context_;
   std::vector<char> buffer_;
   size_t used_ = 0;
+  FileRotation rotation_;
+  uint64_t file_bytes_ = 0;        // in the file being written
+  uint64_t next_boundary_ns_ = 0;  // the wall-clock time of the next interval rotation
+  uint64_t last_sync_ns_ = 0;
+  uint64_t rotations_ = 0, syncs_ = 0;
+  std::unique_ptr<RotatedFileKeeper> keeper_;  // made at the first rotation
 };
 
 // Newline-delimited JSON to a TCP collector (Logstash/Vector/Fluent Bit tcp

@@ -98,7 +98,7 @@ bool lock_output(int fd, const std::string& path, std::string& error) {
 }  // namespace
 
 std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, std::string& error,
-                                         size_t buffer_bytes) {
+                                         size_t buffer_bytes, FileRotation rotation) {
   if (path == "-") {
     return std::unique_ptr<FileSink>(new FileSink(STDOUT_FILENO, false, path, buffer_bytes));
   }
@@ -119,6 +119,15 @@ std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool append, s
   }
   std::unique_ptr<FileSink> sink(new FileSink(fd, true, path, buffer_bytes));
   sink->torn_line_ = append && ends_mid_line(path);
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {  // a FIFO or device is not rotated
+    sink->rotation_ = std::move(rotation);
+    sink->file_bytes_ = static_cast<uint64_t>(st.st_size);
+    const uint64_t now = sink->rotation_.now_ns();
+    sink->last_sync_ns_ = now;
+    if (sink->rotation_.interval_ns)
+      sink->next_boundary_ns_ = (now / sink->rotation_.interval_ns + 1) * sink->rotation_.interval_ns;
+  }
   return sink;
 }
 
@@ -143,15 +152,24 @@ bool FileSink::reopen() {
   std::string busy;
   if (!lock_output(fd_, path_, busy)) set_error(EWOULDBLOCK, "lock " + path_);
   torn_line_ = ends_mid_line(path_);  // the same file again (nothing rotated) may end in a torn line
+  struct stat st {};
+  file_bytes_ = fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   return true;
 }
 
 FileSink::~FileSink() {
   flush();
   if (owns_fd_) ::close(fd_);
+  keeper_.reset();  // the rotated files handed over are compressed and pruned before the run ends
 }
 
 bool FileSink::write(std::string_view data) {
+  // A failure to end the old file is counted there; these lines go on.
+  const bool ended_ok = rotate_if_due();
+  return take(data) && ended_ok;
+}
+
+bool FileSink::take(std::string_view data) {
   if (used_ + data.size() > buffer_.size()) {
     if (!flush()) {
       count_dropped(data);
@@ -167,15 +185,89 @@ bool FileSink::write(std::string_view data) {
 }
 
 bool FileSink::flush() {
+  if (!rotate_if_due()) return false;
   if (used_ == 0) return true;
   // On failure the buffered lines are dropped (and counted): memory stays
   // bounded and a full disk does not stall the workers.
   const bool ok = write_all(buffer_.data(), used_);
   used_ = 0;
+  if (ok && rotation_.fsync_interval_ns) {  // on the writer's thread, never a worker's
+    const uint64_t now = rotation_.now_ns();
+    if (now - last_sync_ns_ >= rotation_.fsync_interval_ns) {
+      if (fdatasync(fd_) == 0) ++syncs_;
+      last_sync_ns_ = now;
+    }
+  }
+  return ok;
+}
+
+bool FileSink::rotate_if_due() {
+  if (rotation_.interval_ns == 0) return true;
+  const uint64_t now = rotation_.now_ns();
+  if (now < next_boundary_ns_) return true;
+  next_boundary_ns_ = (now / rotation_.interval_ns + 1) * rotation_.interval_ns;
+  // What is buffered was given before the boundary: it ends the old file.
+  const bool ok = used_ == 0 || write_all(buffer_.data(), used_);
+  used_ = 0;
+  if (file_bytes_ > 0) rotate();  // a failed rotation says why, and writing goes on in the same file
   return ok;
 }
 
 bool FileSink::write_all(const char* data, size_t size) {
+  if (!rotation_.rotates()) return write_lines(data, size);
+  std::string_view rest(data, size);
+  while (!rest.empty()) {
+    const size_t fit = lines_that_fit(rest);
+    if (fit == 0) {  // the file is full: the lines go to the next one
+      if (!rotate()) {  // the file goes on past its size rather than lose lines
+        return write_lines(rest.data(), rest.size());
+      }
+      continue;
+    }
+    if (!write_lines(rest.data(), fit)) {
+      count_dropped(rest.substr(fit));
+      return false;
+    }
+    rest.remove_prefix(fit);
+  }
+  return true;
+}
+
+size_t FileSink::lines_that_fit(std::string_view lines) const {
+  if (rotation_.max_bytes == 0) return lines.size();
+  const uint64_t room = rotation_.max_bytes > file_bytes_ ? rotation_.max_bytes - file_bytes_ : 0;
+  if (lines.size() <= room) return lines.size();
+  const size_t last = room == 0 ? std::string_view::npos : lines.substr(0, room).rfind('\n');
+  if (last != std::string_view::npos) return last + 1;
+  if (file_bytes_ > 0) return 0;  // not one more line: rotate first
+  const size_t first = lines.find('\n');  // one line longer than a whole file
+  return first == std::string_view::npos ? lines.size() : first + 1;
+}
+
+bool FileSink::rotate() {
+  const std::string rotated = rotated_file_name(path_, rotation_.now_ns());
+  if (rotation_.fsync_interval_ns && fdatasync(fd_) == 0) ++syncs_;
+  if (::rename(path_.c_str(), rotated.c_str()) != 0) {
+    set_error(errno, "rotate " + path_);
+    return false;
+  }
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0644);
+  if (fd < 0) {  // the lines go on into the rotated file: nothing is lost
+    set_error(errno, "rotate: create " + path_);
+    return false;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  std::string busy;
+  if (!lock_output(fd_, path_, busy)) set_error(EWOULDBLOCK, "lock " + path_);
+  file_bytes_ = 0;
+  ++rotations_;
+  if (!keeper_) keeper_ = std::make_unique<RotatedFileKeeper>(path_, rotation_.keep, rotation_.gzip);
+  keeper_->rotated(rotated);
+  return true;
+}
+
+bool FileSink::write_lines(const char* data, size_t size) {
   size_t written = 0;
   // A line a failed write cut short and could not take back (a pipe) is
   // ended before the next line, so every later line still parses on its own.
@@ -186,12 +278,22 @@ bool FileSink::write_all(const char* data, size_t size) {
     }
     torn_line_ = false;
   }
-  if (write_fully(data, size, written)) return true;
+  if (write_fully(data, size, written)) {
+    file_bytes_ += written;
+    return true;
+  }
+  file_bytes_ += written;
   // The whole lines that went out stay; a line cut short (a full disk takes
   // part of a write) is taken back out, so the file never holds half a record.
   const size_t last_newline = std::string_view(data, written).rfind('\n');
   const size_t whole = last_newline == std::string_view::npos ? 0 : last_newline + 1;
-  if (written > whole && !cut_back(written - whole)) torn_line_ = true;
+  if (written > whole) {
+    if (cut_back(written - whole)) {
+      file_bytes_ -= written - whole;
+    } else {
+      torn_line_ = true;
+    }
+  }
   count_dropped({data + whole, size - whole});
   return false;
 }

@@ -339,6 +339,15 @@ const std::map<std::string, Setter>& setters() {
       {"output.spool_fsync", [](const json& v, Config& c, std::string& w) { return as_window(v, c.output.spool_fsync_ns, w); }},
       {"output.file_mode", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.file_mode, {"auto", "append", "replace"}, w); }},
       {"output.format", [](const json& v, Config& c, std::string& w) { return as_choice(v, c.output.format, {"eve", "ecs", "eve+ecs"}, w); }},
+      {"output.rotate_bytes", [](const json& v, Config& c, std::string& w) {
+         if (as_uint(v, c.output.rotate_bytes, 0, 1ull << 50, w) && (c.output.rotate_bytes == 0 || c.output.rotate_bytes >= 65536)) return true;
+         w = "must be 0 (off) or at least 65536 bytes";
+         return false;
+       }},
+      {"output.rotate_interval", [](const json& v, Config& c, std::string& w) { return as_seconds_or_off(v, c.output.rotate_interval_ns, w); }},
+      {"output.rotate_keep", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.rotate_keep, 0, 1u << 20, w); }},
+      {"output.rotate_gzip", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.rotate_gzip, w); }},
+      {"output.fsync_interval", [](const json& v, Config& c, std::string& w) { return as_seconds_or_off(v, c.output.fsync_interval_ns, w); }},
       {"output.include_features", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.output.include_features, w); }},
       {"output.community_id_seed", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.output.community_id_seed, 0, 65535, w); }},
       {"output.sensor_name", [](const json& v, Config& c, std::string& w) { return as_string(v, c.output.sensor_name, w); }},

@@ -426,7 +426,14 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
     out.kafka = sink.get();
     collector = std::move(sink);
   } else {
-    return FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error);
+    FileRotation rotation;
+    rotation.max_bytes = cfg.output.rotate_bytes;
+    rotation.interval_ns = cfg.output.rotate_interval_ns;
+    rotation.keep = cfg.output.rotate_keep;
+    rotation.gzip = cfg.output.rotate_gzip;
+    rotation.fsync_interval_ns = cfg.output.fsync_interval_ns;
+    return FileSink::open(target.kind == OutputTarget::Kind::kStdout ? "-" : target.path, append, error,
+                          FileSink::kDefaultBufferBytes, std::move(rotation));
   }
   if (!collector || cfg.output.spool_dir.empty()) return collector;
   // Each collector its own spool directory, named after its target.

@@ -64,6 +64,11 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"output": {"stats_interval": -1}})").find("output.stats_interval: must be 0 (off) or at least 1 second"),
             std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"file_mode": "truncate"}})").find("output.file_mode"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"rotate_bytes": 1000}})").find("output.rotate_bytes: must be 0 (off) or at least 65536"),
+            std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"rotate_interval": 0.5}})").find("output.rotate_interval"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"rotate_gzip": "yes"}})").find("output.rotate_gzip"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"fsync_interval": -2}})").find("output.fsync_interval"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"format": "ECS"}})").find(R"(output.format: must be one of "eve", "ecs", "eve+ecs")"),
             std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
