@@ -28,10 +28,13 @@ struct Config {
     std::string path = "-";
     // More outputs beside `path` (--out given again, or the config's list):
     // each a target as `path` takes, with the events it gets: "all", or
-    // "alerts" (alert events: per-flow alerts and campaigns).
+    // "alerts" (alert events: per-flow alerts and campaigns), and with
+    // "alerts" a share of the benign flows' events (0..1, chosen by a hash
+    // of the Community ID, so every record of a chosen flow goes).
     struct Extra {
       std::string target;
       std::string events = "all";
+      float benign_sample = 0;
     };
     std::vector<Extra> also;
     // An existing output file: "append" to it, "replace" it, or "auto":

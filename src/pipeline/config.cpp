@@ -245,11 +245,14 @@ bool as_outputs(const json& v, std::vector<Config::Output::Extra>& out, std::str
     bool ok = e.is_string() ? as_string(e, extra.target, why) : e.is_object() && e.contains("target");
     if (ok && e.is_object()) {
       for (const auto& [k, x] : e.items()) {
-        ok = k == "target" ? as_string(x, extra.target, why)
-             : k == "events" ? as_choice(x, extra.events, {"all", "alerts"}, why)
-                             : (why = "unknown key (expected target, events)", false);
+        ok = k == "target"          ? as_string(x, extra.target, why)
+             : k == "events"        ? as_choice(x, extra.events, {"all", "alerts"}, why)
+             : k == "benign_sample" ? as_probability(x, extra.benign_sample, why)
+                                    : (why = "unknown key (expected target, events, benign_sample)", false);
         if (!ok) break;
       }
+      if (ok && extra.benign_sample > 0 && extra.events != "alerts")
+        ok = (why = "benign_sample goes with \"events\": \"alerts\" (\"all\" has every flow already)", false);
     } else if (!ok) {
       why = "needs a target";
     }

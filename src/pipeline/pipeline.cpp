@@ -478,10 +478,11 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
   // A calibration is one JSON document: never appended to an older one.
   const bool append = req.mode != RunMode::kCalibrate &&
                       (cfg.output.file_mode == "append" || (cfg.output.file_mode == "auto" && req.pcaps.empty()));
-  std::vector<std::pair<std::string, bool>> targets = {{cfg.output.path, false}};  // target, alerts only
-  for (const Config::Output::Extra& extra : cfg.output.also) targets.emplace_back(extra.target, extra.events == "alerts");
+  std::vector<Config::Output::Extra> targets = {{cfg.output.path, "all", 0}};
+  targets.insert(targets.end(), cfg.output.also.begin(), cfg.output.also.end());
   std::vector<FanoutSink::Output> sinks;
-  for (const auto& [text, alerts_only] : targets) {
+  for (const Config::Output::Extra& target : targets) {
+    const std::string& text = target.target;
     RunInputs::Output out;
     std::unique_ptr<OutputSink> sink = open_output(req, text, append, out, error);
     if (!sink) {
@@ -490,7 +491,7 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
     }
     out.sink = sink.get();
     in.outputs.push_back(out);
-    sinks.push_back({std::move(sink), alerts_only});
+    sinks.push_back({std::move(sink), target.events == "alerts", target.benign_sample});
   }
   in.sink = sinks.size() == 1 ? std::move(sinks[0].sink) : std::make_unique<FanoutSink>(std::move(sinks));
   return true;

@@ -204,6 +204,48 @@ def test_an_alerts_only_output_gets_the_same_alerts_in_every_view():
         assert want and got == want, (fmt, len(got), len(want))
 
 
+def fnv1a64(text):
+    h = 14695981039346656037
+    for byte in text.encode():
+        h = ((h ^ byte) * 1099511628211) % (1 << 64)
+    return h
+
+
+def test_an_alerts_output_with_a_benign_sample_gets_that_share_of_the_benign_flows():
+    # Issue 15 §1: "alerts plus a sampled share of benign flows, the sample
+    # rate recorded in the record". The share is chosen by FNV-1a 64 of the
+    # Community ID (below rate * 2^64), recomputed here: the output must be
+    # exactly the alert events and the chosen flows' events, in order, each
+    # chosen one marked flowscore.sample_rate and otherwise unchanged.
+    rate = 0.25
+    for fmt in ("eve", "ecs"):
+        sampled = os.path.join(TMP, f"sampled-{fmt}.json")
+        lines = run_offline(fmt, ["--set", f'output.also=[{{"target":"{sampled}","events":"alerts","benign_sample":{rate}}}]'])
+        want, benign_flows, chosen = [], 0, 0
+        for l in lines:
+            kind = event_kind(l)
+            if kind in ("alert", "campaign"):
+                want.append(l)
+                continue
+            alerted = l["flow"]["alerted"] if fmt == "eve" else l["flowscore"]["flow"]["alerted"]
+            cid = l.get("community_id") if fmt == "eve" else l["network"].get("community_id")
+            if kind != "flow" or alerted:
+                continue
+            benign_flows += 1
+            if cid and fnv1a64(cid) < rate * 2 ** 64:
+                chosen += 1
+                marked = json.loads(json.dumps(l))
+                marked.setdefault("flowscore", {})["sample_rate"] = rate
+                want.append(marked)
+        got = [json.loads(l) for l in open(sampled)]
+        assert got == want, (fmt, len(got), len(want))
+        assert 0.15 * benign_flows < chosen < 0.35 * benign_flows, (chosen, benign_flows)  # FNV spreads them
+        for l in got:
+            if "sample_rate" in l.get("flowscore", {}):
+                problems = eve_problems(l, "flow") if fmt == "eve" else ecs_problems(l, "flow")
+                assert not problems, problems
+
+
 def live_stats_lines(fmt):
     """A live run over a capture in `fmt` with a stats event each second,
     stopped once one was written; its lines."""

@@ -69,6 +69,11 @@ TEST(Config, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_NE(load_error(R"({"output": {"rotate_interval": 0.5}})").find("output.rotate_interval"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"rotate_gzip": "yes"}})").find("output.rotate_gzip"), std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"fsync_interval": -2}})").find("output.fsync_interval"), std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"also": [{"target": "x.json", "benign_sample": 0.1}]}})").find("benign_sample goes with"),
+            std::string::npos);
+  EXPECT_NE(load_error(R"({"output": {"also": [{"target": "x.json", "events": "alerts", "benign_sample": 2}]}})")
+                .find("must be a number from 0 to 1"),
+            std::string::npos);
   EXPECT_NE(load_error(R"({"output": {"format": "ECS"}})").find(R"(output.format: must be one of "eve", "ecs", "eve+ecs")"),
             std::string::npos);
   EXPECT_NE(load_error(R"([1, 2])").find("top level"), std::string::npos);
