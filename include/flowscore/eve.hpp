@@ -74,6 +74,12 @@ struct ClassInfo {
 // so it stays when classes are added, removed or renamed around it.
 // FNV-1a of the name, modulo 100,000.
 uint32_t class_signature_id(std::string_view name);
+// flowscore.record_id (and ECS event.id): one event of one record, the same
+// however often it is delivered (delivery is at least once: a consumer
+// drops repeats by it). From the flow's id, its verdict time (the record's
+// last packet: a checkpointed flow's records differ in it) and whether it
+// is the alert event; written as 16 hex digits.
+uint64_t record_id(uint64_t flow_id, uint64_t verdict_ts_ns, bool alert_event);
 // alert.rev: the model, as an integer (the first 7 hex digits of its hash):
 // a new model is a new revision of every class's "rule".
 uint32_t model_rev(std::string_view model_hash);
@@ -143,7 +149,7 @@ class EveFormatter {
                    fmt::memory_buffer& out) const;
   // The parts of one event's object, in the order they are written.
   void write_eve_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view community_id) const;
-  void write_flowscore_member(LineWriter& w, const FlowRecord& r, std::span<const float> features,
+  void write_flowscore_member(LineWriter& w, const FlowRecord& r, bool alert, std::span<const float> features,
                               bool with_features) const;
   void write_ecs_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view community_id) const;
   // What a verdict's model contributes to a line.

@@ -72,6 +72,12 @@ class LineWriter {
     p_ += kEveTimestampLength;
     ch('"');
   }
+  // 16 lowercase hex digits.
+  void hex64(uint64_t v) {
+    constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i, v >>= 4) p_[i] = kDigits[v & 0xf];
+    p_ += 16;
+  }
   void ecs_timestamp(uint64_t ts_ns) {
     ch('"');
     format_eve_timestamp(ts_ns, p_);  // then "+0000" becomes "Z"
@@ -131,6 +137,19 @@ EveFormatter::EveFormatter(const EveOptions& options)
   models_.push_back(model_text(options.model_generation, options.model));
   unknown_model_ = model_text(0, ModelInfo{"unknown", "unknown", {}});
   update_max_line_bytes();
+}
+
+uint64_t record_id(uint64_t flow_id, uint64_t verdict_ts_ns, bool alert_event) {
+  // MurmurHash3's 64-bit finaliser over the three, so ids of neighbouring
+  // flows or times share no visible digits.
+  const auto mix = [](uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    return k ^ (k >> 33);
+  };
+  return mix(mix(flow_id) ^ verdict_ts_ns ^ (alert_event ? 0x9e3779b97f4a7c15ull : 0));
 }
 
 uint32_t class_signature_id(std::string_view name) {
@@ -249,13 +268,11 @@ void EveFormatter::write_event(const FlowRecord& r, std::span<const float> featu
   if (format_ == RecordFormat::kEcs) {
     write_ecs_members(w, r, alert, cid);
     w.ch(',');
-    write_flowscore_member(w, r, features, with_features);
+    write_flowscore_member(w, r, alert, features, with_features);
   } else {
     write_eve_members(w, r, alert, cid);
-    if (r.verdict.scored || with_features || r.judgement.campaign_id) {
-      w.ch(',');
-      write_flowscore_member(w, r, features, with_features);
-    }
+    w.ch(',');
+    write_flowscore_member(w, r, alert, features, with_features);
     if (format_ == RecordFormat::kEveEcs) {
       w.ch(',');
       write_ecs_members(w, r, alert, cid);
@@ -351,19 +368,16 @@ void EveFormatter::write_eve_members(LineWriter& w, const FlowRecord& r, bool al
   }
 }
 
-void EveFormatter::write_flowscore_member(LineWriter& w, const FlowRecord& r, std::span<const float> features,
-                                          bool with_features) const {
+void EveFormatter::write_flowscore_member(LineWriter& w, const FlowRecord& r, bool alert,
+                                          std::span<const float> features, bool with_features) const {
   const Verdict& v = r.verdict;
   const Judgement& j = r.judgement;
   const ModelText& model = model_for(v.model_generation);
   const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
-  bool first = true;
-  const auto next = [&] {
-    if (!first) w.ch(',');
-    first = false;
-  };
-
-  w.lit("\"flowscore\":{");
+  w.lit("\"flowscore\":{\"record_id\":\"");
+  w.hex64(record_id(r.flow_id, r.stats.last_ts_ns, alert));
+  w.ch('"');
+  const auto next = [&] { w.ch(','); };
   if (format_ == RecordFormat::kEcs) {
     // What EVE's flow object says that ECS has no field for.
     next();
@@ -427,14 +441,16 @@ void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool al
   w.ecs_timestamp(alert ? s.last_ts_ns : s.first_ts_ns);
   w.lit(",\"ecs\":{\"version\":\"");
   w.str(kEcsVersion);
+  w.lit("\"},\"event\":{\"id\":\"");
+  w.hex64(record_id(r.flow_id, s.last_ts_ns, alert));
   if (alert) {
-    w.lit("\"},\"event\":{\"kind\":\"alert\",\"category\":[\"network\",\"intrusion_detection\"],"
+    w.lit("\",\"kind\":\"alert\",\"category\":[\"network\",\"intrusion_detection\"],"
           "\"type\":[\"allowed\"],\"module\":\"flowscore\",\"dataset\":\"flowscore.alert\"");
   } else if (r.reason == EndReason::kActiveTimeout) {  // a checkpoint: the flow goes on
-    w.lit("\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"info\"],"
+    w.lit("\",\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"info\"],"
           "\"module\":\"flowscore\",\"dataset\":\"flowscore.flow\"");
   } else {
-    w.lit("\"},\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"end\"],"
+    w.lit("\",\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\",\"end\"],"
           "\"module\":\"flowscore\",\"dataset\":\"flowscore.flow\"");
   }
   w.lit(",\"start\":");

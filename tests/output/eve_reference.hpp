@@ -40,6 +40,25 @@ inline nlohmann::json reference_number(float v) {
   return std::isfinite(v) ? nlohmann::json(static_cast<double>(v)) : nlohmann::json(nullptr);
 }
 
+// flowscore.record_id as docs/OUTPUT.md defines it: fmix64(fmix64(flow_id)
+// ^ verdict time ^ (alert ? 0x9e3779b97f4a7c15 : 0)), MurmurHash3's
+// finaliser, as 16 hex digits.
+inline std::string reference_record_id(uint64_t flow_id, uint64_t verdict_ts_ns, bool alert_event) {
+  const auto fmix64 = [](uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+  };
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx",
+                static_cast<unsigned long long>(
+                    fmix64(fmix64(flow_id) ^ verdict_ts_ns ^ (alert_event ? 0x9e3779b97f4a7c15ull : 0))));
+  return text;
+}
+
 inline std::string reference_class_name(const EveOptions& o, int id) {
   return static_cast<size_t>(id) < o.model.classes.size() ? o.model.classes[id].name
                                                           : "class_" + std::to_string(id);
@@ -117,8 +136,9 @@ inline nlohmann::json eve_reference_event(const FlowRecord& r, const EveOptions&
                {"reason", kReasons[static_cast<int>(r.reason)]},
                {"alerted", alerted}};
   const bool with_features = o.include_features && features.size() == o.feature_names.size();
-  if (r.verdict.scored || with_features || jd.campaign_id) {
+  {
     nlohmann::json fs = nlohmann::json::object();
+    fs["record_id"] = reference_record_id(r.flow_id, s.last_ts_ns, alert_event);
     if (jd.campaign_id) fs["campaign_id"] = jd.campaign_id;
     if (r.verdict.scored) {
       fs["label"] = reference_class_name(o, label);
@@ -162,14 +182,14 @@ inline nlohmann::json ecs_reference_members(const FlowRecord& r, const EveOption
   nlohmann::json j;
   j["@timestamp"] = ecs_time(alert_event ? s.last_ts_ns : s.first_ts_ns);
   j["ecs"] = {{"version", "8.17.0"}};
-  nlohmann::json event;
+  nlohmann::json event = {{"id", reference_record_id(r.flow_id, s.last_ts_ns, alert_event)}};
   if (alert_event) {
-    event = {{"kind", "alert"}, {"category", {"network", "intrusion_detection"}}, {"type", {"allowed"}},
-             {"dataset", "flowscore.alert"}};
+    event.update({{"kind", "alert"}, {"category", {"network", "intrusion_detection"}}, {"type", {"allowed"}},
+                  {"dataset", "flowscore.alert"}});
   } else {
-    event = {{"kind", "event"}, {"category", {"network"}},
-             {"type", {"connection", r.reason == EndReason::kActiveTimeout ? "info" : "end"}},
-             {"dataset", "flowscore.flow"}};
+    event.update({{"kind", "event"}, {"category", {"network"}},
+                  {"type", {"connection", r.reason == EndReason::kActiveTimeout ? "info" : "end"}},
+                  {"dataset", "flowscore.flow"}});
   }
   event["module"] = "flowscore";
   event["start"] = ecs_time(s.first_ts_ns);
@@ -234,7 +254,7 @@ inline nlohmann::json reference_event_in(RecordFormat format, const FlowRecord& 
     for (const auto& [k, v] : ecs.items()) eve[k] = v;
     return eve;
   }
-  nlohmann::json own = eve.contains("flowscore") ? eve["flowscore"] : nlohmann::json::object();
+  nlohmann::json own = eve["flowscore"];
   own["flow_id"] = eve["flow_id"];
   own["flow"] = {{"state", eve["flow"]["state"]}, {"reason", eve["flow"]["reason"]},
                  {"alerted", eve["flow"]["alerted"]}};
