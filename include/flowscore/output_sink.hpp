@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "flowscore/file_rotation.hpp"
+#include "flowscore/syslog_message.hpp"
 
 struct ssl_ctx_st;
 struct ssl_st;
@@ -151,11 +152,7 @@ class FileSink final : public OutputSink {
 // counted (long_messages) for the summary.
 class TcpSink final : public OutputSink {
  public:
-  struct Syslog {
-    std::string hostname;   // HOSTNAME: the sensor's name
-    unsigned facility = 16; // local0
-    size_t long_message_bytes = 8192;
-  };
+  using Syslog = SyslogOptions;
   // TLS (RFC 5425's syslog over TLS, or any TLS collector): the server's
   // certificate is verified against `ca_file` (else the system's store) and
   // must name `server_name` (else the numeric address we connect to); a
@@ -225,6 +222,39 @@ class TcpSink final : public OutputSink {
   ssl_ctx_st* tls_context_ = nullptr;  // shared by every connection's SSL
   ssl_st* tls_ = nullptr;
   uint64_t long_messages_ = 0;
+};
+
+// RFC 5424 syslog over UDP (RFC 5426), the lossy transport: one message
+// per datagram, sent at once with a non-blocking send(2) on a connected
+// socket. A send the kernel refuses (a full socket buffer, the collector's
+// port closed as ICMP says) drops that record, counted; what the network
+// or the collector drops after a send succeeds cannot be seen and is not.
+// A message longer than a datagram can carry (65,507 bytes) is dropped and
+// counted; one longer than `long_message_bytes` goes out and is counted
+// (collectors cut them). No spool: a collector that must get every record
+// takes syslog+tcp://, syslog+tls:// or kafka://.
+class UdpSink final : public OutputSink {
+ public:
+  static std::unique_ptr<UdpSink> create(const std::string& address, uint16_t port, SyslogOptions syslog,
+                                         std::string& error);
+  ~UdpSink() override;
+  UdpSink(const UdpSink&) = delete;
+  UdpSink& operator=(const UdpSink&) = delete;
+
+  bool write(std::string_view data) override;
+  bool flush() override { return true; }
+  std::string describe() const override;
+  uint64_t sent() const { return sent_; }
+  uint64_t long_messages() const { return long_messages_; }
+
+ private:
+  UdpSink(int fd, std::string address, uint16_t port, SyslogOptions syslog);
+  int fd_;
+  std::string address_;
+  uint16_t port_;
+  SyslogOptions syslog_;
+  std::string message_;
+  uint64_t sent_ = 0, long_messages_ = 0;
 };
 
 }  // namespace flowscore

@@ -26,7 +26,7 @@
 namespace flowscore {
 
 struct OutputTarget {
-  enum class Kind { kStdout, kFile, kTcp, kSyslogTcp, kSyslogTls, kKafka };
+  enum class Kind { kStdout, kFile, kTcp, kSyslogTcp, kSyslogTls, kSyslogUdp, kKafka };
   Kind kind = Kind::kStdout;
   std::string path;  // kFile
   std::string host;  // kTcp, kSyslogTcp: a numeric address, without brackets

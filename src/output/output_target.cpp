@@ -98,12 +98,10 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
     const std::string_view scheme = text.substr(0, scheme_end);
     std::string_view rest = text.substr(scheme_end + 3);
     if (scheme == "kafka") return parse_kafka(text, rest, target, error);
-    if (scheme != "tcp" && scheme != "syslog+tcp" && scheme != "syslog+tls") {
-      const bool planned = scheme == "syslog+udp" || scheme == "udp";
-      error = planned ? fmt::format("{}:// outputs are not built yet; today: a file, \"-\", tcp://ADDR:PORT, "
-                                    "syslog+tcp://ADDR:PORT, syslog+tls://ADDR:PORT or kafka://BROKERS/TOPIC", scheme)
-                      : fmt::format("unknown output scheme '{}://' (file:, tcp://, syslog+tcp://, syslog+tls://, "
-                                    "kafka://)", scheme);
+    if (scheme != "tcp" && scheme != "syslog+tcp" && scheme != "syslog+tls" && scheme != "syslog+udp") {
+      error = scheme == "udp" ? fmt::format("udp:// outputs are syslog+udp://ADDR:PORT (RFC 5426)")
+                              : fmt::format("unknown output scheme '{}://' (file:, tcp://, syslog+tcp://, "
+                                            "syslog+tls://, syslog+udp://, kafka://)", scheme);
       return false;
     }
     std::string_view rest_address = rest;
@@ -160,6 +158,7 @@ bool parse_output_target(std::string_view text, OutputTarget& target, std::strin
     }
     target.kind = scheme == "tcp"          ? OutputTarget::Kind::kTcp
                   : scheme == "syslog+tcp" ? OutputTarget::Kind::kSyslogTcp
+                  : scheme == "syslog+udp" ? OutputTarget::Kind::kSyslogUdp
                                            : OutputTarget::Kind::kSyslogTls;
     target.host = std::move(host);
     return true;

@@ -96,33 +96,19 @@ TcpSink::~TcpSink() {
 
 std::string_view TcpSink::framed(std::string_view lines) {
   const Syslog& sys = *options_.syslog;
-  // TIMESTAMP: when the sensor sent it, in RFC 3339 UTC (the record's own
-  // times are in its JSON).
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  gmtime_r(&now.tv_sec, &utc);
-  char stamp[64];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000);
-  static const std::string procid = std::to_string(getpid());
+  const SyslogClock now;  // the record's own times are in its JSON
   frames_.clear();
   while (!lines.empty()) {
     const size_t newline = lines.find('\n');
     const std::string_view line = lines.substr(0, newline == std::string_view::npos ? lines.size() : newline + 1);
     lines.remove_prefix(line.size());
-    // MSGID is the event type; alerts are warnings, the rest information.
-    std::string_view msgid = eve_event_type(line);
-    if (msgid.empty() || msgid.size() > 32) msgid = "-";  // RFC 5424: MSGID is at most 32 characters
-    const unsigned severity = msgid == "alert" ? 4 : 6;
-    char header[160];
-    const int n = std::snprintf(header, sizeof header, "<%u>1 %s %s flowscore %s %.*s - ", sys.facility * 8 + severity,
-                                stamp, sys.hostname.c_str(), procid.c_str(), static_cast<int>(msgid.size()), msgid.data());
-    const size_t size = static_cast<size_t>(n) + line.size() + (line.ends_with('\n') ? 0 : 1);
+    char header[kSyslogHeaderMax];
+    const size_t n = syslog_header(line, sys, now, header);
+    const size_t size = n + line.size() + (line.ends_with('\n') ? 0 : 1);
     if (size > sys.long_message_bytes) ++long_messages_;
     frames_ += std::to_string(size);
     frames_ += ' ';
-    frames_.append(header, static_cast<size_t>(n));
+    frames_.append(header, n);
     frames_ += line;
     if (!line.ends_with('\n')) frames_ += '\n';  // the end of a message, for lose_connection
   }

@@ -375,6 +375,7 @@ struct RunInputs {
     OutputSink* sink = nullptr;
     TcpSink* tcp = nullptr;        // a TCP or syslog collector
     KafkaSink* kafka = nullptr;    // a Kafka topic
+    UdpSink* udp = nullptr;        // a syslog collector over UDP
     SpoolingSink* spool = nullptr;  // the collector's disk spool (output.spool_dir), in front of it
   };
   std::vector<Output> outputs;
@@ -403,7 +404,7 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
   if (!parse_output_target(text, target, error)) return nullptr;
   using Kind = OutputTarget::Kind;
   const bool tcp = target.kind == Kind::kTcp || target.kind == Kind::kSyslogTcp || target.kind == Kind::kSyslogTls;
-  if ((tcp || target.kind == Kind::kKafka) && req.mode == RunMode::kCalibrate) {
+  if ((tcp || target.kind == Kind::kKafka || target.kind == Kind::kSyslogUdp) && req.mode == RunMode::kCalibrate) {
     error = "calibrate writes a configuration file, not to a collector";
     return nullptr;
   }
@@ -418,6 +419,11 @@ std::unique_ptr<OutputSink> open_output(const RunRequest& req, const std::string
     auto sink = TcpSink::create(options, error);
     out.tcp = sink.get();
     collector = std::move(sink);
+  } else if (target.kind == Kind::kSyslogUdp) {
+    // Lossy by choice (RFC 5426): no spool, no drain; failed sends are counted.
+    auto sink = UdpSink::create(target.host, target.port, TcpSink::Syslog{syslog_hostname(cfg)}, error);
+    out.udp = sink.get();
+    return sink;
   } else if (target.kind == Kind::kKafka) {
     // Behind a spool, librdkafka keeps a message until it is delivered (no
     // timeout): what is undelivered at the end goes back to the spool.
@@ -864,6 +870,10 @@ int drain_outputs(RunInputs& in, const Config& cfg, bool quiet, uint64_t& write_
     if (o.tcp != nullptr && o.tcp->long_messages() && !quiet)
       fmt::print(stderr, "flowscore: {}: {} messages were longer than 8 KiB, rsyslog's default maxMessageSize: raise it "
                  "at the collector, or it cuts them\n", o.tcp->describe(), o.tcp->long_messages());
+    if (o.udp != nullptr && !quiet)
+      fmt::print(stderr, "flowscore: {}: {} records sent, {} not sent (counted lost); what UDP loses after a send "
+                 "is not seen{}\n", o.udp->describe(), o.udp->sent(), o.udp->dropped_lines(),
+                 o.udp->long_messages() ? fmt::format("; {} messages over 8 KiB", o.udp->long_messages()) : "");
     if (o.kafka != nullptr && !quiet) {
       const KafkaSink::Counters& k = o.kafka->counters();
       fmt::print(stderr, "flowscore: {}: {} records produced, {} delivered, {} failed, {} dropped (local queue full){}\n",

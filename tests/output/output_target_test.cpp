@@ -44,6 +44,10 @@ TEST(OutputTarget, FilesStdoutAndTcpCollectors) {
   EXPECT_EQ(tls.tls.ca_file, "/etc/ssl/siem-ca.pem");
   EXPECT_EQ(tls.tls.server_name, "siem.example");
   EXPECT_EQ(parsed("syslog+tls://[::1]:6514").host, "::1");
+  const OutputTarget udp = parsed("syslog+udp://[::1]:514");
+  EXPECT_EQ(udp.kind, OutputTarget::Kind::kSyslogUdp);
+  EXPECT_EQ(udp.host, "::1");
+  EXPECT_EQ(udp.port, 514);
   const OutputTarget v6 = parsed("tcp://[::1]:5044");
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(v6.port, 5044);
@@ -73,7 +77,8 @@ TEST(OutputTarget, AddressLikeAndUnbuiltTargetsAreRefusedByName) {
   EXPECT_NE(refused("kafka://b1:9092/eve?acks").find("not PROPERTY=VALUE"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092,b2/eve").find("broker 'b2' is not HOST:PORT"), std::string::npos);
   EXPECT_NE(refused("kafka://b1:9092/ev/e").find("not a Kafka topic name"), std::string::npos);
-  EXPECT_NE(refused("syslog+udp://127.0.0.1:514").find("not built yet"), std::string::npos);
+  EXPECT_NE(refused("udp://127.0.0.1:514").find("syslog+udp://ADDR:PORT"), std::string::npos);
+  EXPECT_NE(refused("syslog+udp://127.0.0.1:514?ca=x").find("takes no options"), std::string::npos);
   EXPECT_NE(refused("syslog+tls://127.0.0.1:6514?verify=no").find("not one of ca=FILE"), std::string::npos);
   EXPECT_NE(refused("syslog+tls://127.0.0.1:6514?ca=").find("not one of ca=FILE"), std::string::npos);
   EXPECT_NE(refused("syslog+tcp://127.0.0.1:601?ca=x").find("takes no options"), std::string::npos);

@@ -54,12 +54,13 @@ class SyslogNg:
     with `tls=(cert, key)`) and a file of one line per message (HOST,
     PROGRAM, MSGID, LEVEL, FACILITY, MSG)."""
 
-    def __init__(self, name, port, tls=None):
+    def __init__(self, name, port, tls=None, udp=False):
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir, exist_ok=True)
         self.out = os.path.join(self.dir, "received.log")
+        self.port, self.udp = port, udp
         conf = os.path.join(self.dir, "syslog-ng.conf")
-        transport = ('transport("tcp")' if tls is None else
+        transport = ('transport("udp") so-rcvbuf(4194304)' if udp else 'transport("tcp")' if tls is None else
                      f'transport("tls") tls(cert-file("{tls[0]}") key-file("{tls[1]}") peer-verify(optional-untrusted))')
         with open(conf, "w") as f:
             f.write(f"""@version: 3.38
@@ -75,11 +76,24 @@ log {{ source(s_flowscore); destination(d_file); }};
         deadline = time.time() + 30
         while True:  # listening?
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                if udp:
+                    self.udp_drops()  # bound: its socket is in /proc/net/udp
+                else:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 assert time.time() < deadline and self.proc.poll() is None, self.proc.stdout.read()
                 time.sleep(0.1)
+
+    def udp_drops(self):
+        """The kernel's count of datagrams its UDP socket dropped (a full
+        receive buffer): the last column of its /proc/net/udp row."""
+        with open("/proc/net/udp") as f:
+            for row in f.readlines()[1:]:
+                cols = row.split()
+                if cols[1] == f"0100007F:{self.port:04X}":
+                    return int(cols[-1])
+        raise OSError(f"no UDP socket on 127.0.0.1:{self.port} yet")
 
     def received(self, want, timeout=60):
         deadline = time.time() + timeout
@@ -141,6 +155,36 @@ def test_every_record_arrives_once_in_order_as_rfc5424():
         record = json.loads(msg)
         assert (host, program, facility) == ("sensor-9", "flowscore", "local0"), (host, program, facility)
         assert msgid == record["event_type"], (msgid, msg)
+        assert level == ("warning" if msgid == "alert" else "info"), (level, msgid)
+
+
+def test_udp_delivers_what_the_kernel_did_not_drop_in_order_and_says_what_it_sent():
+    # syslog+udp:// (RFC 5426), the lossy option: one message per datagram.
+    # Loopback loses nothing but what the collector's receive buffer drops,
+    # which the kernel counts per socket; so what syslog-ng wrote must be
+    # the records in order, with exactly that many missing.
+    want = reference()
+    port = free_port()
+    collector = SyslogNg("udp", port, udp=True)
+    try:
+        err = flowscore(f"syslog+udp://127.0.0.1:{port}")
+        deadline = time.time() + 60
+        while time.time() < deadline:  # everything that was not dropped has been written
+            drops = collector.udp_drops()
+            if os.path.exists(collector.out) and sum(1 for _ in open(collector.out)) + drops >= len(want):
+                break
+            time.sleep(0.2)
+        drops = collector.udp_drops()
+        got = collector.received(len(want) - drops, timeout=5)
+    finally:
+        collector.stop()
+    assert f"syslog udp 127.0.0.1:{port}: {len(want)} records sent, 0 not sent" in err, err
+    msgs = [m[5] for m in got]
+    assert len(msgs) + drops == len(want), (len(msgs), drops, len(want))
+    it = iter(want)  # in order: a subsequence of the records, each once
+    assert all(any(m == w for w in it) for m in msgs), "out of order or not a record"
+    for host, program, msgid, level, facility, msg in got:
+        assert (host, program, facility, msgid) == ("sensor-9", "flowscore", "local0", json.loads(msg)["event_type"])
         assert level == ("warning" if msgid == "alert" else "info"), (level, msgid)
 
 
