@@ -12,6 +12,13 @@ benchmark capture), whole-process wall time until every record is taken:
             brokers in one process, tests/output/kafka_mock)
   spool     --out tcp://127.0.0.1:P with nobody listening: every record
             goes into the disk spool (and the run waits its 1 s drain)
+  ecs       the file output with --format ecs (the Elastic Common Schema view)
+  eve+ecs   the file output with --format eve+ecs (both in one object)
+  rotate    the file output rotated every 64 MB, rotated files gzipped
+            (output.rotate_bytes, rotate_gzip); the run ends once the last
+            rotated file is compressed
+  udp       --out syslog+udp://127.0.0.1:P into a socket nobody reads (the
+            kernel drops what fills its buffer: lossy by design)
 
 The collectors are given a disk spool on /dev/shm (output.spool_dir), so a
 collector slower than the pipeline costs time, not records: every
@@ -143,6 +150,18 @@ def main(argv):
                 elif c == "kafka":
                     collector = KafkaMock(args.build)
                     target = f"kafka://{collector.bootstrap}/bench"
+                elif c in ("ecs", "eve+ecs"):
+                    target = os.path.join(work, "eve.json")
+                    extra = ["--format", c]
+                elif c == "rotate":
+                    shutil.rmtree(os.path.join(work, "rotated"), ignore_errors=True)
+                    os.makedirs(os.path.join(work, "rotated"))
+                    target = os.path.join(work, "rotated", "eve.json")
+                    extra = ["--set", "output.rotate_bytes=67108864", "--set", "output.rotate_gzip=true"]
+                elif c == "udp":
+                    collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    collector.bind(("127.0.0.1", 0))
+                    target = f"syslog+udp://127.0.0.1:{collector.getsockname()[1]}"
                 elif c == "spool":
                     shutil.rmtree(os.path.join(work, "spool"), ignore_errors=True)
                     target = f"tcp://127.0.0.1:{free_port()}"
@@ -171,6 +190,10 @@ def main(argv):
                 if c == "file":
                     with open(target, "rb") as f:
                         records = sum(1 for _ in f)
+                if c in ("ecs", "eve+ecs"):
+                    with open(target, "rb") as f:
+                        if sum(1 for _ in f) != records:
+                            sys.exit(f"bench: {c} wrote another number of lines than the file output")
                 this_round[c] = elapsed
                 times[c].append(elapsed)
                 print(f"round {r + 1} {c:7s} {elapsed:7.3f} s", flush=True)
