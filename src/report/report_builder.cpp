@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace flowscore::report {
 namespace {
@@ -12,10 +13,18 @@ using simdjson::dom::element;
 constexpr const char* kProtocols[4] = {"TCP", "UDP", "ICMP", "other"};
 constexpr size_t kTopCapacity = 4096;  // keys counted exactly per top list before pruning
 
+// k == name. The name's length is known when compiling, so this is a length
+// test and a few loads, not a call to memcmp: a flow event has 30 keys, and
+// the report compares each with up to a dozen names.
+template <size_t N>
+bool is(std::string_view k, const char (&name)[N]) {
+  return k.size() == N - 1 && std::memcmp(k.data(), name, N - 1) == 0;
+}
+
 int proto_index(std::string_view proto) {
-  if (proto == "TCP") return 0;
-  if (proto == "UDP") return 1;
-  if (proto == "ICMP" || proto == "IPv6-ICMP") return 2;
+  if (is(proto, "TCP")) return 0;
+  if (is(proto, "UDP")) return 1;
+  if (is(proto, "ICMP") || is(proto, "IPv6-ICMP")) return 2;
   return 3;
 }
 
@@ -164,17 +173,17 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
   EventFields f;
   for (const auto member : object) {
     const std::string_view k = member.key;
-    if (k == "timestamp") f.timestamp = string_or_empty(member.value);
-    else if (k == "event_type") f.event_type = string_or_empty(member.value);
-    else if (k == "src_ip") f.src_ip = string_or_empty(member.value);
-    else if (k == "dest_ip") f.dest_ip = string_or_empty(member.value);
-    else if (k == "proto") f.proto = string_or_empty(member.value);
-    else if (k == "community_id") f.community_id = string_or_empty(member.value);
-    else if (k == "host") f.host = string_or_empty(member.value);
-    else if (k == "flow") f.flow = member.value;
-    else if (k == "flowscore") f.flowscore = member.value;
-    else if (k == "alert") f.alert = member.value;
-    else if (k == "stats") f.stats = member.value;
+    if (is(k, "timestamp")) f.timestamp = string_or_empty(member.value);
+    else if (is(k, "event_type")) f.event_type = string_or_empty(member.value);
+    else if (is(k, "src_ip")) f.src_ip = string_or_empty(member.value);
+    else if (is(k, "dest_ip")) f.dest_ip = string_or_empty(member.value);
+    else if (is(k, "proto")) f.proto = string_or_empty(member.value);
+    else if (is(k, "community_id")) f.community_id = string_or_empty(member.value);
+    else if (is(k, "host")) f.host = string_or_empty(member.value);
+    else if (is(k, "flow")) f.flow = member.value;
+    else if (is(k, "flowscore")) f.flowscore = member.value;
+    else if (is(k, "alert")) f.alert = member.value;
+    else if (is(k, "stats")) f.stats = member.value;
   }
   const std::optional<double> t = parse_eve_time(f.timestamp);
   if (!t || f.event_type.empty()) {
@@ -184,13 +193,13 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
   if (flows_ + campaigns_ + stats_events_ == 0 || *t < first_t_) first_t_ = *t;
   if (flows_ + campaigns_ + stats_events_ == 0 || *t > last_t_) last_t_ = *t;
   if (!f.host.empty() && hosts_.size() < 64 && !hosts_.contains(f.host)) hosts_.emplace(f.host);
-  if (f.event_type == "stats") {
+  if (is(f.event_type, "stats")) {
     add_stats(f, *t);
   } else if (f.flowscore && field(*f.flowscore, "campaign")) {
     add_campaign(f, *t);
-  } else if (f.event_type == "flow" && f.flow) {
+  } else if (is(f.event_type, "flow") && f.flow) {
     add_flow(f, *t);
-  } else if (f.event_type == "alert" && f.flow) {
+  } else if (is(f.event_type, "alert") && f.flow) {
     add_alert(f, *t);
   } else {
     ++other_events_;
@@ -204,8 +213,8 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
   if (e.flow->get_object().get(flow) == simdjson::SUCCESS)
     for (const auto member : flow) {
       const std::string_view k = member.key;
-      if (k == "pkts_toserver" || k == "pkts_toclient") packets += uint_or_zero(member.value);
-      else if (k == "bytes_toserver" || k == "bytes_toclient") bytes += uint_or_zero(member.value);
+      if (is(k, "pkts_toserver") || is(k, "pkts_toclient")) packets += uint_or_zero(member.value);
+      else if (is(k, "bytes_toserver") || is(k, "bytes_toclient")) bytes += uint_or_zero(member.value);
     }
   const int proto = proto_index(e.proto);
   Bin& bin = bin_at(t);
@@ -226,9 +235,9 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
     double score = -1;
     for (const auto member : verdict) {
       const std::string_view k = member.key;
-      if (k == "label") label = string_or_empty(member.value);
-      else if (k == "score" && member.value.get_double().get(score) != simdjson::SUCCESS) score = -1;
-      else if (k == "model") note_model(member.value);
+      if (is(k, "label")) label = string_or_empty(member.value);
+      else if (is(k, "score") && member.value.get_double().get(score) != simdjson::SUCCESS) score = -1;
+      else if (is(k, "model")) note_model(member.value);
     }
     if (!label.empty()) {
       const size_t cls = class_index(label);
@@ -328,7 +337,7 @@ void ReportBuilder::add_stats(const EventFields& e, double t) {
   }
 }
 
-nlohmann::json ReportBuilder::summary() const {
+nlohmann::json ReportBuilder::summary() {
   using nlohmann::json;
   json out;
   out["totals"] = {{"flows", flows_},     {"packets", packets_},          {"bytes", bytes_},
@@ -380,7 +389,7 @@ nlohmann::json ReportBuilder::summary() const {
   out["per_class"] = per_class;
   out["campaigns_by_rule"] = campaigns_by_rule_;
 
-  auto top = [&](const auto& counts, size_t measure) {
+  auto top = [&](auto& counts, size_t measure) {
     json list = json::array();
     for (const auto& row : counts.top(measure, options_.top)) {
       json r = {{"key", row.key}, {"count", row.count}};

@@ -46,7 +46,8 @@ class ReportBuilder {
   uint64_t lines() const { return lines_; }
   uint64_t unparsed() const { return unparsed_; }
   // Everything the HTML draws, as one JSON document (the report embeds it).
-  nlohmann::json summary() const;
+  // Not const: the top lists first apply the adds they still hold queued.
+  nlohmann::json summary();
 
  private:
   struct Bin {

@@ -8,6 +8,12 @@
 // "lossy counting" prune). So while no key was ever forgotten every count is
 // exact (exact()), and after that a listed count can be low by at most
 // error_bound(m): a key forgotten and seen again counts from 0.
+//
+// The table is megabytes, so the slot of a new key is a cache miss. add()
+// therefore only hashes the key, prefetches its slot and queues it; the add
+// is applied kLookahead adds later, in the order given, when the line has
+// long arrived. Readers apply what is queued first: the counts are the same
+// as if every add had been applied at once.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -38,23 +44,20 @@ class TopCounts {
       : capacity_(capacity), limit_((kMeasures + 1) * capacity), slots_(std::bit_ceil(2 * limit_)) {}
 
   void add(std::string_view key, const Amounts& amounts, std::string_view note = {}) {
-    const uint64_t hash = std::hash<std::string_view>{}(key) | 1;  // 0 marks an empty slot
-    Slot* slot = find(hash, key);
-    if (slot->hash == 0) {
-      if (used_ >= limit_) {
-        prune();
-        slot = find(hash, key);
-      }
-      slot->hash = hash;
-      slot->key.assign(key);
-      ++used_;
-    }
-    for (size_t m = 0; m < kMeasures; ++m) slot->counts[m] += amounts[m];
-    if (!note.empty()) slot->note.assign(note);
+    Pending& p = pending_[(first_pending_ + pending_count_) % kLookahead];
+    p.hash = std::hash<std::string_view>{}(key) | 1;  // 0 marks an empty slot
+    p.key.assign(key);  // the caller's key may not outlive this call
+    p.amounts = amounts;
+    p.note.assign(note);
+    const Slot* home = &slots_[p.hash & (slots_.size() - 1)];
+    __builtin_prefetch(home);
+    __builtin_prefetch(reinterpret_cast<const char*>(home + 1) - 1);  // a slot can straddle two lines
+    if (++pending_count_ == kLookahead) apply_oldest();
   }
 
   // The n largest by measure m (zeros left out), largest first; ties by key.
-  std::vector<Row> top(size_t m, size_t n) const {
+  std::vector<Row> top(size_t m, size_t n) {
+    apply_pending();
     std::vector<Row> all;
     for (const Slot& s : slots_)
       if (s.hash != 0 && s.counts[m] != 0) all.push_back({s.key, s.counts[m], s.note});
@@ -66,10 +69,44 @@ class TopCounts {
     return all;
   }
 
-  bool exact(size_t m) const { return error_bound_[m] == 0; }
-  uint64_t error_bound(size_t m) const { return error_bound_[m]; }
+  bool exact(size_t m) { return error_bound(m) == 0; }
+  uint64_t error_bound(size_t m) {
+    apply_pending();
+    return error_bound_[m];
+  }
 
  private:
+  // Adds in flight: far enough ahead that the prefetch has landed, few
+  // enough that the queue stays in L1.
+  static constexpr size_t kLookahead = 8;
+  struct Pending {
+    uint64_t hash = 0;
+    std::string key, note;  // reused: no allocation once they have grown
+    Amounts amounts{};
+  };
+
+  void apply_pending() {
+    while (pending_count_ > 0) apply_oldest();
+  }
+
+  void apply_oldest() {
+    const Pending& p = pending_[first_pending_];
+    first_pending_ = (first_pending_ + 1) % kLookahead;
+    --pending_count_;
+    Slot* slot = find(p.hash, p.key);
+    if (slot->hash == 0) {
+      if (used_ >= limit_) {
+        prune();
+        slot = find(p.hash, p.key);
+      }
+      slot->hash = p.hash;
+      slot->key.assign(p.key);
+      ++used_;
+    }
+    for (size_t m = 0; m < kMeasures; ++m) slot->counts[m] += p.amounts[m];
+    if (!p.note.empty()) slot->note.assign(p.note);
+  }
+
   struct Slot {
     uint64_t hash = 0;
     Amounts counts{};
@@ -117,6 +154,8 @@ class TopCounts {
   size_t used_ = 0;
   Amounts error_bound_{};
   std::vector<Slot> slots_;
+  std::array<Pending, kLookahead> pending_;
+  size_t first_pending_ = 0, pending_count_ = 0;
 };
 
 }  // namespace flowscore::report
