@@ -14,6 +14,9 @@
 // is applied kLookahead adds later, in the order given, when the line has
 // long arrived. Readers apply what is queued first: the counts are the same
 // as if every add had been applied at once.
+//
+// Memory: two tables of 2 x (kMeasures + 1) x capacity 64-byte slots (the
+// one in use and the spare a prune refills), 4 MiB for 3 measures at 4,096.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -41,7 +44,10 @@ class TopCounts {
   // table is open addressing at most half full: no allocation per key (an
   // IPv4 address fits std::string's inline buffer).
   explicit TopCounts(size_t capacity)
-      : capacity_(capacity), limit_((kMeasures + 1) * capacity), slots_(std::bit_ceil(2 * limit_)) {}
+      : capacity_(capacity),
+        limit_((kMeasures + 1) * capacity),
+        slots_(std::bit_ceil(2 * limit_)),
+        spare_(slots_.size()) {}
 
   void add(std::string_view key, const Amounts& amounts, std::string_view note = {}) {
     Pending& p = pending_[(first_pending_ + pending_count_) % kLookahead];
@@ -49,9 +55,7 @@ class TopCounts {
     p.key.assign(key);  // the caller's key may not outlive this call
     p.amounts = amounts;
     p.note.assign(note);
-    const Slot* home = &slots_[p.hash & (slots_.size() - 1)];
-    __builtin_prefetch(home);
-    __builtin_prefetch(reinterpret_cast<const char*>(home + 1) - 1);  // a slot can straddle two lines
+    __builtin_prefetch(&slots_[p.hash & (slots_.size() - 1)]);
     if (++pending_count_ == kLookahead) apply_oldest();
   }
 
@@ -59,8 +63,10 @@ class TopCounts {
   std::vector<Row> top(size_t m, size_t n) {
     apply_pending();
     std::vector<Row> all;
-    for (const Slot& s : slots_)
-      if (s.hash != 0 && s.counts[m] != 0) all.push_back({s.key, s.counts[m], s.note});
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const Slot& s = slots_[i];
+      if (s.hash != 0 && s.counts[m] != 0) all.push_back({s.key, s.counts[m], notes_.empty() ? "" : notes_[i]});
+    }
     const size_t k = std::min(n, all.size());
     std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const Row& a, const Row& b) {
       return a.count != b.count ? a.count > b.count : a.key < b.key;
@@ -84,6 +90,13 @@ class TopCounts {
     std::string key, note;  // reused: no allocation once they have grown
     Amounts amounts{};
   };
+  // One cache line for a host's three counts: a probe touches one line.
+  // Notes (only the host-pair list has them) live in notes_, beside.
+  struct alignas(64) Slot {
+    uint64_t hash = 0;
+    Amounts counts{};
+    std::string key;
+  };
 
   void apply_pending() {
     while (pending_count_ > 0) apply_oldest();
@@ -93,67 +106,82 @@ class TopCounts {
     const Pending& p = pending_[first_pending_];
     first_pending_ = (first_pending_ + 1) % kLookahead;
     --pending_count_;
-    Slot* slot = find(p.hash, p.key);
-    if (slot->hash == 0) {
+    size_t at = find(slots_, p.hash, p.key);
+    if (slots_[at].hash == 0) {
       if (used_ >= limit_) {
         prune();
-        slot = find(p.hash, p.key);
+        at = find(slots_, p.hash, p.key);
       }
-      slot->hash = p.hash;
-      slot->key.assign(p.key);
+      slots_[at].hash = p.hash;
+      slots_[at].key.assign(p.key);
       ++used_;
     }
-    for (size_t m = 0; m < kMeasures; ++m) slot->counts[m] += p.amounts[m];
-    if (!p.note.empty()) slot->note.assign(p.note);
+    Slot& slot = slots_[at];
+    for (size_t m = 0; m < kMeasures; ++m) slot.counts[m] += p.amounts[m];
+    if (!p.note.empty()) {
+      if (notes_.empty()) notes_.resize(slots_.size());
+      notes_[at].assign(p.note);
+    }
   }
 
-  struct Slot {
-    uint64_t hash = 0;
-    Amounts counts{};
-    std::string key, note;
-  };
-
-  // The key's slot, or the empty slot where it would go (linear probing).
-  Slot* find(uint64_t hash, std::string_view key) {
-    const size_t mask = slots_.size() - 1;
+  // The index of the key's slot in table, or of the empty slot where it
+  // would go (linear probing).
+  static size_t find(const std::vector<Slot>& table, uint64_t hash, std::string_view key) {
+    const size_t mask = table.size() - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.hash == 0 || (s.hash == hash && s.key == key)) return &s;
+      const Slot& s = table[i];
+      if (s.hash == 0 || (s.hash == hash && s.key == key)) return i;
     }
   }
 
   void prune() {
     // Per measure, the value a key must beat to be among the capacity largest.
+    std::array<std::vector<uint64_t>, kMeasures> values;
+    for (auto& v : values) v.reserve(used_);
+    for (const Slot& s : slots_)
+      if (s.hash != 0)
+        for (size_t m = 0; m < kMeasures; ++m) values[m].push_back(s.counts[m]);
     Amounts floor{};
-    std::vector<uint64_t> values;
-    values.reserve(used_);
     for (size_t m = 0; m < kMeasures; ++m) {
-      values.clear();
-      for (const Slot& s : slots_)
-        if (s.hash != 0) values.push_back(s.counts[m]);
-      std::nth_element(values.begin(), values.begin() + capacity_, values.end(), std::greater<>());
-      floor[m] = values[capacity_];
+      std::nth_element(values[m].begin(), values[m].begin() + capacity_, values[m].end(), std::greater<>());
+      floor[m] = values[m][capacity_];
     }
-    std::vector<Slot> kept(slots_.size());
-    kept.swap(slots_);
+    // Kept keys move to the spare table (all empty); every slot left behind
+    // is marked empty, so after the swap the spare is ready for next time.
+    // A kept key's new slot is a cache miss too: prefetched a few keys ahead.
+    std::vector<std::string> kept_notes(notes_.empty() ? 0 : slots_.size());
+    const size_t mask = spare_.size() - 1;
     used_ = 0;
-    for (Slot& s : kept) {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (i + kLookahead < slots_.size() && slots_[i + kLookahead].hash != 0)
+        __builtin_prefetch(&spare_[slots_[i + kLookahead].hash & mask], 1);
+      Slot& s = slots_[i];
       if (s.hash == 0) continue;
       bool keep = false;
       for (size_t m = 0; m < kMeasures; ++m) keep |= s.counts[m] > floor[m];
-      if (!keep) {
+      if (keep) {
+        const size_t at = find(spare_, s.hash, s.key);
+        Slot& to = spare_[at];
+        to.hash = s.hash;
+        to.counts = s.counts;
+        to.key.swap(s.key);
+        if (!notes_.empty()) kept_notes[at].swap(notes_[i]);
+        ++used_;
+      } else {
         for (size_t m = 0; m < kMeasures; ++m) error_bound_[m] = std::max(error_bound_[m], s.counts[m]);
-        continue;
       }
-      *find(s.hash, s.key) = std::move(s);
-      ++used_;
+      s.hash = 0;
+      s.counts = {};
     }
+    slots_.swap(spare_);
+    notes_.swap(kept_notes);
   }
 
   size_t capacity_, limit_;
   size_t used_ = 0;
   Amounts error_bound_{};
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_, spare_;  // spare_: all empty, the table a prune fills
+  std::vector<std::string> notes_;   // per slot; empty until a key has a note
   std::array<Pending, kLookahead> pending_;
   size_t first_pending_ = 0, pending_count_ = 0;
 };
