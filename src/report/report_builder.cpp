@@ -1,6 +1,7 @@
 #include "report_builder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -76,6 +77,24 @@ std::string_view string_at(const element& e, std::string_view key) {
   return v ? string_or_empty(*v) : std::string_view();
 }
 
+constexpr size_t kTabledScales = 24;
+constexpr std::array<double, kTabledScales> kFractionScales = [] {
+  std::array<double, kTabledScales> scales{};
+  double scale = 0.1;
+  for (double& s : scales) {
+    s = scale;
+    scale /= 10;
+  }
+  return scales;
+}();
+
+double fraction_scale(size_t k) {
+  if (k < kTabledScales) return kFractionScales[k];
+  double scale = kFractionScales[kTabledScales - 1];
+  for (size_t i = kTabledScales - 1; i < k; ++i) scale /= 10;
+  return scale;
+}
+
 }  // namespace
 
 std::optional<double> parse_eve_time(std::string_view s) {
@@ -88,8 +107,12 @@ std::optional<double> parse_eve_time(std::string_view s) {
   size_t at = 19;
   double fraction = 0;
   if (at < s.size() && s[at] == '.') {
-    double scale = 0.1;
-    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, scale /= 10) fraction += (s[at] - '0') * scale;
+    // Digit k is worth kFractionScales[k]: the doubles 0.1 divided by 10
+    // k times, as this loop once computed them for every digit of every
+    // line (six divisions per timestamp).
+    size_t k = 0;
+    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++k)
+      fraction += (s[at] - '0') * fraction_scale(k);
   }
   int offset_seconds = 0;
   if (at < s.size() && s[at] == 'Z') {
@@ -169,21 +192,37 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
     return;
   }
   // One pass over the event's fields (a lookup per field would scan the
-  // object each time).
+  // object each time), sorted by the key's length first.
   EventFields f;
   for (const auto member : object) {
     const std::string_view k = member.key;
-    if (is(k, "timestamp")) f.timestamp = string_or_empty(member.value);
-    else if (is(k, "event_type")) f.event_type = string_or_empty(member.value);
-    else if (is(k, "src_ip")) f.src_ip = string_or_empty(member.value);
-    else if (is(k, "dest_ip")) f.dest_ip = string_or_empty(member.value);
-    else if (is(k, "proto")) f.proto = string_or_empty(member.value);
-    else if (is(k, "community_id")) f.community_id = string_or_empty(member.value);
-    else if (is(k, "host")) f.host = string_or_empty(member.value);
-    else if (is(k, "flow")) f.flow = member.value;
-    else if (is(k, "flowscore")) f.flowscore = member.value;
-    else if (is(k, "alert")) f.alert = member.value;
-    else if (is(k, "stats")) f.stats = member.value;
+    switch (k.size()) {
+      case 4:
+        if (is(k, "flow")) f.flow = member.value;
+        else if (is(k, "host")) f.host = string_or_empty(member.value);
+        break;
+      case 5:
+        if (is(k, "proto")) f.proto = string_or_empty(member.value);
+        else if (is(k, "alert")) f.alert = member.value;
+        else if (is(k, "stats")) f.stats = member.value;
+        break;
+      case 6:
+        if (is(k, "src_ip")) f.src_ip = string_or_empty(member.value);
+        break;
+      case 7:
+        if (is(k, "dest_ip")) f.dest_ip = string_or_empty(member.value);
+        break;
+      case 9:
+        if (is(k, "timestamp")) f.timestamp = string_or_empty(member.value);
+        else if (is(k, "flowscore")) f.flowscore = member.value;
+        break;
+      case 10:
+        if (is(k, "event_type")) f.event_type = string_or_empty(member.value);
+        break;
+      case 12:
+        if (is(k, "community_id")) f.community_id = string_or_empty(member.value);
+        break;
+    }
   }
   const std::optional<double> t = parse_eve_time(f.timestamp);
   if (!t || f.event_type.empty()) {
@@ -274,7 +313,23 @@ void ReportBuilder::add_alert(const EventFields& e, double t) {
 
 // "name (hash)" into models_, building the text only when it is new.
 void ReportBuilder::note_model(const element& model) {
-  const std::string_view name = string_at(model, "name"), hash = string_at(model, "hash");
+  // The first "name" and "hash", as at_key would find them, in one pass
+  // (every scored flow names its model).
+  std::string_view name, hash;
+  simdjson::dom::object fields;
+  if (model.get_object().get(fields) == simdjson::SUCCESS) {
+    bool have_name = false, have_hash = false;
+    for (const auto member : fields) {
+      if (!have_name && is(member.key, "name")) {
+        name = string_or_empty(member.value);
+        have_name = true;
+      } else if (!have_hash && is(member.key, "hash")) {
+        hash = string_or_empty(member.value);
+        have_hash = true;
+      }
+      if (have_name && have_hash) break;
+    }
+  }
   if (model_text_.size() == name.size() + hash.size() + 3 && model_text_.starts_with(name) &&
       std::string_view(model_text_).substr(name.size() + 2, hash.size()) == hash)
     return;  // the same model as the last record's
