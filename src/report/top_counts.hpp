@@ -18,16 +18,43 @@
 // Memory: two tables of 2 x (kMeasures + 1) x capacity 64-byte slots (the
 // one in use and the spare a prune refills), 4 MiB for 3 measures at 4,096.
 #pragma once
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace flowscore::report {
+
+// Memory for tables probed at random: 2 MiB-aligned and offered to the
+// kernel for transparent huge pages (madvise mode, Debian's default), so a
+// probe does not also miss the TLB. 3% of the report's time on the
+// benchmark's EVE file, four such tables of 2 MiB.
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(size_t n) {
+    const size_t bytes = (n * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it the table works the same
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <class U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
+};
 
 template <size_t kMeasures>
 class TopCounts {
@@ -97,6 +124,7 @@ class TopCounts {
     Amounts counts{};
     std::string key;
   };
+  using Table = std::vector<Slot, HugePageAllocator<Slot>>;
 
   void apply_pending() {
     while (pending_count_ > 0) apply_oldest();
@@ -126,7 +154,7 @@ class TopCounts {
 
   // The index of the key's slot in table, or of the empty slot where it
   // would go (linear probing).
-  static size_t find(const std::vector<Slot>& table, uint64_t hash, std::string_view key) {
+  static size_t find(const Table& table, uint64_t hash, std::string_view key) {
     const size_t mask = table.size() - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& s = table[i];
@@ -180,7 +208,7 @@ class TopCounts {
   size_t capacity_, limit_;
   size_t used_ = 0;
   Amounts error_bound_{};
-  std::vector<Slot> slots_, spare_;  // spare_: all empty, the table a prune fills
+  Table slots_, spare_;  // spare_: all empty, the table a prune fills
   std::vector<std::string> notes_;   // per slot; empty until a key has a note
   std::array<Pending, kLookahead> pending_;
   size_t first_pending_ = 0, pending_count_ = 0;
