@@ -15,8 +15,9 @@
 // long arrived. Readers apply what is queued first: the counts are the same
 // as if every add had been applied at once.
 //
-// Memory: two tables of 2 x (kMeasures + 1) x capacity 64-byte slots (the
-// one in use and the spare a prune refills), 4 MiB for 3 measures at 4,096.
+// Memory: a table of 2 x (kMeasures + 1) x capacity 64-byte slots (rounded
+// up to a power of two), 2 MiB for 3 measures at 4,096; once the first prune
+// has happened, a second one, the spare the next prune refills.
 #pragma once
 #include <sys/mman.h>
 
@@ -35,8 +36,8 @@ namespace flowscore::report {
 
 // Memory for tables probed at random: 2 MiB-aligned and offered to the
 // kernel for transparent huge pages (madvise mode, Debian's default), so a
-// probe does not also miss the TLB. 3% of the report's time on the
-// benchmark's EVE file, four such tables of 2 MiB.
+// probe does not also miss the TLB: a tenth of the report's CPU time on the
+// benchmark's EVE file (docs/BENCHMARKS.md).
 template <class T>
 struct HugePageAllocator {
   using value_type = T;
@@ -73,8 +74,7 @@ class TopCounts {
   explicit TopCounts(size_t capacity)
       : capacity_(capacity),
         limit_((kMeasures + 1) * capacity),
-        slots_(std::bit_ceil(2 * limit_)),
-        spare_(slots_.size()) {}
+        slots_(std::bit_ceil(2 * limit_)) {}
 
   void add(std::string_view key, const Amounts& amounts, std::string_view note = {}) {
     Pending& p = pending_[(first_pending_ + pending_count_) % kLookahead];
@@ -177,6 +177,7 @@ class TopCounts {
     // Kept keys move to the spare table (all empty); every slot left behind
     // is marked empty, so after the swap the spare is ready for next time.
     // A kept key's new slot is a cache miss too: prefetched a few keys ahead.
+    if (spare_.empty()) spare_.resize(slots_.size());  // made at the first prune: most reports never prune
     std::vector<std::string> kept_notes(notes_.empty() ? 0 : slots_.size());
     const size_t mask = spare_.size() - 1;
     used_ = 0;
@@ -208,7 +209,7 @@ class TopCounts {
   size_t capacity_, limit_;
   size_t used_ = 0;
   Amounts error_bound_{};
-  Table slots_, spare_;  // spare_: all empty, the table a prune fills
+  Table slots_, spare_;  // spare_: all empty, the table a prune fills (none before the first)
   std::vector<std::string> notes_;   // per slot; empty until a key has a note
   std::array<Pending, kLookahead> pending_;
   size_t first_pending_ = 0, pending_count_ = 0;
