@@ -149,6 +149,17 @@ size_t ReportBuilder::class_index(std::string_view label) {
   return classes_.size() - 1;
 }
 
+ReportBuilder::Interface& ReportBuilder::interface(std::string_view name) {
+  // Events of one interface come in runs: the last one is tried first.
+  if (last_interface_ < interfaces_.size() && interfaces_[last_interface_].name == name)
+    return interfaces_[last_interface_];
+  for (size_t i = 0; i < interfaces_.size(); ++i)
+    if (interfaces_[i].name == name) return interfaces_[last_interface_ = i];
+  if (interfaces_.size() == kMaxInterfaces) return unlisted_interfaces_;
+  interfaces_.push_back(Interface{std::string(name)});
+  return interfaces_[last_interface_ = interfaces_.size() - 1];
+}
+
 ReportBuilder::Bin& ReportBuilder::bin_at(double t) {
   int64_t key = static_cast<int64_t>(std::floor(t / bin_seconds_));
   if (last_bin_ != nullptr && key == last_key_) return *last_bin_;
@@ -212,6 +223,9 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
       case 7:
         if (is(k, "dest_ip")) f.dest_ip = string_or_empty(member.value);
         break;
+      case 8:
+        if (is(k, "in_iface")) f.in_iface = string_or_empty(member.value);
+        break;
       case 9:
         if (is(k, "timestamp")) f.timestamp = string_or_empty(member.value);
         else if (is(k, "flowscore")) f.flowscore = member.value;
@@ -265,6 +279,10 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
   bytes_ += bytes;
   ++flows_by_proto_[proto];
   if (!inputs_.empty()) ++inputs_.back().flows;
+  Interface& in = interface(e.in_iface);
+  ++in.flows;
+  in.packets += packets;
+  in.bytes += bytes;
   sources_.add(e.src_ip, {1, bytes, 0});
   targets_.add(e.dest_ip, {1, bytes, 0});
 
@@ -298,6 +316,7 @@ void ReportBuilder::add_alert(const EventFields& e, double t) {
   Bin& bin = bin_at(t);
   ++alerts_;
   if (!inputs_.empty()) ++inputs_.back().alerts;
+  ++interface(e.in_iface).alerts;
   ++alerts_per_class_[cls];
   if (bin.alerts.size() < classes_.size()) bin.alerts.resize(classes_.size());
   ++bin.alerts[cls];
@@ -470,6 +489,14 @@ nlohmann::json ReportBuilder::summary() {
                       {"not_flowed", in.not_flowed},
                       {"records_dropped", in.records_dropped}});
   out["inputs"] = inputs;
+
+  auto interface_json = [](const Interface& in) {
+    return json{{"name", in.name}, {"flows", in.flows}, {"alerts", in.alerts}, {"packets", in.packets},
+                {"bytes", in.bytes}};
+  };
+  json interfaces = json::array();
+  for (const Interface& in : interfaces_) interfaces.push_back(interface_json(in));
+  out["interfaces"] = {{"listed", interfaces}, {"unlisted", interface_json(unlisted_interfaces_)}};
 
   json health = json::array();
   for (const HealthPoint& p : health_)
