@@ -126,5 +126,20 @@ TEST(TopCounts, NotesFollowTheirKeyThroughPrunes) {
   EXPECT_GT(twin.error_bound(0), 0u);
 }
 
+// same_key reads short keys as overlapping words: every length, a
+// difference at every position.
+TEST(TopCounts, SameKeyFindsADifferenceAnywhere) {
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string a(n, 'x');
+    EXPECT_TRUE(same_key(a, std::string(n, 'x'))) << n;
+    EXPECT_FALSE(same_key(a, std::string(n + 1, 'x'))) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = 'y';
+      EXPECT_FALSE(same_key(a, b)) << n << " at " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flowscore::report
