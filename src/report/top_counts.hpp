@@ -100,7 +100,10 @@ class TopCounts {
     p.hash = std::hash<std::string_view>{}(key) | 1;  // 0 marks an empty slot
     p.key.assign(key);  // the caller's key may not outlive this call
     p.amounts = amounts;
-    p.note.assign(note);
+    if (note.empty())
+      p.note.clear();  // inline, where assign() is a call: only the pair list has notes
+    else
+      p.note.assign(note);
     __builtin_prefetch(&slots_[p.hash & (slots_.size() - 1)]);
     if (++pending_count_ == kLookahead) apply_oldest();
   }
