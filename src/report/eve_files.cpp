@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -13,7 +14,13 @@
 namespace flowscore::report {
 namespace {
 
-constexpr size_t kBlockBytes = size_t{4} << 20;
+// A block small enough to stay in L2 from the kernel's copy (or zlib's
+// inflate) to simdjson reading it: 256 KiB blocks took a tenth less CPU
+// than 4 MiB ones on the benchmark's EVE file (docs/BENCHMARKS.md).
+constexpr size_t kBlockBytes = size_t{256} << 10;
+// zlib's own buffer (compressed input): requests of twice its size or more
+// are read or inflated straight into ours, not copied through it.
+constexpr unsigned kZlibBufferBytes = 64 << 10;
 constexpr size_t kMaxLineBytes = size_t{64} << 20;
 
 }  // namespace
@@ -28,11 +35,11 @@ ReadResult read_eve_file(const std::string& path, ReportBuilder& builder) {
     return result;
   }
   result.opened = true;
-  gzbuffer(in, 1 << 20);
+  gzbuffer(in, kZlibBufferBytes);
   builder.begin_input(path);
   // buffer: [carried partial line][new block][padding]
   std::vector<char> buffer(kBlockBytes + simdjson::SIMDJSON_PADDING);
-  size_t carried = 0;
+  size_t carried = 0;  // the carried part has no newline: a search starts after it
   bool skipping_long_line = false;
   while (true) {
     if (buffer.size() < carried + kBlockBytes + simdjson::SIMDJSON_PADDING)
@@ -48,7 +55,8 @@ ReadResult read_eve_file(const std::string& path, ReportBuilder& builder) {
     const bool at_eof = got == 0;
     size_t start = 0;
     while (start < end) {
-      const char* nl = static_cast<const char*>(std::memchr(buffer.data() + start, '\n', end - start));
+      const size_t from = std::max(start, carried);  // a long line is searched once, not once per block
+      const char* nl = static_cast<const char*>(std::memchr(buffer.data() + from, '\n', end - from));
       if (nl == nullptr && !at_eof) {  // the rest is carried to the next block
         if (skipping_long_line) start = end;
         break;
@@ -63,7 +71,7 @@ ReadResult read_eve_file(const std::string& path, ReportBuilder& builder) {
     }
     if (at_eof) break;
     carried = end > start ? end - start : 0;
-    std::memmove(buffer.data(), buffer.data() + start, carried);
+    if (start > 0) std::memmove(buffer.data(), buffer.data() + start, carried);
     if (carried > kMaxLineBytes) {  // counted, then the rest of it skipped
       builder.add_line(buffer.data(), 0, 0);
       carried = 0;

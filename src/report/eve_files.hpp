@@ -1,5 +1,5 @@
 // Reads EVE files, plain or gzip-compressed (logrotate's compress), line by
-// line into a ReportBuilder: zlib's gzread takes both, in 4 MiB blocks with
+// line into a ReportBuilder: zlib's gzread takes both, in 256 KiB blocks with
 // simdjson's padding after each, so lines are parsed where they lie.
 #pragma once
 #include <string>

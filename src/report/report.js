@@ -174,6 +174,18 @@
     data.inputs.map((i) => [i.name + (i.truncated ? " (cut short)" : ""), fmtInt(i.flows), fmtInt(i.alerts),
       fmtInt(i.campaigns), fmtInt(i.stats_events), fmtInt(i.kernel_drops), fmtInt(i.not_flowed), fmtInt(i.records_dropped)]),
     [false, true, true, true, true, true, true, true]));
+  // Per in_iface: where the flows came in (a capture file offline, a port
+  // live). NIC drops are per port number in stats events, not per name, so
+  // they stay in the table above and in Sensor health.
+  const I = data.interfaces;
+  const ifaceRows = I.listed.map((i) => [i.name || "(no in_iface)", fmtInt(i.flows), fmtInt(i.alerts),
+    fmtInt(i.packets), fmtInt(i.bytes)]);
+  if (I.unlisted.flows || I.unlisted.alerts) {
+    ifaceRows.push([`other interfaces (past the first ${I.listed.length})`, fmtInt(I.unlisted.flows),
+      fmtInt(I.unlisted.alerts), fmtInt(I.unlisted.packets), fmtInt(I.unlisted.bytes)]);
+  }
+  inputs.append(el("h3", {}, "Per interface (in_iface)"));
+  inputs.append(table(["in_iface", "flows", "alerts", "packets", "bytes"], ifaceRows, [false, true, true, true, true]));
 
   // ---- Health -------------------------------------------------------------------
   const H = data.health;

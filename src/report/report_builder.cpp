@@ -1,8 +1,10 @@
 #include "report_builder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace flowscore::report {
 namespace {
@@ -12,10 +14,18 @@ using simdjson::dom::element;
 constexpr const char* kProtocols[4] = {"TCP", "UDP", "ICMP", "other"};
 constexpr size_t kTopCapacity = 4096;  // keys counted exactly per top list before pruning
 
+// k == name. The name's length is known when compiling, so this is a length
+// test and a few loads, not a call to memcmp: a flow event has 30 keys, and
+// the report compares each with up to a dozen names.
+template <size_t N>
+bool is(std::string_view k, const char (&name)[N]) {
+  return k.size() == N - 1 && std::memcmp(k.data(), name, N - 1) == 0;
+}
+
 int proto_index(std::string_view proto) {
-  if (proto == "TCP") return 0;
-  if (proto == "UDP") return 1;
-  if (proto == "ICMP" || proto == "IPv6-ICMP") return 2;
+  if (is(proto, "TCP")) return 0;
+  if (is(proto, "UDP")) return 1;
+  if (is(proto, "ICMP") || is(proto, "IPv6-ICMP")) return 2;
   return 3;
 }
 
@@ -67,6 +77,24 @@ std::string_view string_at(const element& e, std::string_view key) {
   return v ? string_or_empty(*v) : std::string_view();
 }
 
+constexpr size_t kTabledScales = 24;
+constexpr std::array<double, kTabledScales> kFractionScales = [] {
+  std::array<double, kTabledScales> scales{};
+  double scale = 0.1;
+  for (double& s : scales) {
+    s = scale;
+    scale /= 10;
+  }
+  return scales;
+}();
+
+double fraction_scale(size_t k) {
+  if (k < kTabledScales) return kFractionScales[k];
+  double scale = kFractionScales[kTabledScales - 1];
+  for (size_t i = kTabledScales - 1; i < k; ++i) scale /= 10;
+  return scale;
+}
+
 }  // namespace
 
 std::optional<double> parse_eve_time(std::string_view s) {
@@ -79,8 +107,12 @@ std::optional<double> parse_eve_time(std::string_view s) {
   size_t at = 19;
   double fraction = 0;
   if (at < s.size() && s[at] == '.') {
-    double scale = 0.1;
-    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, scale /= 10) fraction += (s[at] - '0') * scale;
+    // Digit k is worth kFractionScales[k]: the doubles 0.1 divided by 10
+    // k times, as this loop once computed them for every digit of every
+    // line (six divisions per timestamp).
+    size_t k = 0;
+    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++k)
+      fraction += (s[at] - '0') * fraction_scale(k);
   }
   int offset_seconds = 0;
   if (at < s.size() && s[at] == 'Z') {
@@ -115,6 +147,17 @@ size_t ReportBuilder::class_index(std::string_view label) {
   flows_per_class_.push_back(0);
   score_hist_.emplace_back(kScoreBins, 0);
   return classes_.size() - 1;
+}
+
+ReportBuilder::Interface& ReportBuilder::interface(std::string_view name) {
+  // Events of one interface come in runs: the last one is tried first.
+  if (last_interface_ < interfaces_.size() && interfaces_[last_interface_].name == name)
+    return interfaces_[last_interface_];
+  for (size_t i = 0; i < interfaces_.size(); ++i)
+    if (interfaces_[i].name == name) return interfaces_[last_interface_ = i];
+  if (interfaces_.size() == kMaxInterfaces) return unlisted_interfaces_;
+  interfaces_.push_back(Interface{std::string(name)});
+  return interfaces_[last_interface_ = interfaces_.size() - 1];
 }
 
 ReportBuilder::Bin& ReportBuilder::bin_at(double t) {
@@ -160,21 +203,40 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
     return;
   }
   // One pass over the event's fields (a lookup per field would scan the
-  // object each time).
+  // object each time), sorted by the key's length first.
   EventFields f;
   for (const auto member : object) {
     const std::string_view k = member.key;
-    if (k == "timestamp") f.timestamp = string_or_empty(member.value);
-    else if (k == "event_type") f.event_type = string_or_empty(member.value);
-    else if (k == "src_ip") f.src_ip = string_or_empty(member.value);
-    else if (k == "dest_ip") f.dest_ip = string_or_empty(member.value);
-    else if (k == "proto") f.proto = string_or_empty(member.value);
-    else if (k == "community_id") f.community_id = string_or_empty(member.value);
-    else if (k == "host") f.host = string_or_empty(member.value);
-    else if (k == "flow") f.flow = member.value;
-    else if (k == "flowscore") f.flowscore = member.value;
-    else if (k == "alert") f.alert = member.value;
-    else if (k == "stats") f.stats = member.value;
+    switch (k.size()) {
+      case 4:
+        if (is(k, "flow")) f.flow = member.value;
+        else if (is(k, "host")) f.host = string_or_empty(member.value);
+        break;
+      case 5:
+        if (is(k, "proto")) f.proto = string_or_empty(member.value);
+        else if (is(k, "alert")) f.alert = member.value;
+        else if (is(k, "stats")) f.stats = member.value;
+        break;
+      case 6:
+        if (is(k, "src_ip")) f.src_ip = string_or_empty(member.value);
+        break;
+      case 7:
+        if (is(k, "dest_ip")) f.dest_ip = string_or_empty(member.value);
+        break;
+      case 8:
+        if (is(k, "in_iface")) f.in_iface = string_or_empty(member.value);
+        break;
+      case 9:
+        if (is(k, "timestamp")) f.timestamp = string_or_empty(member.value);
+        else if (is(k, "flowscore")) f.flowscore = member.value;
+        break;
+      case 10:
+        if (is(k, "event_type")) f.event_type = string_or_empty(member.value);
+        break;
+      case 12:
+        if (is(k, "community_id")) f.community_id = string_or_empty(member.value);
+        break;
+    }
   }
   const std::optional<double> t = parse_eve_time(f.timestamp);
   if (!t || f.event_type.empty()) {
@@ -184,13 +246,13 @@ void ReportBuilder::add_line(const char* line, size_t length, size_t padded) {
   if (flows_ + campaigns_ + stats_events_ == 0 || *t < first_t_) first_t_ = *t;
   if (flows_ + campaigns_ + stats_events_ == 0 || *t > last_t_) last_t_ = *t;
   if (!f.host.empty() && hosts_.size() < 64 && !hosts_.contains(f.host)) hosts_.emplace(f.host);
-  if (f.event_type == "stats") {
+  if (is(f.event_type, "stats")) {
     add_stats(f, *t);
   } else if (f.flowscore && field(*f.flowscore, "campaign")) {
     add_campaign(f, *t);
-  } else if (f.event_type == "flow" && f.flow) {
+  } else if (is(f.event_type, "flow") && f.flow) {
     add_flow(f, *t);
-  } else if (f.event_type == "alert" && f.flow) {
+  } else if (is(f.event_type, "alert") && f.flow) {
     add_alert(f, *t);
   } else {
     ++other_events_;
@@ -204,8 +266,8 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
   if (e.flow->get_object().get(flow) == simdjson::SUCCESS)
     for (const auto member : flow) {
       const std::string_view k = member.key;
-      if (k == "pkts_toserver" || k == "pkts_toclient") packets += uint_or_zero(member.value);
-      else if (k == "bytes_toserver" || k == "bytes_toclient") bytes += uint_or_zero(member.value);
+      if (is(k, "pkts_toserver") || is(k, "pkts_toclient")) packets += uint_or_zero(member.value);
+      else if (is(k, "bytes_toserver") || is(k, "bytes_toclient")) bytes += uint_or_zero(member.value);
     }
   const int proto = proto_index(e.proto);
   Bin& bin = bin_at(t);
@@ -217,6 +279,10 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
   bytes_ += bytes;
   ++flows_by_proto_[proto];
   if (!inputs_.empty()) ++inputs_.back().flows;
+  Interface& in = interface(e.in_iface);
+  ++in.flows;
+  in.packets += packets;
+  in.bytes += bytes;
   sources_.add(e.src_ip, {1, bytes, 0});
   targets_.add(e.dest_ip, {1, bytes, 0});
 
@@ -226,9 +292,9 @@ void ReportBuilder::add_flow(const EventFields& e, double t) {
     double score = -1;
     for (const auto member : verdict) {
       const std::string_view k = member.key;
-      if (k == "label") label = string_or_empty(member.value);
-      else if (k == "score" && member.value.get_double().get(score) != simdjson::SUCCESS) score = -1;
-      else if (k == "model") note_model(member.value);
+      if (is(k, "label")) label = string_or_empty(member.value);
+      else if (is(k, "score") && member.value.get_double().get(score) != simdjson::SUCCESS) score = -1;
+      else if (is(k, "model")) note_model(member.value);
     }
     if (!label.empty()) {
       const size_t cls = class_index(label);
@@ -250,6 +316,7 @@ void ReportBuilder::add_alert(const EventFields& e, double t) {
   Bin& bin = bin_at(t);
   ++alerts_;
   if (!inputs_.empty()) ++inputs_.back().alerts;
+  ++interface(e.in_iface).alerts;
   ++alerts_per_class_[cls];
   if (bin.alerts.size() < classes_.size()) bin.alerts.resize(classes_.size());
   ++bin.alerts[cls];
@@ -265,7 +332,23 @@ void ReportBuilder::add_alert(const EventFields& e, double t) {
 
 // "name (hash)" into models_, building the text only when it is new.
 void ReportBuilder::note_model(const element& model) {
-  const std::string_view name = string_at(model, "name"), hash = string_at(model, "hash");
+  // The first "name" and "hash", as at_key would find them, in one pass
+  // (every scored flow names its model).
+  std::string_view name, hash;
+  simdjson::dom::object fields;
+  if (model.get_object().get(fields) == simdjson::SUCCESS) {
+    bool have_name = false, have_hash = false;
+    for (const auto member : fields) {
+      if (!have_name && is(member.key, "name")) {
+        name = string_or_empty(member.value);
+        have_name = true;
+      } else if (!have_hash && is(member.key, "hash")) {
+        hash = string_or_empty(member.value);
+        have_hash = true;
+      }
+      if (have_name && have_hash) break;
+    }
+  }
   if (model_text_.size() == name.size() + hash.size() + 3 && model_text_.starts_with(name) &&
       std::string_view(model_text_).substr(name.size() + 2, hash.size()) == hash)
     return;  // the same model as the last record's
@@ -328,7 +411,7 @@ void ReportBuilder::add_stats(const EventFields& e, double t) {
   }
 }
 
-nlohmann::json ReportBuilder::summary() const {
+nlohmann::json ReportBuilder::summary() {
   using nlohmann::json;
   json out;
   out["totals"] = {{"flows", flows_},     {"packets", packets_},          {"bytes", bytes_},
@@ -380,7 +463,7 @@ nlohmann::json ReportBuilder::summary() const {
   out["per_class"] = per_class;
   out["campaigns_by_rule"] = campaigns_by_rule_;
 
-  auto top = [&](const auto& counts, size_t measure) {
+  auto top = [&](auto& counts, size_t measure) {
     json list = json::array();
     for (const auto& row : counts.top(measure, options_.top)) {
       json r = {{"key", row.key}, {"count", row.count}};
@@ -406,6 +489,14 @@ nlohmann::json ReportBuilder::summary() const {
                       {"not_flowed", in.not_flowed},
                       {"records_dropped", in.records_dropped}});
   out["inputs"] = inputs;
+
+  auto interface_json = [](const Interface& in) {
+    return json{{"name", in.name}, {"flows", in.flows}, {"alerts", in.alerts}, {"packets", in.packets},
+                {"bytes", in.bytes}};
+  };
+  json interfaces = json::array();
+  for (const Interface& in : interfaces_) interfaces.push_back(interface_json(in));
+  out["interfaces"] = {{"listed", interfaces}, {"unlisted", interface_json(unlisted_interfaces_)}};
 
   json health = json::array();
   for (const HealthPoint& p : health_)

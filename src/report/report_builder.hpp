@@ -32,6 +32,7 @@ class ReportBuilder {
   static constexpr size_t kMaxBins = 2048;
   static constexpr size_t kMaxHealthPoints = 4096;
   static constexpr size_t kScoreBins = 20;
+  static constexpr size_t kMaxInterfaces = 64;  // in_iface names listed; the rest are summed
 
   explicit ReportBuilder(ReportOptions options);
 
@@ -46,7 +47,8 @@ class ReportBuilder {
   uint64_t lines() const { return lines_; }
   uint64_t unparsed() const { return unparsed_; }
   // Everything the HTML draws, as one JSON document (the report embeds it).
-  nlohmann::json summary() const;
+  // Not const: the top lists first apply the adds they still hold queued.
+  nlohmann::json summary();
 
  private:
   struct Bin {
@@ -60,6 +62,12 @@ class ReportBuilder {
     uint64_t flows = 0, alerts = 0, campaigns = 0, stats = 0, kernel_drops = 0, not_flowed = 0,
              records_dropped = 0;
   };
+  // Flow and alert events per in_iface (a capture file offline, a port
+  // live); "" for events without one (flowscore before in_iface).
+  struct Interface {
+    std::string name;
+    uint64_t flows = 0, alerts = 0, packets = 0, bytes = 0;
+  };
   struct HealthPoint {
     double t;
     std::string host;
@@ -68,7 +76,7 @@ class ReportBuilder {
 
   // The fields of one event the report reads.
   struct EventFields {
-    std::string_view timestamp, event_type, proto, src_ip, dest_ip, community_id, host;
+    std::string_view timestamp, event_type, proto, src_ip, dest_ip, community_id, host, in_iface;
     std::optional<simdjson::dom::element> flow, flowscore, alert, stats;
   };
 
@@ -80,6 +88,7 @@ class ReportBuilder {
   void add_stats(const EventFields& e, double t);
   Bin& bin_at(double t);
   size_t class_index(std::string_view label);
+  Interface& interface(std::string_view name);
 
   ReportOptions options_;
   simdjson::dom::parser parser_;
@@ -108,6 +117,9 @@ class ReportBuilder {
   TopCounts<1> alert_pairs_;
   std::string model_text_;  // scratch for "name (hash)"
   std::vector<Input> inputs_;
+  std::vector<Interface> interfaces_;  // at most kMaxInterfaces, in order of first appearance
+  Interface unlisted_interfaces_;      // events from interfaces past that
+  size_t last_interface_ = 0;
   std::vector<HealthPoint> health_;
   size_t health_stride_ = 1, health_seen_ = 0;
   std::map<std::string, std::map<std::string, uint64_t>> last_not_flowed_;  // host -> reason -> count

@@ -88,6 +88,7 @@ class Twin:
         self.series = collections.defaultdict(collections.Counter)
         self.hist = collections.defaultdict(lambda: [0] * 20)
         self.inputs = []
+        self.interfaces = collections.defaultdict(collections.Counter)  # in_iface ("" when absent) -> counts
 
     def add_file(self, name, lines):
         counts = collections.Counter()
@@ -117,6 +118,7 @@ class Twin:
                 self.series[k][("alerts", label)] += 1
                 self.src[e["src_ip"]]["alerts"] += 1
                 self.dst[e["dest_ip"]]["alerts"] += 1
+                self.interfaces[e.get("in_iface", "")]["alerts"] += 1
                 continue
             f = e["flow"]
             proto = {"TCP": "TCP", "UDP": "UDP", "ICMP": "ICMP", "IPv6-ICMP": "ICMP"}.get(e["proto"], "other")
@@ -125,6 +127,7 @@ class Twin:
             self.totals.update(flows=1, packets=packets, bytes=nbytes)
             counts.update(flows=1)
             self.by_proto[proto] += 1
+            self.interfaces[e.get("in_iface", "")].update(flows=1, packets=packets, bytes=nbytes)
             self.series[k].update({("flows", proto): 1, ("packets", proto): packets, ("bytes", proto): nbytes})
             if label:
                 self.per_class[label]["flows"] += 1
@@ -227,6 +230,14 @@ def test_every_number_equals_an_independent_count_of_the_eve_files():
     assert names == [eve1, eve2_gz, stats], names
     for got, (name, counts) in zip(data["inputs"], twin.inputs):
         assert got["flows"] == counts["flows"] and got["alerts"] == counts["alerts"], name
+    # Per in_iface: the generated capture and each real one is its own.
+    listed = {i["name"]: i for i in data["interfaces"]["listed"]}
+    assert set(listed) == set(twin.interfaces), (set(listed), set(twin.interfaces))
+    assert len([n for n in listed if n]) > 2, listed  # the input exercises several
+    for name, counts in twin.interfaces.items():
+        for k in ("flows", "alerts", "packets", "bytes"):
+            assert listed[name][k] == counts[k], (name, k, listed[name][k], counts[k])
+    assert data["interfaces"]["unlisted"]["flows"] == data["interfaces"]["unlisted"]["alerts"] == 0
     health = data["health"]["points"]
     assert [p["kernel_drops"] for p in health] == [7 * i for i in range(5)], health
     assert data["health"]["not_flowed_by_reason"] == {"sensor-a": {"truncated": 4, "unsupported_link": 8}}
@@ -300,6 +311,22 @@ def test_text_from_the_input_stays_text():
     assert "</script><script>document.title" not in html
     data = report_data(html)
     assert data["top"]["sources_by_alerts"]["rows"][0]["key"] == line["src_ip"]
+
+
+def test_interfaces_past_the_listed_ones_are_summed_not_dropped():
+    path = os.path.join(TMP, "many-ifaces.json")
+    with open(path, "w") as f:
+        for i in range(70):
+            f.write(json.dumps({"timestamp": "2024-01-01T00:00:%02d.000000+0000" % (i % 60), "event_type": "flow",
+                                "in_iface": f"capture-{i}.pcap", "src_ip": "10.0.0.1", "dest_ip": "10.0.0.2",
+                                "proto": "UDP", "flow": {"pkts_toserver": 1, "pkts_toclient": 1,
+                                                         "bytes_toserver": 60, "bytes_toclient": 40}}) + "\n")
+    out = os.path.join(TMP, "many-ifaces.html")
+    run("report", path, "-o", out, "-q")
+    I = report_data(open(out, encoding="utf-8").read())["interfaces"]
+    assert [i["name"] for i in I["listed"]] == [f"capture-{i}.pcap" for i in range(64)], I["listed"]
+    assert all(i["flows"] == 1 and i["bytes"] == 100 for i in I["listed"])
+    assert I["unlisted"]["flows"] == 6 and I["unlisted"]["packets"] == 12, I["unlisted"]
 
 
 def test_bad_input_is_refused_or_counted():

@@ -66,5 +66,27 @@ TEST(ReportBuilder, EveTimesParseToTheSecondsTheyName) {
   EXPECT_FALSE(parse_eve_time("2024-02-29T12:00:00+0000 trailing"));
 }
 
+// The fraction's digits are weighed from a table now; the twin is the loop
+// that divided its way there, and the seconds must be the same double.
+TEST(ReportBuilder, FractionsAreTheSameDoublesAsDividingPerDigit) {
+  uint64_t state = 12345;
+  for (int n = 0; n < 2000; ++n) {
+    std::string digits;
+    const size_t length = n % 31;
+    for (size_t i = 0; i < length; ++i) {
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      digits.push_back(static_cast<char>('0' + (state >> 33) % 10));
+    }
+    double fraction = 0, scale = 0.1;
+    for (const char c : digits) {
+      fraction += (c - '0') * scale;
+      scale /= 10;
+    }
+    const std::string dot = length ? "." + digits : "";
+    EXPECT_EQ(parse_eve_time("1970-01-01T00:00:00" + dot + "Z"), fraction) << digits;
+    EXPECT_EQ(parse_eve_time("2024-02-29T12:00:00" + dot + "+0000"), 1709208000.0 + fraction) << digits;
+  }
+}
+
 }  // namespace
 }  // namespace flowscore::report
