@@ -1170,6 +1170,7 @@ int run_pipeline(const RunRequest& req) {
     print_summary(t, elapsed, *in.sink, req.mode, model_slot.get().get(), in.labels ? &*in.labels : nullptr,
                   req.default_label);
   if (!offline && !req.quiet) print_port_summary(t);
+  if (!req.quiet) fmt::print(stderr, "flowscore: {}\n", accounting_line(t, !offline));
   if (const auto* eve = dynamic_cast<const EveRecordWriter*>(writer.get()); eve && eve->judge() && !req.quiet)
     print_judgement_summary(*eve->judge(), model_slot.get() != nullptr);
   if (const auto* cal = dynamic_cast<const CalibrationWriter*>(writer.get()); cal && !req.quiet)

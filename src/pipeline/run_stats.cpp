@@ -87,6 +87,29 @@ uint64_t RunStats::dropped() const {
   return n;
 }
 
+uint64_t RunStats::not_flowed() const {
+  uint64_t n = total.packets.fragments_unattributed;
+  for (size_t i = 1; i < std::size(total.packets.parse_drops); ++i) n += total.packets.parse_drops[i];
+  return n;
+}
+
+std::string accounting_line(const RunStats& s, bool live) {
+  const uint64_t parsed = s.total.packets.packets, not_flowed = s.not_flowed(),
+                 no_room = s.total.flows.insert_failed;
+  const uint64_t in_flows = parsed - std::min(parsed, not_flowed + no_room);
+  const std::string split = fmt::format("{} in flows + {} not flowed + {} with no room in the flow index", in_flows,
+                                        not_flowed, no_room);
+  if (!live) return fmt::format("accounting: {} packets read = {}", parsed, split);
+  const uint64_t arrived = s.arrived(), accounted = s.dropped() + s.ring_dropped() + parsed;
+  const std::string off =
+      arrived == accounted ? ""
+      : arrived > accounted ? fmt::format(" + {} not accounted (still in flight at the end?)", arrived - accounted)
+                            : fmt::format(" - {} counted twice (the ports' counters lag the workers')", accounted - arrived);
+  return fmt::format("accounting: {} packets arrived at the ports = {} dropped by the ports + {} dropped at full "
+                     "worker rings + {} parsed by the workers{}; of those parsed: {}",
+                     arrived, s.dropped(), s.ring_dropped(), parsed, off, split);
+}
+
 uint64_t RunStats::ring_dropped() const {
   uint64_t n = 0;
   for (uint64_t d : ring_drops) n += d;

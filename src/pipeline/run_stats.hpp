@@ -138,7 +138,17 @@ struct RunStats {
   uint64_t arrived() const;
   uint64_t dropped() const;
   uint64_t ring_dropped() const;  // ring_drops summed
+  uint64_t not_flowed() const;    // parsed but not counted to a flow: parse drops, fragments not attributed
 };
+
+// Where every packet went, as one line for the summary (issue 14 §2). Live:
+// "A packets arrived at the ports = D dropped by the ports + R dropped at
+// full worker rings + P parsed by the workers; of those parsed: F in flows
+// + N not flowed + X with no room in the flow index" (a difference in the
+// first sum is said, not hidden). Offline, the second half, from "P
+// packets read". F is what the rest leaves; tests hold it to the packets
+// of the flow records.
+std::string accounting_line(const RunStats& s, bool live);
 
 // The EVE "stats" event (docs/OUTPUT.md), without the trailing newline.
 // `wall_ns` is the event's timestamp; `tsc_hz` turns latencies into ms.

@@ -109,6 +109,24 @@ def test_rotated_output_files_hold_every_record_once_in_order():
     assert b"".join(texts) + open(os.path.join(rotdir, "eve.json"), "rb").read() == open(whole, "rb").read()
 
 
+def test_every_packet_read_is_accounted_in_one_line():
+    # Issue 14 §2, offline: packets read (tshark's count) = in flows (the
+    # flow records' packets) + not flowed (the parser's reasons) + no room.
+    pcaps = [os.path.join(SRC, "tests/data/packet", f) for f in
+             ("suricata-pppoe.pcap", "suricata-sctp-pkt-too-small.pcap", "suricata-decode-dce-fabricpath.pcap")]
+    out = os.path.join(TMP, "accounting.json")
+    p = run("run", "--model", "none", "--out", out, *[a for f in pcaps for a in ("--pcap", f)])
+    line = re.search(r"accounting: (\d+) packets read = (\d+) in flows \+ (\d+) not flowed \+ (\d+) with no room", p.stderr)
+    assert line, p.stderr
+    read, in_flows, not_flowed, no_room = map(int, line.groups())
+    assert read == sum(tshark_frames(f)[0] for f in pcaps), line[0]
+    flows = [r for r in records(out) if r["event_type"] == "flow"]
+    assert in_flows == sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in flows), line[0]
+    listed = next(l for l in p.stderr.splitlines() if "packets not flowed:" in l).split(":", 2)[2].split()
+    assert not_flowed == sum(int(kv.split("=")[1]) for kv in listed) > 0, (line[0], listed)
+    assert in_flows + not_flowed + no_room == read, line[0]
+
+
 def test_a_full_disk_loses_whole_records_and_says_how_many():
     # Issue 15 §3: on a 1 MiB tmpfs a run exited 1 with "No space left on
     # device", left half a record at the end of the file, and its summary
@@ -1142,6 +1160,15 @@ def test_a_port_without_rss_is_dealt_to_the_workers_in_software():
 
     live_flows, offline_flows = flow_totals(recs), flow_totals(records(offline))
     assert len(live_flows) > 100 and live_flows == offline_flows, (len(live_flows), len(offline_flows))
+    # Issue 14 §2: the summary's one line of where every packet went, against
+    # tshark (arrived), the ports' and rings' counters, and the records.
+    line = re.search(r"accounting: (\d+) packets arrived at the ports = (\d+) dropped by the ports \+ (\d+) dropped at "
+                     r"full worker rings \+ (\d+) parsed by the workers; of those parsed: (\d+) in flows \+ (\d+) not "
+                     r"flowed \+ (\d+) with no room in the flow index", err)
+    assert line, err
+    arrived, port_drops, ring_drops, parsed, in_flows, not_flowed, no_room = map(int, line.groups())
+    assert arrived == frames == port_drops + ring_drops + parsed, line[0]
+    assert in_flows == sum(t[0] for t in live_flows.values()) and in_flows + not_flowed + no_room == parsed, line[0]
 
 
 def test_jumbo_frames_live_are_parsed_whole_not_dropped():

@@ -126,3 +126,31 @@ TEST(RunStats, TheStatsEventCountsAsDocumentedAndFitsItsSchema) {
   EXPECT_EQ(judged["stats"]["flowscore"]["alerting"]["alerts"], 7);
   EXPECT_EQ(judged["stats"]["flowscore"]["alerting"]["campaign_flows"], 900);
 }
+
+namespace flowscore {
+namespace {
+
+// The summary's accounting line: each term from its own counter, and a
+// first sum that does not close said, not hidden.
+TEST(RunStats, TheAccountingLineSaysWhereEveryPacketWent) {
+  RunStats s;
+  s.ports = {{0, 900, 0, 60, 0, 40}, {1, 100, 0, 0, 0, 0}};  // 1,000 received, 100 dropped by the ports
+  s.ring_drops = {3, 7};
+  s.total.packets.packets = 990;
+  s.total.packets.parse_drops[static_cast<size_t>(ParseStatus::kNotIp)] = 20;
+  s.total.packets.parse_drops[static_cast<size_t>(ParseStatus::kTruncatedL4)] = 5;
+  s.total.packets.fragments_unattributed = 4;
+  s.total.flows.insert_failed = 1;
+  EXPECT_EQ(accounting_line(s, true),
+            "accounting: 1100 packets arrived at the ports = 100 dropped by the ports + 10 dropped at full worker "
+            "rings + 990 parsed by the workers; of those parsed: 960 in flows + 29 not flowed + 1 with no room in "
+            "the flow index");
+  s.total.packets.packets = 980;  // ten unaccounted
+  EXPECT_NE(accounting_line(s, true).find("980 parsed by the workers + 10 not accounted"), std::string::npos)
+      << accounting_line(s, true);
+  EXPECT_EQ(accounting_line(s, false),
+            "accounting: 980 packets read = 950 in flows + 29 not flowed + 1 with no room in the flow index");
+}
+
+}  // namespace
+}  // namespace flowscore
