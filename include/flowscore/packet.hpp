@@ -58,6 +58,20 @@ struct IpAddress {
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 };
 
+// The first two IEEE 802.1Q / 802.1ad VLAN IDs of a frame, outermost first
+// (EVE's "vlan", in Suricata's order), 12 bits each, and how many, in one
+// word.
+struct VlanIds {
+  uint32_t bits = 0;
+  unsigned count() const { return bits >> 24; }
+  uint16_t id(unsigned i) const { return static_cast<uint16_t>(bits >> (12 * i) & 0xfff); }
+  void push(uint16_t vid) {
+    const unsigned n = count();
+    if (n < 2) bits = (bits & 0xffffffu) | uint32_t{vid & 0xfffu} << (12 * n) | (n + 1) << 24;
+  }
+  friend bool operator==(VlanIds, VlanIds) = default;
+};
+
 // What the parser extracts from the OUTERMOST IP header and its L4 header.
 // Tunnels (IP-in-IP, 6in4, GRE) are flowed on the outer header, like tshark's
 // first ip.src/ip.dst.
@@ -79,6 +93,7 @@ struct ParsedPacket {
   uint8_t icmp_code = 0;
   Fragment fragment = Fragment::kNone;
   bool has_l4 = false;       // L4 header parsed (false for kLater fragments and unknown protos)
+  VlanIds vlan;              // the frame's VLAN tags (C-tag, S-tag), before its IP header
 };
 
 // TCP flag bits (RFC 9293 §3.1, plus ECE/CWR from RFC 3168).

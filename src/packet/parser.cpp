@@ -86,7 +86,12 @@ inline bool has(uint32_t captured, uint32_t off, uint32_t n) {
 struct L3Start {
   uint32_t offset = 0;
   uint8_t version = 0;
+  VlanIds vlan;
 };
+
+constexpr bool is_vlan_tag(uint16_t ethertype) {
+  return ethertype == 0x8100 || ethertype == 0x88A8 || ethertype == 0x9100;
+}
 
 ParseStatus l3_from_ethertype(uint16_t ethertype, L3Start& l3) {
   if (ethertype == kEtherTypeIpv4) {
@@ -111,6 +116,7 @@ ParseStatus walk_ethertype_chain(const uint8_t* f, uint32_t captured, uint16_t e
     if (tag_len == 0) break;
     if (tags == kMaxL2Tags) return ParseStatus::kTooManyHeaders;
     if (!has(captured, off, tag_len)) return ParseStatus::kTruncatedL2;
+    if (is_vlan_tag(ethertype)) l3.vlan.push(load_be16(f + off) & 0x0fff);  // the TCI's VID
     ethertype = load_be16(f + off + tag_len - 2);
     off += tag_len;
   }
@@ -350,6 +356,7 @@ ParseStatus parse_frame(const uint8_t* frame, uint32_t captured, LinkType link,
   const uint8_t version = frame[l3.offset] >> 4;
   if (l3.version != 0 && version != l3.version) return ParseStatus::kBadIpVersion;
   out.l3_offset = l3.offset;
+  out.vlan = l3.vlan;
   if (version == 4) return parse_ipv4(frame, captured, l3.offset, out);
   if (version == 6) return parse_ipv6(frame, captured, l3.offset, out);
   return ParseStatus::kBadIpVersion;

@@ -143,22 +143,26 @@ TEST(ParseFrame, L2TagsAreSkipped) {
   struct Case {
     Bytes l2;
     uint32_t l3_offset;
+    std::vector<uint16_t> vlans;  // the VLAN IDs kept: the first two, outermost first
   };
   const Case cases[] = {
-      {cat({ethernet(0x8100), vlan_tag(100, 0x0800)}), 18},                              // 802.1Q
-      {cat({ethernet(0x88A8), vlan_tag(10, 0x8100), vlan_tag(20, 0x0800)}), 22},         // 802.1ad
-      {cat({ethernet(0x9100), vlan_tag(10, 0x8100), vlan_tag(20, 0x0800)}), 22},         // old QinQ
+      {cat({ethernet(0x8100), vlan_tag(100, 0x0800)}), 18, {100}},                       // 802.1Q
+      {cat({ethernet(0x88A8), vlan_tag(10, 0x8100), vlan_tag(20, 0x0800)}), 22, {10, 20}},  // 802.1ad
+      {cat({ethernet(0x9100), vlan_tag(10, 0x8100), vlan_tag(20, 0x0800)}), 22, {10, 20}},  // old QinQ
       {cat({ethernet(0x8100), vlan_tag(1, 0x8100), vlan_tag(2, 0x8100), vlan_tag(3, 0x8100),
-            vlan_tag(4, 0x0800)}),
-       30},  // four tags: the most we follow
-      {cat({ethernet(0x8926), l2_shim(4, 0x8100), vlan_tag(20, 0x0800)}), 24},  // VN-Tag
-      {cat({ethernet(0x893F), l2_shim(6, 0x0800)}), 22},                         // 802.1BR E-Tag
-      {cat({ethernet(0x8903), l2_shim(14, 0x8100), vlan_tag(30, 0x0800)}), 34},  // FabricPath
+            vlan_tag(4095, 0x0800)}),
+       30, {1, 2}},  // four tags: the most we follow
+      {cat({ethernet(0x8926), l2_shim(4, 0x8100), vlan_tag(20, 0x0800)}), 24, {20}},  // VN-Tag
+      {cat({ethernet(0x893F), l2_shim(6, 0x0800)}), 22, {}},                          // 802.1BR E-Tag
+      {cat({ethernet(0x8903), l2_shim(14, 0x8100), vlan_tag(30, 0x0800)}), 34, {30}},  // FabricPath
+      {cat({ethernet(0x0800)}), 14, {}},
   };
   for (const Case& c : cases) {
     ParsedPacket p;
     ASSERT_EQ(parse(cat({c.l2, ip}), LinkType::kEthernet, p), ParseStatus::kOk);
     EXPECT_EQ(p.l3_offset, c.l3_offset);
+    ASSERT_EQ(p.vlan.count(), c.vlans.size());
+    for (size_t i = 0; i < c.vlans.size(); ++i) EXPECT_EQ(p.vlan.id(static_cast<unsigned>(i)), c.vlans[i]);
     EXPECT_EQ(p.src_port, 1000);
     EXPECT_EQ(p.dst_port, 2000);
   }

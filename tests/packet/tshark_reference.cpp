@@ -20,7 +20,7 @@ enum Field {
   kIpv6Src, kIpv6Dst, kIpv6Next, kHopNext, kRoutingNext, kFragNext, kFragOffset, kFragMore,
   kDstOptsNext, kAhNext,
   kTcpSrc, kTcpDst, kTcpFlags, kTcpWindow, kUdpSrc, kUdpDst, kSctpSrc, kSctpDst,
-  kIcmpType, kIcmpCode, kIcmpv6Type, kIcmpv6Code, kExpertSeverity, kFieldCount
+  kIcmpType, kIcmpCode, kIcmpv6Type, kIcmpv6Code, kExpertSeverity, kVlanId, kSTagId, kFieldCount
 };
 constexpr std::array<const char*, kFieldCount> kFieldNames = {
     "frame.protocols", "ip.src", "ip.dst", "ip.proto", "ip.frag_offset", "ip.flags.mf",
@@ -28,7 +28,8 @@ constexpr std::array<const char*, kFieldCount> kFieldNames = {
     "ipv6.fraghdr.nxt", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.dstopts.nxt",
     "ah.next_header",
     "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.window_size_value", "udp.srcport", "udp.dstport", "sctp.srcport",
-    "sctp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "_ws.expert.severity"};
+    "sctp.dstport", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "_ws.expert.severity", "vlan.id",
+    "ieee8021ad.id"};
 // epan/proto.h PI_ERROR: malformed packets and bogus header lengths.
 constexpr uint32_t kExpertError = 0x00800000;
 
@@ -96,10 +97,19 @@ TsharkFrame frame_from_fields(const std::vector<Occurrences>& f) {
   for (size_t i = 0; i < f[kExpertSeverity].size(); ++i) {
     if (number_at(f[kExpertSeverity], i).value_or(0) >= kExpertError) out.error = true;
   }
+  // The VLAN tags before the outer IP header, in order: Wireshark names a
+  // C-tag (and a 0x9100 tag) "vlan", an 802.1ad S-tag "ieee8021ad"; a
+  // tunnelled frame may carry more after the outer IP, which are not ours.
+  size_t c_tags = 0, s_tags = 0;
   for (const std::string& layer : split(out.protocols, ':')) {
     if (layer == "ip") out.ip_version = 4;
     if (layer == "ipv6") out.ip_version = 6;
     if (out.ip_version != 0) break;
+    if (layer == "vlan") {
+      if (auto id = number_at(f[kVlanId], c_tags++)) out.vlan.push(static_cast<uint16_t>(*id));
+    } else if (layer == "ieee8021ad") {
+      if (auto id = number_at(f[kSTagId], s_tags++)) out.vlan.push(static_cast<uint16_t>(*id));
+    }
   }
   if (out.ip_version == 4) {
     const auto src = f[kIpSrc].empty() ? std::nullopt : address(f[kIpSrc][0], AF_INET);
@@ -233,6 +243,7 @@ std::string compare_with_tshark(ParseStatus status, const ParsedPacket& ours,
   if (ours.src != ref.src || ours.dst != ref.dst) return "address" + where;
   if (ref.proto && ours.proto != *ref.proto) return "proto" + where;
   if (ref.fragment && ours.fragment != *ref.fragment) return "fragment" + where;
+  if (ours.vlan != ref.vlan) return "vlan" + where;
   if (ours.has_l4 != (ref.src_port.has_value() || ref.icmp_type.has_value()))
     return "l4 presence" + where;
   if (ref.src_port && (ours.src_port != *ref.src_port || ours.dst_port != *ref.dst_port))

@@ -22,6 +22,7 @@ struct TsharkFrame {
   std::optional<uint16_t> tcp_window;
   std::optional<uint8_t> icmp_type, icmp_code;
   std::optional<Fragment> fragment;
+  VlanIds vlan;  // vlan.id of the first two VLAN layers before the outer IP header
   bool error = false;  // tshark raised an error-severity expert item (malformed, bogus length)
 };
 
