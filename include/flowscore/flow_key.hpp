@@ -21,7 +21,9 @@ struct FlowKey {
   uint16_t port_hi = 0;
   uint8_t proto = 0;
   uint8_t ip_version = 0;
-  uint8_t pad[10] = {};
+  uint8_t pad[2] = {};
+  VlanIds vlan;          // flow.vlan_tracking: flows on different VLANs are different flows; else zero
+  uint8_t pad2[4] = {};
 
   friend bool operator==(const FlowKey& a, const FlowKey& b) {
     return std::memcmp(&a, &b, sizeof(FlowKey)) == 0;

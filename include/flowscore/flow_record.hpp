@@ -61,6 +61,7 @@ struct FlowRecord {
   uint8_t ip_version = 0;
   uint8_t icmp_type = 0;    // first ICMP type/code seen from the initiator
   uint8_t icmp_code = 0;
+  VlanIds vlan;             // the first packet's VLAN IDs (EVE "vlan")
   FlowState state = FlowState::kNew;
   EndReason reason = EndReason::kShutdown;
   uint16_t worker = 0;

@@ -43,6 +43,9 @@ struct FlowTableConfig {
   // anonymous memory with transparent huge pages). Set when DPDK itself
   // runs on hugepages; see map_flow_array() in flow_table.cpp for why.
   bool hugetlb_arrays = false;
+  // flow.vlan_tracking (Suricata's vlan.use-for-tracking): a flow's VLAN IDs
+  // are part of its key, so the same 5-tuple on two VLANs is two flows.
+  bool vlan_in_key = false;
 };
 
 // Where finished flows go. reserve() may return nullptr when the consumer is
@@ -63,7 +66,8 @@ struct FlowTableMemory {
   size_t entry_bytes = 0;         // flow entries (mmap)
   size_t first_packet_bytes = 0;  // first-N packet slots (mmap)
   size_t pair_bytes = 0;          // recent flows per address pair (pair_flows)
-  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes + pair_bytes; }
+  size_t vlan_bytes = 0;          // VLAN IDs of flows that have them (mmap, touched only by those)
+  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes + pair_bytes + vlan_bytes; }
 };
 
 struct FlowTableCounters {
@@ -159,8 +163,12 @@ class FlowTable {
   rte_hash* index_ = nullptr;
   Entry* entries_ = nullptr;           // capacity entries, indexed by rte_hash position
   FirstPacketSlot* first_ = nullptr;   // capacity * first_packets
+  // The first packet's VLAN IDs per entry, read only when the entry's flags
+  // say it has some: the entry's four cache lines are full, and most
+  // traffic is untagged, so its pages are never touched.
+  VlanIds* vlans_ = nullptr;
   PairActivity pairs_;
-  size_t entries_mapped_ = 0, first_mapped_ = 0;  // mapping lengths (hugetlb rounds up)
+  size_t entries_mapped_ = 0, first_mapped_ = 0, vlans_mapped_ = 0;  // mapping lengths (hugetlb rounds up)
   std::vector<uint32_t> wheel_;        // slot -> head entry index
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;

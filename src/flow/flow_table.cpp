@@ -40,6 +40,7 @@ enum EntryFlag : uint8_t {
   kFinHi = 1 << 4,
   kClosed = 1 << 5,         // FIN from both sides, or RST: lingering
   kEmpty = 1 << 6,          // checkpointed by the active timeout; no packet since
+  kHasVlan = 1 << 7,        // vlans_[entry] holds the first packet's VLAN IDs
 };
 
 std::atomic<uint32_t> g_table_serial{0};  // rte_hash names must be unique per process
@@ -134,6 +135,7 @@ FlowTable::~FlowTable() {
   rte_hash_free(index_);
   unmap(entries_, entries_mapped_);
   unmap(first_, first_mapped_);
+  unmap(vlans_, vlans_mapped_);
 }
 
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
@@ -185,7 +187,8 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   t->entries_ = static_cast<Entry*>(map_flow_array(sizeof(Entry) * size_t{cfg.capacity}, cfg.hugetlb_arrays, t->entries_mapped_));
   t->first_ = first_bytes ? static_cast<FirstPacketSlot*>(map_flow_array(first_bytes, cfg.hugetlb_arrays, t->first_mapped_))
                           : nullptr;  // N = 0: none
-  if (t->entries_ == nullptr || (first_bytes && t->first_ == nullptr)) {
+  t->vlans_ = static_cast<VlanIds*>(map_flow_array(sizeof(VlanIds) * size_t{cfg.capacity}, false, t->vlans_mapped_));
+  if (t->entries_ == nullptr || (first_bytes && t->first_ == nullptr) || t->vlans_ == nullptr) {
     error = fmt::format("cannot map {} MiB for {} flows (lower flow.table_size)",
                         (sizeof(Entry) * size_t{cfg.capacity} + first_bytes) >> 20, cfg.capacity);
     return nullptr;
@@ -193,6 +196,7 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   t->memory_.entry_bytes = page_rounded(t->entries_mapped_);
   t->memory_.first_packet_bytes = page_rounded(t->first_mapped_);
   t->memory_.pair_bytes = t->pairs_.bytes();
+  t->memory_.vlan_bytes = page_rounded(t->vlans_mapped_);
   return t;
 }
 
@@ -284,6 +288,7 @@ void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
   r->ip_version = r->key.ip_version;
   r->icmp_type = e.icmp_type;
   r->icmp_code = e.icmp_code;
+  r->vlan = (e.flags & kHasVlan) ? vlans_[idx] : VlanIds{};
   const bool both_sides = (e.flags & (kSeenLo | kSeenHi)) == (kSeenLo | kSeenHi);
   r->state = (e.flags & kClosed) ? FlowState::kClosed : both_sides ? FlowState::kEstablished : FlowState::kNew;
   r->reason = reason;
@@ -377,6 +382,10 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& k
   e.icmp_code = initiator_is_src ? p.icmp_code : 0;
   e.input_index = static_cast<uint16_t>(input_index);
   e.id_salt = static_cast<uint16_t>(mix64(ts_ns));
+  if (p.vlan.count() != 0) {
+    e.flags |= kHasVlan;
+    vlans_[idx] = p.vlan;
+  }
   e.wheel_prev = e.wheel_next = kNil;
   e.stats.reset(ts_ns);
   e.stats.pair_flows = pairs_.begin_flow(key, ts_ns);
@@ -438,6 +447,7 @@ void FlowTable::account_burst(std::span<const PacketRef> burst, uint32_t input_i
     const unsigned n = static_cast<unsigned>(std::min<size_t>(kMaxBurst, burst.size() - done));
     for (unsigned i = 0; i < n; ++i) {
       keys[i] = make_flow_key(*burst[done + i].packet, src_is_lo[i]);
+      if (cfg_.vlan_in_key) keys[i].vlan = burst[done + i].packet->vlan;
       key_ptrs[i] = &keys[i];
     }
     rte_hash_lookup_bulk(index_, key_ptrs, n, positions);

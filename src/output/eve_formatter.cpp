@@ -298,10 +298,20 @@ void EveFormatter::write_eve_members(LineWriter& w, const FlowRecord& r, bool al
   w.str(host_member_);
   if (r.input_index < in_iface_members_.size()) w.str(in_iface_members_[r.input_index]);
   if (alert) {
-    w.lit("\"event_type\":\"alert\",\"src_ip\":");
+    w.lit("\"event_type\":\"alert\",");
   } else {
-    w.lit("\"event_type\":\"flow\",\"src_ip\":");
+    w.lit("\"event_type\":\"flow\",");
   }
+  if (const unsigned tags = r.vlan.count(); tags != 0) {  // outermost first, as Suricata
+    w.lit("\"vlan\":[");
+    w.uint(r.vlan.id(0));
+    if (tags > 1) {
+      w.ch(',');
+      w.uint(r.vlan.id(1));
+    }
+    w.lit("],");
+  }
+  w.lit("\"src_ip\":");
   w.ip(r.src.addr, r.ip_version);
   if (has_ports(r.proto)) {
     w.lit(",\"src_port\":");
@@ -503,6 +513,16 @@ void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool al
     w.lit("\",\"type\":\"ipv4\"");
   } else {
     w.lit("\",\"type\":\"ipv6\"");
+  }
+  if (r.vlan.count() != 0) {  // the outer tag, and an inner one (QinQ)
+    w.lit(",\"vlan\":{\"id\":\"");
+    w.uint(r.vlan.id(0));
+    w.lit("\"}");
+    if (r.vlan.count() > 1) {
+      w.lit(",\"inner\":{\"vlan\":{\"id\":\"");
+      w.uint(r.vlan.id(1));
+      w.lit("\"}}");
+    }
   }
   if (!cid.empty()) {
     w.lit(",\"community_id\":\"");

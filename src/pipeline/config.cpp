@@ -324,6 +324,7 @@ bool set_class_field(const std::string& key, const json& v, Config& cfg, std::st
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
       {"flow.table_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.flow.capacity, 8, 1u << 30, w); }},
+      {"flow.vlan_tracking", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.flow.vlan_in_key, w); }},
       {"flow.idle_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.idle_timeout_ns, w); }},
       {"flow.active_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.active_timeout_ns, w); }},
       {"flow.tcp_close_linger", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.tcp_linger_ns, w); }},

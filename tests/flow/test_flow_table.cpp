@@ -711,3 +711,43 @@ TEST(FlowTable, MatchesTheSlowTwinOnRandomTraffic) {
     EXPECT_TRUE(fast == twin.out) << "seed " << seed;
   }
 }
+
+// flow.vlan_tracking (Suricata's vlan.use-for-tracking): the same 5-tuple on
+// two VLANs (a router seen twice on a trunk) is two flows when tracked, one
+// when not; either way each record names its first packet's VLAN IDs, and
+// an entry reused by an untagged flow names none.
+TEST(FlowTable, VlansSplitFlowsOnlyWhenTrackedAndEveryRecordNamesItsOwn) {
+  const auto tagged = [](ParsedPacket p, std::initializer_list<uint16_t> ids) {
+    for (uint16_t id : ids) p.vlan.push(id);
+    return p;
+  };
+  for (const bool tracked : {false, true}) {
+    FlowTableConfig c = small_config();
+    c.vlan_in_key = tracked;
+    auto t = make_table(c);
+    VectorSink sink;
+    t->account(tagged(udp(kClient, 40000, kServer, 53), {10}), 114, 1 * kSec, 0, sink);
+    t->account(tagged(udp(kServer, 53, kClient, 40000), {20, 7}), 118, 2 * kSec, 0, sink);
+    t->account(tagged(udp(kClient, 40000, kServer, 53), {10}), 114, 3 * kSec, 0, sink);
+    EXPECT_EQ(t->size(), tracked ? 2u : 1u);
+    t->flush(EndReason::kShutdown, sink);
+    t->account(udp(kClient, 40001, kServer, 53), 114, 4 * kSec, 0, sink);  // untagged, maybe in a reused entry
+    t->flush(EndReason::kShutdown, sink);
+    ASSERT_EQ(sink.records.size(), tracked ? 3u : 2u);
+    std::sort(sink.records.begin(), sink.records.end(),
+              [](const FlowRecord& a, const FlowRecord& b) { return a.stats.first_ts_ns < b.stats.first_ts_ns; });
+    const FlowRecord& first = sink.records[0];
+    EXPECT_EQ(first.vlan.count(), 1u);
+    EXPECT_EQ(first.vlan.id(0), 10);
+    EXPECT_EQ(first.stats.packets(), tracked ? 2u : 3u);
+    if (tracked) {
+      const FlowRecord& second = sink.records[1];
+      ASSERT_EQ(second.vlan.count(), 2u);
+      EXPECT_EQ(second.vlan.id(0), 20);
+      EXPECT_EQ(second.vlan.id(1), 7);
+      EXPECT_EQ(second.stats.packets(), 1u);
+      EXPECT_NE(second.flow_id, first.flow_id);
+    }
+    EXPECT_EQ(sink.records.back().vlan.count(), 0u);
+  }
+}

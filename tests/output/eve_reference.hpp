@@ -80,6 +80,10 @@ inline nlohmann::json eve_reference_event(const FlowRecord& r, const EveOptions&
   const bool alerted = r.verdict.scored && r.verdict.alert;
   const bool alert = alert_event;
   j["event_type"] = alert ? "alert" : "flow";
+  if (r.vlan.count() != 0) {
+    j["vlan"] = nlohmann::json::array();
+    for (unsigned i = 0; i < r.vlan.count(); ++i) j["vlan"].push_back(r.vlan.id(i));
+  }
   j["src_ip"] = reference_ip(r.src.addr, r.ip_version);
   j["dest_ip"] = reference_ip(r.dst.addr, r.ip_version);
   switch (r.proto) {
@@ -218,6 +222,8 @@ inline nlohmann::json ecs_reference_members(const FlowRecord& r, const EveOption
                             {"type", r.ip_version == 4 ? "ipv4" : "ipv6"},
                             {"packets", s.pkts_fwd + s.pkts_bwd},
                             {"bytes", s.wire_bytes_fwd + s.wire_bytes_bwd}};
+  if (r.vlan.count() >= 1) network["vlan"] = {{"id", std::to_string(r.vlan.id(0))}};
+  if (r.vlan.count() == 2) network["inner"] = {{"vlan", {{"id", std::to_string(r.vlan.id(1))}}}};
   switch (r.proto) {
     case 1: network["transport"] = "icmp"; break;
     case 6: network["transport"] = "tcp"; break;

@@ -118,6 +118,8 @@ void SchemaChecker::validate(const nlohmann::json& schema, const nlohmann::json&
       }
     } else if (key == "maxItems") {
       if (doc.is_array() && doc.size() > arg.get<size_t>()) fail("more than " + arg.dump() + " items");
+    } else if (key == "minItems") {
+      if (doc.is_array() && doc.size() < arg.get<size_t>()) fail("fewer than " + arg.dump() + " items");
     } else if (key == "items") {
       if (doc.is_array()) {
         for (size_t i = 0; i < doc.size(); ++i) validate(arg, doc[i], where + "[" + std::to_string(i) + "]", errors);

@@ -53,6 +53,7 @@ inline FlowRecord random_record(std::mt19937_64& rng, int i) {
   } else if (r.proto != 6 && r.proto != 17 && r.proto != 132) {
     r.src.port = r.dst.port = 0;
   }
+  for (int tags = static_cast<int>(rng() % 3); tags > 0; --tags) r.vlan.push(static_cast<uint16_t>(rng() % 4096));
   r.flow_id = rng() >> 16;
   r.state = static_cast<FlowState>(rng() % 3);
   r.reason = static_cast<EndReason>(rng() % 5);

@@ -109,6 +109,45 @@ def test_rotated_output_files_hold_every_record_once_in_order():
     assert b"".join(texts) + open(os.path.join(rotdir, "eve.json"), "rb").read() == open(whole, "rb").read()
 
 
+def test_vlan_ids_are_written_and_split_flows_only_when_tracked():
+    # Issue 15 §2: EVE "vlan" (outermost first, as Suricata), ECS
+    # network.vlan.id / network.inner.vlan.id, and flow.vlan_tracking as
+    # Suricata's vlan.use-for-tracking. One UDP conversation seen on VLAN 10
+    # and again on VLAN 20 (a router on a trunk), and a QinQ one.
+    import scapy.all as scapy
+    pcap = os.path.join(TMP, "vlans.pcap")
+    frames = []
+    for i in range(5):
+        for vid in (10, 20):
+            frames.append(scapy.Ether() / scapy.Dot1Q(vlan=vid) / scapy.IP(src="10.1.0.1", dst="10.2.0.1") /
+                          scapy.UDP(sport=5000, dport=53) / scapy.Raw(b"q" * 30))
+            frames.append(scapy.Ether() / scapy.Dot1Q(vlan=vid) / scapy.IP(src="10.2.0.1", dst="10.1.0.1") /
+                          scapy.UDP(sport=53, dport=5000) / scapy.Raw(b"a" * 60))
+        frames.append(scapy.Ether(type=0x88A8) / scapy.Dot1AD(vlan=100) / scapy.Dot1Q(vlan=200) /
+                      scapy.IP(src="10.3.0.1", dst="10.4.0.1") / scapy.TCP(sport=4000, dport=80, flags="S"))
+    for i, f in enumerate(frames):
+        f.time = 1_700_000_000 + i * 0.01
+    scapy.wrpcap(pcap, frames)
+    for tracked in (False, True):
+        out = os.path.join(TMP, f"vlans-{tracked}.json")
+        run("run", "--pcap", pcap, "--out", out, "--model", "none", "--format", "eve+ecs",
+            "--set", f"flow.vlan_tracking={'true' if tracked else 'false'}")
+        flows = sorted((r for r in records(out) if r["event_type"] == "flow"), key=lambda r: (r["vlan"], r["src_ip"]))
+        got = [(r["vlan"], r["src_ip"], r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"]) for r in flows]
+        want = ([([10], "10.1.0.1", 10), ([20], "10.1.0.1", 10)] if tracked else [([10], "10.1.0.1", 20)]) + \
+            [([100, 200], "10.3.0.1", 5)]
+        assert got == sorted(want), (tracked, got)
+        for r in flows:
+            assert r["network"]["vlan"] == {"id": str(r["vlan"][0])}, r["network"]
+            assert r["network"].get("inner") == ({"vlan": {"id": str(r["vlan"][1])}} if len(r["vlan"]) > 1 else None)
+            eve = {k: v for k, v in r.items() if k not in ("@timestamp", "ecs", "event", "observer", "source",
+                                                         "destination", "network", "rule")}
+            assert not schema_errors(eve), schema_errors(eve)
+        if tracked:  # two flows of one 5-tuple: one Community ID, two flow_ids
+            same = [r for r in flows if r["src_ip"] == "10.1.0.1"]
+            assert same[0]["community_id"] == same[1]["community_id"] and same[0]["flow_id"] != same[1]["flow_id"]
+
+
 def test_every_packet_read_is_accounted_in_one_line():
     # Issue 14 §2, offline: packets read (tshark's count) = in flows (the
     # flow records' packets) + not flowed (the parser's reasons) + no room.
