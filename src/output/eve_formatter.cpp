@@ -115,6 +115,22 @@ void write_evidence(LineWriter& w, const Judgement& j) {
   if (j.limited) w.lit(",\"alert_limited\":true");
 }
 
+// ECS source or destination: `{"ip":..,"port":..,"packets":..,"bytes":..}`,
+// what that side sent.
+void write_ecs_endpoint(LineWriter& w, const Endpoint& side, const FlowRecord& r, uint64_t packets, uint64_t bytes) {
+  w.lit("{\"ip\":");
+  w.ip(side.addr, r.ip_version);
+  if (has_ports(r.proto)) {
+    w.lit(",\"port\":");
+    w.uint(side.port);
+  }
+  w.lit(",\"packets\":");
+  w.uint(packets);
+  w.lit(",\"bytes\":");
+  w.uint(bytes);
+  w.ch('}');
+}
+
 }  // namespace
 
 EveFormatter::EveFormatter(const EveOptions& options)
@@ -480,28 +496,12 @@ void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool al
   w.ch('}');
   w.str(observer_members_[std::min<size_t>(r.input_index, observer_members_.size() - 1)]);
 
-  w.lit(",\"source\":{\"ip\":");
-  w.ip(r.src.addr, r.ip_version);
-  if (has_ports(r.proto)) {
-    w.lit(",\"port\":");
-    w.uint(r.src.port);
-  }
-  w.lit(",\"packets\":");
-  w.uint(s.pkts_fwd);
-  w.lit(",\"bytes\":");
-  w.uint(s.wire_bytes_fwd);
-  w.lit("},\"destination\":{\"ip\":");
-  w.ip(r.dst.addr, r.ip_version);
-  if (has_ports(r.proto)) {
-    w.lit(",\"port\":");
-    w.uint(r.dst.port);
-  }
-  w.lit(",\"packets\":");
-  w.uint(s.pkts_bwd);
-  w.lit(",\"bytes\":");
-  w.uint(s.wire_bytes_bwd);
+  w.lit(",\"source\":");
+  write_ecs_endpoint(w, r.src, r, s.pkts_fwd, s.wire_bytes_fwd);
+  w.lit(",\"destination\":");
+  write_ecs_endpoint(w, r.dst, r, s.pkts_bwd, s.wire_bytes_bwd);
 
-  w.lit("},\"network\":{");
+  w.lit(",\"network\":{");
   if (const std::string_view transport = ecs_transport_name(r.proto); !transport.empty()) {
     w.lit("\"transport\":\"");
     w.str(transport);
