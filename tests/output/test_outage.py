@@ -110,6 +110,11 @@ class Collector:
         with self.lock:
             return self.data.count(b"\n")
 
+    def last_line(self):
+        with self.lock:
+            end = self.data.rfind(b"\n")
+            return self.data[self.data.rfind(b"\n", 0, end) + 1:end].decode() if end >= 0 else None
+
     def stop(self):
         self.stopping = True
         self.thread.join(timeout=60)
@@ -218,17 +223,21 @@ def outage(name, spool_bytes=None, expect=0):
     if spool_bytes:
         extra += ["--set", f"output.spool_bytes={spool_bytes}"]
     first = Collector(port)
+    started = time.time()
     run = LiveRun(name, port, 1000, *extra)
     try:
         run.wait_for("records at the collector", lambda: first.line_count() >= 500)  # the first active timeouts
         before = first.stop()  # the outage
+        down = time.time()
         lines_at_outage = len(run.file_lines())
         time.sleep(OUTAGE_S)
         written = len(run.file_lines())
         assert written >= lines_at_outage + 1500, (lines_at_outage, written)  # the stream went on meanwhile
         second = Collector(port)
-        # Back: the records of the outage arrive, then new ones.
-        run.wait_for("the collector to catch up", lambda: second.line_count() >= written - len(before) + 500)
+        # Back: the records of the outage arrive (those the bound kept), then
+        # new ones, until the collector has one the file got 500 lines later.
+        run.wait_for("the collector to catch up", lambda: second.last_line() in run.file_lines()[written + 500:])
+        print(f"  {name}: collector down at {down - started:.1f} s, caught up {time.time() - down:.1f} s later")
         err = run.stop(expect)
     finally:
         if run.proc.poll() is None:
