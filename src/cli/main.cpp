@@ -69,7 +69,8 @@ Options for run and extract:
   --community-id-seed N     Community ID seed (0-65535)
   --set KEY=VALUE           any config key, e.g. --set flow.table_size=262144
   --workers N               offline worker lcores (default: cores - 1, at most one per file
-                            unless the main lcore deals frames: dpdk.read_on)
+                            unless the main lcore deals frames: dpdk.read_on; one beyond 32
+                            files, which the main lcore reads one at a time)
   -q, --quiet               no summary on standard error
 Options for run:
   --model FILE              compiled model ("none": no scoring)
