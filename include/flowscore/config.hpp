@@ -139,8 +139,9 @@ bool apply_override(const std::string& key, const std::string& value, Config& cf
 bool validate_config(const Config& cfg, std::string& error);
 
 // Offline runs: a flow needs at least one packet and a packet at least a
-// 16-byte record header in a pcap (32 in a pcapng), so the captures' total
-// size bounds how many flows can ever be live. When that bound is below
+// 16-byte record header in a pcap (32 in a pcapng), and each file is flushed
+// before the next is read, so the largest capture's size bounds how many
+// flows can ever be live. When that bound is below
 // flow.table_size, the table's capacity drops to it (rounded up to 2^k - 1,
 // at least 1023): the table can still never fill, so the records are the
 // same, and start-up (rte_hash's index is cleared at creation, about 128 B a

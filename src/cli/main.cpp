@@ -22,6 +22,7 @@
 #include "flowscore/model_cli.hpp"
 #include "flowscore/pipeline.hpp"
 #include "flowscore/report_cli.hpp"
+#include "capture_inputs.hpp"
 #include "install_paths.hpp"
 
 namespace fs = std::filesystem;
@@ -52,7 +53,12 @@ Usage:
   flowscore --help | --version
 
 Options for run and extract:
-  --pcap FILE               capture file (pcap or pcapng); repeat for several
+  --pcap FILE|DIR           capture file (pcap or pcapng); repeat for several. A directory
+                            gives its *.pcap, *.pcapng and *.cap files (not below it), by name
+  --pcap-list FILE          capture files, one path (or directory) per line ("-": standard
+                            input; '#' comments and blank lines skipped). Any number of files
+                            (at most 65536) run in one process, each file on its own as if
+                            run alone (flows never span files); in_iface/input names the file
   -o, --out TARGET          where records go: a file, "-" (standard output), tcp://ADDR:PORT,
                             syslog+tcp://ADDR:PORT, syslog+tls://ADDR:PORT?ca=FILE or
                             kafka://HOST:PORT,.../TOPIC (docs/OUTPUT.md); default from config;
@@ -63,7 +69,8 @@ Options for run and extract:
   --community-id-seed N     Community ID seed (0-65535)
   --set KEY=VALUE           any config key, e.g. --set flow.table_size=262144
   --workers N               offline worker lcores (default: cores - 1, at most one per file
-                            unless the main lcore deals frames: dpdk.read_on)
+                            unless the main lcore deals frames: dpdk.read_on; one beyond 32
+                            files, which the main lcore reads one at a time)
   -q, --quiet               no summary on standard error
 Options for run:
   --model FILE              compiled model ("none": no scoring)
@@ -132,9 +139,10 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   for (int i = ours_from; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
 
-  enum { kPcap = 1000, kOut, kConfig, kModel, kFeatures, kFormat, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
+  enum { kPcap = 1000, kPcapList, kOut, kConfig, kModel, kFeatures, kFormat, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
   static const option opts[] = {
-      {"pcap", required_argument, nullptr, kPcap},       {"out", required_argument, nullptr, kOut},
+      {"pcap", required_argument, nullptr, kPcap},       {"pcap-list", required_argument, nullptr, kPcapList},
+      {"out", required_argument, nullptr, kOut},
       {"config", required_argument, nullptr, kConfig},   {"model", required_argument, nullptr, kModel},
       {"features", no_argument, nullptr, kFeatures},     {"idle-timeout", required_argument, nullptr, kIdle},
       {"format", required_argument, nullptr, kFormat},
@@ -150,6 +158,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   std::vector<std::pair<std::string, std::string>> overrides;
   std::string out_path, model_path;
   std::vector<std::string> more_outs;  // --out given again: more outputs (run)
+  std::vector<CaptureSource> capture_sources;  // --pcap and --pcap-list, in order
   bool model_given = false;
   optind = 1;
   opterr = 1;
@@ -161,7 +170,8 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
     if (option_index >= 0) given.push_back(opts[option_index].name);
     option_index = -1;
     switch (c) {
-      case kPcap: req.pcaps.push_back(optarg); break;
+      case kPcap: capture_sources.push_back({CaptureSource::Kind::kPath, optarg}); break;
+      case kPcapList: capture_sources.push_back({CaptureSource::Kind::kList, optarg}); break;
       case kOut:
       case 'o':
         (out_path.empty() ? out_path : more_outs.emplace_back()) = optarg;
@@ -236,6 +246,14 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
                  name);
       return 2;
     }
+  }
+  if (std::string error; !expand_capture_sources(capture_sources, req.pcaps, error)) {
+    fmt::print(stderr, "flowscore: {}\n", error);
+    return 2;
+  }
+  if (req.pcaps.empty() && !capture_sources.empty()) {
+    fmt::print(stderr, "flowscore: the --pcap-list names no capture file\n");
+    return 2;
   }
   if (req.pcaps.empty() && req.eal_args.empty()) {
     fmt::print(stderr, "flowscore: give --pcap FILE (offline) or DPDK EAL options before '--' (live); see --help\n");

@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <type_traits>
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
+#include "capture_ports.hpp"
 #include "flowscore/flow_table.hpp"
 
 namespace flowscore {
@@ -75,8 +78,9 @@ bool CaptureFeeder::make_lanes(size_t workers, int socket, std::string& error) {
 }
 
 std::unique_ptr<CaptureFeeder> CaptureFeeder::create(std::vector<Input> inputs, size_t workers, uint16_t burst,
-                                                     int socket, std::string& error) {
+                                                     int socket, CapturePorts* ports, std::string& error) {
   std::unique_ptr<CaptureFeeder> f(new CaptureFeeder);
+  f->ports_ = ports;
   if (!f->stager_.has_capture_time()) {
     error = "the pcap PMD does not stamp capture times";
     return nullptr;
@@ -125,6 +129,16 @@ unsigned CaptureFeeder::poll() {
   // on the wrong clock.
   for (const auto& l : lanes_)
     if (l->inputs_done_.load(std::memory_order_acquire) < input_) return 0;
+  if (ports_ && !input_open_) {
+    std::string error;
+    if (ports_->open(inputs_[input_].input_index, inputs_[input_].port, error)) {
+      input_open_ = true;
+    } else {  // probed before the run began, so rare (the file went away): said, and read as empty
+      fmt::print(stderr, "flowscore: {}\n", error);
+      end_input();
+      return 0;
+    }
+  }
   const Input& in = inputs_[input_];
   rte_mbuf* pkts[FlowTable::kMaxBurst];
   StagedFrame* frames = frames_.get();
@@ -133,8 +147,7 @@ unsigned CaptureFeeder::poll() {
   while (moved < kRingFrames && lanes_have_room()) {
     const uint16_t n = rte_eth_rx_burst(in.port, 0, pkts, burst_);
     if (n == 0) {  // the pcap PMD's end of file
-      ++input_;
-      for (const auto& l : lanes_) l->inputs_read_.store(input_, std::memory_order_release);
+      end_input();
       break;
     }
     for (uint16_t i = 0; i < n; ++i) {
@@ -146,6 +159,13 @@ unsigned CaptureFeeder::poll() {
     moved += n;
   }
   return moved;
+}
+
+void CaptureFeeder::end_input() {
+  if (ports_ && input_open_) ports_->close(inputs_[input_].input_index);  // every mbuf of it is freed
+  input_open_ = false;
+  ++input_;
+  for (const auto& l : lanes_) l->inputs_read_.store(input_, std::memory_order_release);
 }
 
 unsigned CaptureFeeder::poll_live() {

@@ -58,6 +58,8 @@ struct rte_ring;
 
 namespace flowscore {
 
+class CapturePorts;
+
 // The worker's side of a lane.
 class CaptureLane {
  public:
@@ -93,11 +95,13 @@ class CaptureFeeder {
   };
   // Offline: reads `inputs` (capture files) in order for `workers` workers
   // (one lane each); `burst` is the workers' burst size (at most
-  // FlowTable::kMaxBurst). Returns null with `error` when a ring cannot be
-  // made, or when the PMD does not stamp capture times (the workers then
-  // read for themselves).
+  // FlowTable::kMaxBurst). With `ports`, each input's port is opened when
+  // its file is started and closed at its end (Input::port is then filled
+  // in); without, every port is open already. Returns null with `error`
+  // when a ring cannot be made, or when the PMD does not stamp capture
+  // times (the workers then read for themselves).
   static std::unique_ptr<CaptureFeeder> create(std::vector<Input> inputs, size_t workers, uint16_t burst,
-                                               int socket, std::string& error);
+                                               int socket, CapturePorts* ports, std::string& error);
   // Live: polls every input in turn until `stop`.
   static std::unique_ptr<CaptureFeeder> create_live(std::vector<Input> inputs, size_t workers, uint16_t burst,
                                                     int socket, const std::atomic<bool>& stop, std::string& error);
@@ -119,11 +123,14 @@ class CaptureFeeder {
   bool make_lanes(size_t workers, int socket, std::string& error);
   unsigned poll_live();
   bool lanes_have_room() const;
+  void end_input();  // offline: the current input is read to its end (its port closed, with ports_)
   void hand_over(const StagedFrame* frames, unsigned n);  // each frame to its lane's ring
 
   std::vector<Input> inputs_;
   std::vector<std::unique_ptr<CaptureLane>> lanes_;
   uint32_t input_ = 0;  // the input being read
+  CapturePorts* ports_ = nullptr;  // offline: opens and closes each file's port, when not all are open
+  bool input_open_ = false;        // with ports_: inputs_[input_]'s port is open
   FrameStager stager_;
   std::unique_ptr<StagedFrame[]> frames_;   // one burst; a local array would be zeroed on every call
   std::unique_ptr<StagedFrame[]> sorted_;   // the burst dealt out: lanes x burst

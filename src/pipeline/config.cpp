@@ -505,7 +505,10 @@ uint32_t fit_flow_table_to_captures(Config& cfg, const std::vector<std::string>&
     std::error_code ec;
     const uint64_t bytes = std::filesystem::file_size(path, ec);
     if (ec) return cfg.flow.capacity;  // not a plain file (a FIFO): no bound
-    most_packets += bytes / kMinRecordBytes;
+    // The largest file, not their sum: a worker flushes each file before it
+    // takes the next (Worker::flush), so one file's flows at most are ever
+    // in a table; a corpus of many small files keeps a small table.
+    most_packets = std::max(most_packets, bytes / kMinRecordBytes);
   }
   if (most_packets >= cfg.flow.capacity) return cfg.flow.capacity;
   const uint32_t fitted = std::max<uint32_t>(std::bit_ceil(static_cast<uint32_t>(most_packets) + 1) - 1, kSmallest);

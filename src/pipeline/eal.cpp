@@ -58,10 +58,12 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   // that read whole capture files themselves are at most one per file; so
   // are workers by default when one reader deals the frames, since it
   // reads at about one worker's pace.
+  const bool on_demand = pcaps.size() > kMaxCapturePortsAtStart;
   const unsigned files = static_cast<unsigned>(pcaps.size());
   unsigned workers = workers_wanted ? workers_wanted
+                     : on_demand    ? 1u
                                     : static_cast<unsigned>(std::max<size_t>(1, cpus.size() - 1));
-  const bool deal = read_on == "main" || (read_on == "auto" && workers_wanted > files);
+  const bool deal = on_demand || read_on == "main" || (read_on == "auto" && workers_wanted > files);
   if (!deal || workers_wanted == 0) workers = std::min(workers, files);
   workers = std::max(1u, workers);
   if (workers + 1 > RTE_MAX_LCORE) {
@@ -72,6 +74,10 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
   plan = EalPlan{};
   plan.worker_lcores = workers;
   plan.one_reader = deal || (read_on == "auto" && workers == 1);
+  plan.ports_on_demand = on_demand;
+  if (on_demand && read_on == "worker")
+    plan.notes.push_back(fmt::format("{} capture files: the main lcore reads them, one at a time (dpdk.read_on "
+                                     "\"worker\" needs at most {})", files, kMaxCapturePortsAtStart));
   if (workers + 1 > cpus.size())
     plan.notes.push_back(fmt::format("{} worker lcores and the main lcore share {} CPUs: lcores on one CPU take "
                                      "turns, which is slow (--workers)", workers, cpus.size()));
@@ -113,7 +119,7 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
                              : fmt::format("only {} MiB of hugepages free ({} MiB wanted): running with --no-huge",
                                            free_mb, memory_mb));
   }
-  for (size_t i = 0; i < pcaps.size(); ++i) {
+  for (size_t i = 0; i < pcaps.size() && !on_demand; ++i) {
     // DPDK's devargs split on ',' and take '=' as key/value: such a path
     // would be misread, not merely fail.
     if (pcaps[i].find_first_of(",=") != std::string::npos) {

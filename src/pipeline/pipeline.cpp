@@ -41,6 +41,7 @@
 #include "flowscore/pcap_file.hpp"
 #include "flowscore/prefault.hpp"
 #include "metrics_endpoint.hpp"
+#include "capture_ports.hpp"
 #include "port_setup.hpp"
 #include "queue_plan.hpp"
 #include "progress_line.hpp"
@@ -184,34 +185,33 @@ ModelInfo model_info(const CompiledModel& m, const Config& cfg) {
 // were left unread, not libpcap: said so, and not bad input (a broken
 // framing still is).
 enum class Unread { kNone, kStopped, kBroken };
-Unread report_unread(const std::string& path, uint16_t port, const std::optional<CaptureLayout>& pcapng,
+Unread report_unread(const std::string& path, const CapturePorts::Read& st, const std::optional<CaptureLayout>& pcapng,
                      bool stopped) {
-  rte_eth_stats st{};
-  if (rte_eth_stats_get(port, &st) != 0) return Unread::kNone;
+  if (!st.opened) return Unread::kBroken;  // its port never opened: said when it failed
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) return Unread::kNone;  // gone since the run began: nothing left to compare with
   CaptureLayout layout;
   if (pcapng) {
     layout = *pcapng;
-  } else if (size == 24 + 16 * st.ipackets + st.ibytes || !read_capture_layout(path, layout)) {
+  } else if (size == 24 + 16 * st.packets + st.bytes || !read_capture_layout(path, layout)) {
     return Unread::kNone;
   }
-  if (st.ipackets < layout.packet_records && stopped)
+  if (st.packets < layout.packet_records && stopped)
     fmt::print(stderr, "flowscore: {}: {} of {} packet records were not read: the run was stopped\n", path,
-               layout.packet_records - st.ipackets, layout.packet_records);
-  else if (st.ipackets < layout.packet_records)
+               layout.packet_records - st.packets, layout.packet_records);
+  else if (st.packets < layout.packet_records)
     fmt::print(stderr,
                "flowscore: {}: {} of {} packet records were not read: libpcap refused a record (corrupt, or from an "
                "interface it cannot use) and the pcap PMD ends its burst there\n",
-               path, layout.packet_records - st.ipackets, layout.packet_records);
+               path, layout.packet_records - st.packets, layout.packet_records);
   if (!layout.intact)
     fmt::print(stderr,
                "flowscore: {}: truncated or corrupt capture: its framing breaks at byte {}, and the {} bytes from "
                "there were not read\n",
                path, layout.broken_at, size - layout.broken_at);
-  if (!layout.intact || (st.ipackets < layout.packet_records && !stopped)) return Unread::kBroken;
-  return st.ipackets < layout.packet_records ? Unread::kStopped : Unread::kNone;
+  if (!layout.intact || (st.packets < layout.packet_records && !stopped)) return Unread::kBroken;
+  return st.packets < layout.packet_records ? Unread::kStopped : Unread::kNone;
 }
 
 // The pcapng inputs' layouts, walked on one thread while the run reads them
@@ -517,11 +517,13 @@ bool prepare_run(const RunRequest& req, const FeatureSpec& spec, RunInputs& in, 
 
 // Starts the EAL: offline with arguments flowscore plans itself, live with
 // the user's. Sets how many workers the run gets. Returns 0 or an exit status.
-int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, bool& may_retry_without_hugepages) {
+int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, bool& ports_on_demand,
+               bool& may_retry_without_hugepages) {
   const Config& cfg = req.cfg;
   std::string error;
   worker_count = 1;
   one_reader = false;
+  ports_on_demand = false;
   may_retry_without_hugepages = false;
   if (!req.pcaps.empty()) {
     EalPlan plan;
@@ -536,6 +538,7 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, 
     for (const std::string& note : plan.notes) log_line(req.quiet, note);
     worker_count = plan.worker_lcores;
     one_reader = plan.one_reader;
+    ports_on_demand = plan.ports_on_demand;
     may_retry_without_hugepages = !plan.no_huge && cfg.dpdk.hugepages == "auto";
     if (!start_eal(plan.args, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
@@ -559,6 +562,15 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, 
     return 2;
   }
   return 0;
+}
+
+// Offline, ports opened on demand (CapturePorts): one input per capture
+// file, its port filled in by the feeder when it opens it.
+std::vector<WorkerInput> capture_inputs(const std::vector<PcapFileInfo>& pcaps) {
+  std::vector<WorkerInput> inputs;
+  for (size_t i = 0; i < pcaps.size(); ++i)
+    inputs.push_back({0, 0, static_cast<uint32_t>(i), pcaps[i].link, pcaps[i].snaplen});
+  return inputs;
 }
 
 // Offline: capture file i is port net_pcap<i>, started with one queue.
@@ -663,15 +675,16 @@ bool open_live_ports(const RunRequest& req, const QueuePlan& plan, const std::ma
 // dpdk.read_on), the feeder that deals their frames to the workers; null
 // when the workers read.
 std::unique_ptr<CaptureFeeder> make_capture_feeder(const RunRequest& req, const std::vector<WorkerInput>& inputs,
-                                                   unsigned worker_count, bool one_reader) {
+                                                   unsigned worker_count, bool one_reader, CapturePorts* ports,
+                                                   std::string& error) {
   const Config& cfg = req.cfg;
   if (req.pcaps.empty() || !one_reader) return nullptr;
   std::vector<CaptureFeeder::Input> feeds;
   for (const WorkerInput& in : inputs)
     feeds.push_back({in.port, in.queue, static_cast<uint16_t>(in.input_index), in.link, in.snaplen});
-  std::string error;
   auto feeder = CaptureFeeder::create(std::move(feeds), worker_count, static_cast<uint16_t>(cfg.dpdk.burst_size),
-                                      static_cast<int>(rte_socket_id()), error);
+                                      static_cast<int>(rte_socket_id()), ports, error);
+  if (!feeder && ports) return nullptr;  // no one else can open the ports: the run cannot go on
   if (feeder && worker_count == 1)
     log_line(req.quiet, "the main lcore reads and parses the capture files; the worker tracks flows (dpdk.read_on)");
   else if (feeder)
@@ -799,11 +812,10 @@ std::string status_text(const RunStats& s) {
 // read it from the file). Every burst is freed at once, so this should never
 // happen offline; if it does, the output misses packets of the file and the
 // run fails. Live, it means the workers fell behind: reported, not fatal.
-int report_mbuf_shortage(uint16_t port, const std::string& pcap) {
-  rte_eth_stats st{};
-  if (rte_eth_stats_get(port, &st) != 0 || st.rx_nombuf == 0) return 0;
+int report_mbuf_shortage(uint16_t port, uint64_t rx_nombuf, const std::string& pcap) {
+  if (rx_nombuf == 0) return 0;
   fmt::print(stderr, "flowscore: {}: {} packets lost: no free mbuf (dpdk.mbufs)\n",
-             pcap.empty() ? fmt::format("port {}", port) : pcap, st.rx_nombuf);
+             pcap.empty() ? fmt::format("port {}", port) : pcap, rx_nombuf);
   return pcap.empty() ? 0 : 1;
 }
 
@@ -913,8 +925,9 @@ int run_pipeline(const RunRequest& req) {
   // ---- DPDK -----------------------------------------------------------------
   const auto t_start = std::chrono::steady_clock::now();
   unsigned worker_count = 1;
-  bool one_reader = false, may_retry_without_hugepages = false;
-  if (const int rc = start_dpdk(req, worker_count, one_reader, may_retry_without_hugepages); rc != 0) return rc;
+  bool one_reader = false, ports_on_demand = false, may_retry_without_hugepages = false;
+  if (const int rc = start_dpdk(req, worker_count, one_reader, ports_on_demand, may_retry_without_hugepages); rc != 0)
+    return rc;
   const auto t_eal_ready = std::chrono::steady_clock::now();
 
   // DPDK memory ran out after start-up: with hugepages chosen by "auto",
@@ -950,8 +963,14 @@ int run_pipeline(const RunRequest& req) {
   std::vector<WorkerInput> inputs;  // offline one per capture file, live one per port
   std::vector<std::vector<WorkerInput>> assigned;
   std::vector<CaptureFeeder::Input> dealt;  // live: the queues the main lcore reads and deals
-  if (offline ? !open_capture_ports(req, in.pcaps, pools.begin()->second, inputs, error)
-              : !open_live_ports(req, live_plan, pools, inputs, assigned, dealt, error)) {
+  // Offline with more files than ports at start: the feeder opens each
+  // file's port as it reads it (CapturePorts, issue 17).
+  std::unique_ptr<CapturePorts> capture_ports;
+  if (ports_on_demand) {
+    capture_ports = std::make_unique<CapturePorts>(req.pcaps, cfg.dpdk, pools.begin()->second);
+    inputs = capture_inputs(in.pcaps);
+  } else if (offline ? !open_capture_ports(req, in.pcaps, pools.begin()->second, inputs, error)
+                     : !open_live_ports(req, live_plan, pools, inputs, assigned, dealt, error)) {
     fmt::print(stderr, "flowscore: {}\n", error);
     rte_eal_cleanup();
     return 1;
@@ -967,7 +986,12 @@ int run_pipeline(const RunRequest& req) {
                              "Packets, drops, flows, records, alerts: at most about a second old");
   std::unique_ptr<CaptureFeeder> feeder;
   if (offline) {
-    feeder = make_capture_feeder(req, inputs, worker_count, one_reader);
+    feeder = make_capture_feeder(req, inputs, worker_count, one_reader, capture_ports.get(), error);
+    if (!feeder && capture_ports) {
+      capture_ports.reset();
+      free_pools();
+      return out_of_memory(error);
+    }
     assigned = deal_inputs(inputs, worker_count, feeder != nullptr);
   } else if (!dealt.empty()) {
     feeder = CaptureFeeder::create_live(std::move(dealt), worker_count, static_cast<uint16_t>(cfg.dpdk.burst_size),
@@ -1061,8 +1085,8 @@ int run_pipeline(const RunRequest& req) {
     }
   };
   const bool can_reload = req.mode == RunMode::kEve && !cfg.model.path.empty();
-  std::vector<PortRef> ports;
-  for (const WorkerInput& i : inputs) {
+  std::vector<PortRef> ports;  // with capture_ports, their totals instead (below)
+  for (const WorkerInput& i : capture_ports ? std::vector<WorkerInput>{} : inputs) {
     uint16_t queues = 1;
     for (const QueuePlan::Port& p : live_plan.ports)
       if (p.port == i.port) queues = p.rx_queues;
@@ -1071,6 +1095,7 @@ int run_pipeline(const RunRequest& req) {
   StatsReporter stats(workers, writer_scorer.get(), std::move(ports), offline ? 0 : cfg.output.stats_interval_ns,
                       cfg.output.sensor_name, record_format(cfg), [&](RunStats& s) {
     s.write_failures = write_failures;
+    if (capture_ports) s.ports.push_back(capture_ports->totals());  // the main lcore's, as the feeder that uses them
     if (!offline && feeder) s.ring_drops = feeder->ring_drops();
     for (const RunInputs::Output& o : in.outputs) {
       RunStats::Output& os = s.outputs.emplace_back();
@@ -1136,7 +1161,8 @@ int run_pipeline(const RunRequest& req) {
   // Live, link changes are logged as the main lcore sees them (polled once
   // a second: not every PMD raises link-state interrupts).
   std::vector<uint16_t> port_ids;
-  for (const WorkerInput& i : inputs) port_ids.push_back(i.port);
+  for (const WorkerInput& i : inputs)
+    if (!capture_ports) port_ids.push_back(i.port);
   LinkWatch link_watch(std::move(port_ids));
   auto next_link_check = std::chrono::steady_clock::now();
   bool links_reported = false;
@@ -1200,13 +1226,35 @@ int run_pipeline(const RunRequest& req) {
   if (g_model_reloads || g_model_refusals)
     fmt::print(stderr, "flowscore: model reloads: {} taken, {} refused\n", g_model_reloads.load(), g_model_refusals.load());
   int status = report_losses(t, *in.sink) | spool_status;
-  for (const WorkerInput& i : inputs) status |= report_mbuf_shortage(i.port, offline ? req.pcaps[i.input_index] : "");
+  // Each capture file's counters: its port's, or kept from it when it was
+  // closed (CapturePorts).
+  if (capture_ports) capture_ports->close_all();  // a stop may have left one open
+  auto counters = [&](const WorkerInput& i) {
+    if (capture_ports) return capture_ports->read(i.input_index);
+    rte_eth_stats st{};
+    CapturePorts::Read r;
+    r.opened = rte_eth_stats_get(i.port, &st) == 0;
+    r.packets = st.ipackets;
+    r.bytes = st.ibytes;
+    r.ierrors = st.ierrors;
+    r.rx_nombuf = st.rx_nombuf;
+    return r;
+  };
+  for (const WorkerInput& i : inputs)
+    status |= report_mbuf_shortage(i.port, counters(i).rx_nombuf, offline ? req.pcaps[i.input_index] : "");
   if (offline) {
     const auto pcapng = pcapng_layouts.get();
     const int stop_signal = g_stop_signal.load();
     bool broken = false, cut_short = false;
     for (size_t k = 0; k < inputs.size(); ++k) {
-      const Unread u = report_unread(req.pcaps[inputs[k].input_index], inputs[k].port, pcapng[k], stop_signal != 0);
+      const CapturePorts::Read r = counters(inputs[k]);
+      // Never opened without a failure said (a stop came first): nothing to compare.
+      if (!r.opened && capture_ports && stop_signal != 0) {
+        cut_short = true;
+        continue;
+      }
+      const Unread u = r.opened || capture_ports ? report_unread(req.pcaps[inputs[k].input_index], r, pcapng[k], stop_signal != 0)
+                                                 : Unread::kNone;
       broken |= u == Unread::kBroken;
       cut_short |= u == Unread::kStopped;
     }
@@ -1219,9 +1267,10 @@ int run_pipeline(const RunRequest& req) {
       status = 128 + stop_signal;
     }
   }
-  for (const WorkerInput& i : inputs) rte_eth_dev_stop(i.port);
+  for (const WorkerInput& i : capture_ports ? std::vector<WorkerInput>{} : inputs) rte_eth_dev_stop(i.port);
   workers.clear();
   feeder.reset();
+  capture_ports.reset();
   free_pools();
   rte_eal_cleanup();
   return status;

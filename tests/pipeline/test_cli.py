@@ -614,6 +614,124 @@ def test_reading_on_the_main_lcore_changes_nothing():
     assert "lcores, one of them the main lcore" in p.stderr and "Usage" not in p.stderr, p.stderr
 
 
+def capture_corpus(name, copies):
+    """A directory of `copies` links to each small capture (tests/data/output
+    and the packet captures flowscore reads whole), named so that name order
+    interleaves them: NNN-k-basename. Returns (directory, sorted paths)."""
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    sources = SMALL + [os.path.join(DATA, "packet", f) for f in sorted(os.listdir(os.path.join(DATA, "packet")))
+                       if f.endswith(".pcap")]
+    # Only those a run takes alone (an unsupported link type refuses the whole run).
+    sources = [f for f in sources if subprocess.run([FLOWSCORE, "run", "--model", "none", "-q", "--pcap", f, "--out",
+                                                     os.devnull], capture_output=True).returncode == 0]
+    paths = []
+    for k in range(copies):
+        for j, f in enumerate(sources):
+            link = os.path.join(d, f"{k * len(sources) + j:04d}-{os.path.basename(f)}")
+            if not os.path.exists(link):
+                os.symlink(f, link)
+            paths.append(link)
+    return d, sorted(paths)
+
+
+def flow_keys(recs):
+    """{in_iface: {(community_id, packets, bytes)}} of the flow records."""
+    out = {}
+    for r in recs:
+        if r.get("event_type") == "flow":
+            f = r["flow"]
+            out.setdefault(r["in_iface"], set()).add(
+                (r["community_id"], f["pkts_toserver"] + f["pkts_toclient"], f["bytes_toserver"] + f["bytes_toclient"]))
+    return out
+
+
+def test_a_list_of_many_captures_runs_in_one_process_as_each_file_alone():
+    # Issue 17: --pcap-list, --pcap DIR. More files than DPDK has ports
+    # (RTE_MAX_ETHPORTS, 32) run in one process: each file's port opens when
+    # the main lcore comes to it. Every file's flows are those of a run on it
+    # alone (flows never span files); every packet tshark counts is read.
+    d, paths = capture_corpus("corpus", 3)
+    assert len(paths) > 90, len(paths)
+    listing = os.path.join(TMP, "corpus.list")
+    with open(listing, "w") as f:
+        f.write("# a corpus\n\n" + "\n".join(f"  {p}" if i % 10 == 0 else p for i, p in enumerate(paths)) + "\n")
+    outs = {}
+    for how, args, stdin in (("list", ["--pcap-list", listing], None), ("dir", ["--pcap", d], None),
+                             ("stdin", ["--pcap-list", "-"], open(listing))):
+        outs[how] = os.path.join(TMP, f"corpus-{how}.json")
+        p = run("run", "--model", "none", "--out", outs[how], *args, stdin=stdin)
+    # Directory order is name order, as the sorted list: the same bytes.
+    data = {how: open(path, "rb").read() for how, path in outs.items()}
+    assert data["list"] == data["dir"] == data["stdin"] and data["list"].count(b"\n") > 200
+    together = flow_keys(records(outs["list"]))
+    assert len(together) > 80, len(together)
+    for path in paths[::7]:
+        alone = os.path.join(TMP, "corpus-alone.json")
+        run("run", "--model", "none", "-q", "--pcap", path, "--out", alone)
+        assert flow_keys(records(alone)).get(os.path.basename(path), set()) == together.get(os.path.basename(path), set()), path
+    # Dealt to two workers by address pair, the same flows (a flow may end on
+    # `shutdown` rather than `timeout`, ARCHITECTURE.md: reasons are not compared).
+    dealt = os.path.join(TMP, "corpus-dealt.json")
+    run("run", "--model", "none", "--workers", "2", "--out", dealt, "--pcap-list", listing)
+    assert flow_keys(records(dealt)) == together
+    # Every packet read, as tshark counts them; the accounting line still closes.
+    line = re.search(r"accounting: (\d+) packets read = (\d+) in flows \+ (\d+) not flowed \+ (\d+) with no room", p.stderr)
+    assert line, p.stderr
+    frames = {f: tshark_frames(f)[0] for f in set(map(os.path.realpath, paths))}
+    assert int(line[1]) == sum(frames[os.path.realpath(f)] for f in paths), (line[0], sum(frames.values()))
+    assert int(line[2]) == sum(r["flow"]["pkts_toserver"] + r["flow"]["pkts_toclient"] for r in records(outs["list"])
+                               if r["event_type"] == "flow"), line[0]
+    # extract's input column names each file too.
+    table = os.path.join(TMP, "corpus.csv")
+    run("extract", "--pcap-list", listing, "--out", table)
+    rows = list(csv.DictReader(open(table)))
+    assert {r["input"] for r in rows} == set(together), {r["input"] for r in rows} ^ set(together)
+    # --pcap FILE, --pcap DIR and --pcap-list together, in that order: the files in it.
+    both = os.path.join(TMP, "corpus-both.json")
+    run("run", "--model", "none", "--out", both, "--pcap", PING, "--pcap", d, "--pcap-list", listing)
+    assert set(flow_keys(records(both))) == set(together) | {os.path.basename(PING)}
+
+
+def test_a_bad_file_in_a_capture_list_is_named():
+    # A list is checked as a whole before DPDK starts: a file missing or not
+    # a capture stops the run (exit 2) and is named. A file cut short is
+    # read as far as it holds, as with --pcap: the others' records are
+    # written, and the run fails as bad input, naming it.
+    d, paths = capture_corpus("corpus-bad", 2)
+    paths = paths[:45]
+    listing = os.path.join(TMP, "bad.list")
+    out = os.path.join(TMP, "bad.json")
+    for bad in ("/nonexistent/gone.pcap", os.path.join(SRC, "README.md")):
+        with open(listing, "w") as f:
+            f.write("\n".join(paths[:20] + [bad] + paths[20:]) + "\n")
+        p = run("run", "--pcap-list", listing, "--out", out, expect=2)
+        assert bad in p.stderr, p.stderr
+    cut = os.path.join(TMP, "list-cut.pcap")
+    data = open(PING, "rb").read()
+    with open(cut, "wb") as f:
+        f.write(data[: len(data) - 7])
+    with open(listing, "w") as f:
+        f.write("\n".join(paths[:20] + [cut] + paths[20:]) + "\n")
+    p = run("run", "--model", "none", "--pcap-list", listing, "--out", out, expect=2)
+    assert "list-cut.pcap: truncated" in p.stderr, p.stderr
+    clean = os.path.join(TMP, "clean.json")
+    run("run", "--model", "none", "--out", clean, "--pcap-list", "-", input="\n".join(paths) + "\n")
+    got = flow_keys(records(out))
+    assert got.pop("list-cut.pcap") and got == flow_keys(records(clean)) and len(got) > 30, len(got)
+    p = run("run", "--pcap-list", "/nonexistent.list", "--out", out, expect=2)
+    assert "/nonexistent.list" in p.stderr, p.stderr
+    empty = os.path.join(TMP, "no-captures")
+    os.makedirs(empty, exist_ok=True)
+    p = run("run", "--pcap", empty, "--out", out, expect=2)
+    assert "no-captures" in p.stderr and "no .pcap" in p.stderr, p.stderr
+    # Input indexes are 16 bits: more than 65536 files are refused, before any is opened.
+    with open(listing, "w") as f:
+        f.write((PING + "\n") * 65537)
+    p = run("run", "--pcap-list", listing, "--out", out, expect=2)
+    assert "65537 capture files" in p.stderr and "at most 65536" in p.stderr, p.stderr
+
+
 def test_a_table_fitted_to_the_captures_changes_no_record():
     # Offline, the flow table shrinks to the most flows the captures' size
     # allows (flow.fit_table_to_input), so it can still never fill: the
