@@ -1481,6 +1481,7 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
     reader.start()
+    pid = None
     try:
         deadline = time.time() + 120
         while True:  # every packet in, and every flow ended by its idle timeout (on the workers)
@@ -1493,8 +1494,13 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
             if live.get("packets") == frames and live.get("flows_created", 0) > 0 and live.get("flows_active", 1) == 0:
                 break
         pid = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])  # flowscore, under strace
-        workers = {int(t) for t in os.listdir(f"/proc/{pid}/task")
-                   if open(f"/proc/{pid}/task/{t}/comm").read().startswith("rte-worker")}
+
+        def thread_name(tid):
+            try:
+                return open(f"/proc/{pid}/task/{tid}/comm").read()
+            except FileNotFoundError:  # a thread that ended since the listing (not a worker: they run on)
+                return ""
+        workers = {int(t) for t in os.listdir(f"/proc/{pid}/task") if thread_name(t).startswith("rte-worker")}
         import urllib.request
         urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).read()
         os.kill(pid, signal.SIGINT)
@@ -1502,6 +1508,11 @@ def test_a_worker_makes_no_syscall_and_no_allocation_while_it_runs():
         reader.join(timeout=10)
     finally:
         if proc.poll() is None:
+            if pid is not None:  # flowscore itself, or it outlives its tracer
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             proc.kill()
     err = "".join(lines)
     assert proc.returncode == 0, err
