@@ -19,7 +19,7 @@ struct SyslogOptions {
 
 // TIMESTAMP for messages sent now: RFC 3339 UTC with microseconds.
 struct SyslogClock {
-  char text[40];
+  char text[64];  // room for any tm the format could be given (GCC checks the bound)
   SyslogClock();
 };
 
