@@ -1,6 +1,8 @@
 """What the Python test scripts share: running their test_* functions in
 name order (each failure printed with its traceback, the exit status 1 when
-any failed), and a free TCP port on 127.0.0.1 for a service of their own."""
+any failed), a free TCP port on 127.0.0.1 for a service of their own, and
+a command on a live run's DPDK telemetry socket."""
+import json
 import socket
 import sys
 import traceback
@@ -25,3 +27,16 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def telemetry(prefix, command):
+    """The answer to `command` (e.g. "/flowscore/stats") on the telemetry
+    socket of the DPDK process run with --file-prefix=`prefix`."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
+    try:
+        sock.recv(16384)  # greeting
+        sock.send(command.encode())
+        return json.loads(sock.recv(65536))[command]
+    finally:
+        sock.close()

@@ -35,7 +35,7 @@ import time
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "tests", "common"))
-from script_tests import free_port, run_tests  # noqa: E402
+from script_tests import free_port, run_tests, telemetry  # noqa: E402
 FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 TMP = tempfile.mkdtemp(prefix="flowscore-outage-")
 THREE_LCORES = "0@0,1@1,2@1"  # the main lcore and two workers on this 2-CPU machine
@@ -121,17 +121,6 @@ class Collector:
         assert not self.thread.is_alive(), "the collector did not stop"
         text = self.data.decode()
         return text[:text.rfind("\n") + 1].splitlines()
-
-
-def telemetry(prefix, command):
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
-    try:
-        sock.recv(16384)  # greeting
-        sock.send(command.encode())
-        return json.loads(sock.recv(65536))[command]
-    finally:
-        sock.close()
 
 
 class LiveRun:

@@ -20,7 +20,7 @@ import time
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "tests", "common"))
-from script_tests import free_port, run_tests  # noqa: E402
+from script_tests import free_port, run_tests, telemetry  # noqa: E402
 FLOWSCORE = os.path.join(BUILD, "src/cli/flowscore")
 DATA = os.path.join(SRC, "tests/data")
 PING = os.path.join(DATA, "packet/zeek-icmp-ping.pcap")
@@ -1020,17 +1020,6 @@ def test_a_failing_live_output_is_reported_while_it_runs():
         proc.wait(timeout=60)
     failing = next(l for l in lines if "is failing" in l)
     assert "stdout" in failing and "Broken pipe" in failing and "writes failed" in failing, failing
-
-
-def telemetry(prefix, command):
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    sock.connect(f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2")
-    try:
-        sock.recv(16384)  # greeting
-        sock.send(command.encode())
-        return json.loads(sock.recv(16384))[command]
-    finally:
-        sock.close()
 
 
 def tshark_frames(path):
