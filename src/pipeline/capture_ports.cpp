@@ -28,15 +28,10 @@ CapturePorts::~CapturePorts() { close_all(); }
 bool CapturePorts::open(size_t i, uint16_t& port, std::string& error) {
   if (open_ != kNone) close(open_);
   const std::string& path = paths_[i];
-  // DPDK's devargs split on ',' and take '=' as key/value: such a path
-  // would be misread, not merely fail (as in plan_offline_eal).
-  if (path.find_first_of(",=") != std::string::npos) {
-    error = fmt::format("{}: DPDK device arguments cannot carry a path containing ',' or '='; rename or link the file",
-                        path);
-    return false;
-  }
+  std::string devargs;
+  if (!pcap_devargs(path, devargs, error)) return false;
   const std::string name = pcap_vdev_name(i);
-  if (int rc = rte_eal_hotplug_add("vdev", name.c_str(), fmt::format("rx_pcap={}", path).c_str()); rc != 0) {
+  if (int rc = rte_eal_hotplug_add("vdev", name.c_str(), devargs.c_str()); rc != 0) {
     error = fmt::format("{}: the pcap PMD did not open it: {}", path, rte_strerror(-rc));
     return false;
   }

@@ -50,6 +50,18 @@ size_t free_hugepage_mb() {
 
 std::string pcap_vdev_name(size_t i) { return fmt::format("net_pcap{}", i); }
 
+bool pcap_devargs(const std::string& path, std::string& devargs, std::string& error) {
+  // DPDK's devargs split on ',' and take '=' as key/value: such a path
+  // would be misread, not merely fail.
+  if (path.find_first_of(",=") != std::string::npos) {
+    error = fmt::format("{}: DPDK device arguments cannot carry a path containing ',' or '='; "
+                        "rename or link the file", path);
+    return false;
+  }
+  devargs = "rx_pcap=" + path;
+  return true;
+}
+
 bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wanted, const std::string& read_on,
                       size_t base_mb, size_t per_worker_mb, const std::string& hugepages,
                       const std::string& log_level, EalPlan& plan, std::string& error) {
@@ -120,14 +132,9 @@ bool plan_offline_eal(const std::vector<std::string>& pcaps, unsigned workers_wa
                                            free_mb, memory_mb));
   }
   for (size_t i = 0; i < pcaps.size() && !on_demand; ++i) {
-    // DPDK's devargs split on ',' and take '=' as key/value: such a path
-    // would be misread, not merely fail.
-    if (pcaps[i].find_first_of(",=") != std::string::npos) {
-      error = fmt::format("{}: DPDK device arguments cannot carry a path containing ',' or '='; "
-                          "rename or link the file", pcaps[i]);
-      return false;
-    }
-    plan.args.push_back(fmt::format("--vdev={},rx_pcap={}", pcap_vdev_name(i), pcaps[i]));
+    std::string devargs;
+    if (!pcap_devargs(pcaps[i], devargs, error)) return false;
+    plan.args.push_back(fmt::format("--vdev={},{}", pcap_vdev_name(i), devargs));
   }
   return true;
 }

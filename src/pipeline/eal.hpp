@@ -41,6 +41,9 @@ constexpr size_t kMaxCapturePortsAtStart = RTE_MAX_ETHPORTS;
 
 // Name of the vdev for capture file i, as rte_eth_dev_get_port_by_name knows it.
 std::string pcap_vdev_name(size_t i);
+// The pcap PMD's device arguments for capture file `path` ("rx_pcap=PATH"),
+// or false + error for a path DPDK would misread.
+bool pcap_devargs(const std::string& path, std::string& devargs, std::string& error);
 
 // Starts the EAL; false + error with DPDK's reason.
 bool start_eal(const std::vector<std::string>& args, std::string& error);
