@@ -58,6 +58,8 @@ enum class Payload : uint8_t {
   kIgmpV2Report,     // IGMPv2 membership report, aux = group (host order)
   kIgmpLeave,        // IGMPv2 leave group, aux = group (host order)
   kIgmpV3Report,     // IGMPv3 report, aux = record type | first group index << 8
+  kDhcp,             // BOOTP/DHCP message (RFC 2131), aux = DHCP message type (1 DISCOVER ... 5 ACK)
+  kNbnsQuery,        // NetBIOS name query, broadcast (RFC 1002 §4.2.12)
 };
 
 struct PacketSpec {

@@ -88,7 +88,8 @@ void FrameComposer::reset(const FlowAddressing& addressing, uint64_t token) {
     uint8_t* e = l2_[d].data();
     const IpAddr& src = d == kToResponder ? a_.initiator : a_.responder;
     const IpAddr& dst = d == kToResponder ? a_.responder : a_.initiator;
-    put_mac(e, dst, a_.ipv6);
+    if (d == kToResponder && a_.responder_broadcast) std::memset(e, 0xff, 6);
+    else put_mac(e, dst, a_.ipv6);
     put_mac(e + 6, src, a_.ipv6);
     uint8_t* type = e + 12;
     if (a_.vlan != 0) {

@@ -35,6 +35,7 @@ struct FlowAddressing {
   std::array<uint16_t, 2> tcp_window{64240, 65160};
   uint16_t mss = 1460;
   std::array<bool, 2> syn_options{true, true};  // per Dir; false: SYNs carry none (a raw-socket tool's)
+  bool responder_broadcast = false;  // the responder is a broadcast address: frames to it go to ff:ff:ff:ff:ff:ff
 };
 
 class FrameComposer {

@@ -1,5 +1,6 @@
 #include "payload.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -319,6 +320,70 @@ void put_ntp_monlist(uint8_t* out, size_t len, const PayloadContext& ctx) {
   put16(out + 4, items & 0x0fff);
   put16(out + 6, kNtpMonlistItemLen);
   write_opaque(out + kNtpMode7HeaderLen, len - kNtpMode7HeaderLen, ctx.token);
+}
+
+// A DHCP message (RFC 2131 §2): BOOTREQUEST from the client (DISCOVER 1,
+// REQUEST 3) or BOOTREPLY from the server (OFFER 2, ACK 5), the broadcast
+// flag set, the magic cookie, then options: message type (53), client
+// identifier (61) or server identifier (54), a parameter request list (55)
+// and END, padded with zeros (RFC 2132).
+void put_dhcp(uint8_t* out, size_t len, uint32_t message_type, const PayloadContext& ctx) {
+  if (len < kDhcpFixedLen + 16) {
+    write_opaque(out, len, ctx.token);
+    return;
+  }
+  const bool reply = message_type == 2 || message_type == 5;
+  std::memset(out, 0, len);
+  out[0] = reply ? 2 : 1;  // op: BOOTREPLY / BOOTREQUEST
+  out[1] = 1;              // htype: Ethernet
+  out[2] = 6;              // hlen
+  put32(out + 4, ctx.token);  // xid
+  put16(out + 10, 0x8000);    // flags: broadcast
+  if (reply) put32(out + 16, 0xc0a80000u | (ctx.token & 0xfffe) | 1);  // yiaddr: the lease
+  const uint8_t chaddr[6] = {0x02, 0x00, static_cast<uint8_t>(ctx.token >> 24), static_cast<uint8_t>(ctx.token >> 16),
+                             static_cast<uint8_t>(ctx.token >> 8), static_cast<uint8_t>(ctx.token)};
+  std::memcpy(out + 28, chaddr, sizeof chaddr);
+  put32(out + 236, 0x63825363);  // magic cookie
+  uint8_t* o = out + kDhcpFixedLen;
+  *o++ = 53, *o++ = 1, *o++ = static_cast<uint8_t>(message_type);
+  if (reply) {
+    *o++ = 54, *o++ = 4;  // server identifier
+    put32(o, 0xc0a80001u), o += 4;
+  } else {
+    *o++ = 61, *o++ = 7, *o++ = 1;  // client identifier: hardware type + MAC
+    std::memcpy(o, chaddr, sizeof chaddr), o += sizeof chaddr;
+  }
+  static constexpr uint8_t kParams[] = {1, 3, 6, 15, 28, 51, 58, 59};  // mask, router, DNS, domain, ...
+  const size_t room = static_cast<size_t>(out + len - o);
+  const size_t params = std::min<size_t>(sizeof kParams, room > 3 ? room - 3 : 0);
+  *o++ = 55, *o++ = static_cast<uint8_t>(params);
+  std::memcpy(o, kParams, params), o += params;
+  *o = 255;  // END; the rest stays zero padding
+}
+
+// NetBIOS name query request, broadcast (RFC 1002 §4.2.12): the 16-byte
+// NetBIOS name in first-level encoding (each nibble + 'A', RFC 1001 §14.1).
+void put_nbns_query(uint8_t* out, size_t len, const PayloadContext& ctx) {
+  if (len != kNbnsQueryLen) {
+    write_opaque(out, len, ctx.token);
+    return;
+  }
+  put16(out, ctx.token & 0xffff);  // NAME_TRN_ID
+  put16(out + 2, 0x0110);          // opcode query, RD, B (broadcast)
+  put16(out + 4, 1);               // QDCOUNT
+  std::memset(out + 6, 0, 6);
+  out[12] = 32;
+  char name[16];
+  std::snprintf(name, sizeof name, "HOST%06X", ctx.token & 0xffffff);
+  for (size_t i = 0; i < 16; ++i) {
+    // Padded with spaces; the 16th byte, 0x20, asks for the server service.
+    const uint8_t c = i < 10 ? static_cast<uint8_t>(name[i]) : ' ';
+    out[13 + 2 * i] = static_cast<uint8_t>('A' + (c >> 4));
+    out[14 + 2 * i] = static_cast<uint8_t>('A' + (c & 0x0f));
+  }
+  out[45] = 0;
+  put16(out + 46, 0x0020);  // NB
+  put16(out + 48, 0x0001);  // IN
 }
 
 void put_ssdp_response(uint8_t* out, size_t len, const PayloadContext& ctx) {
@@ -726,6 +791,8 @@ void write_payload(uint8_t* out, const PacketSpec& pkt, const PayloadContext& ct
     case Payload::kIgmpV2Report:
     case Payload::kIgmpLeave:
     case Payload::kIgmpV3Report: return put_igmp(out, len, pkt.payload, pkt.aux);
+    case Payload::kDhcp: return put_dhcp(out, len, pkt.aux, ctx);
+    case Payload::kNbnsQuery: return put_nbns_query(out, len, ctx);
     case Payload::kOpaque:
     case Payload::kIcmpEcho:
     case Payload::kIcmpPortUnreachable:

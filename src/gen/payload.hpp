@@ -42,6 +42,11 @@ inline constexpr uint32_t kDnsARecordLen = 16;   // pointer name + fixed fields 
 inline constexpr uint32_t kDnsMinNameLen = 7;    // wire length of e.g. "a.com"
 inline constexpr uint32_t kDnsMaxNameLen = 255;  // RFC 1035 §3.1
 inline constexpr uint32_t kNtpLen = 48;
+// BOOTP's fixed part and magic cookie (RFC 2131 §2, §3); relay agents and
+// servers expect at least 300 bytes of BOOTP message (RFC 1542 §2.1).
+inline constexpr uint32_t kDhcpFixedLen = 240;
+inline constexpr uint32_t kDhcpMinLen = 300;
+inline constexpr uint32_t kNbnsQueryLen = 50;  // header 12 + encoded name 34 + type/class 4
 inline constexpr uint32_t kNtpMonlistItemLen = 72;
 inline constexpr uint32_t kNtpMode7HeaderLen = 8;
 inline constexpr uint32_t kSsdpResponseMinLen = 260;

@@ -672,6 +672,123 @@ void build_one_way(FlowBuilder& b, Campaign& c) {
   b.keep_direction(b.rng.chance(0.5) ? kToResponder : kToInitiator);
 }
 
+// Stray packets: the one- and two-packet benign flows every capture point
+// sees, which a flow model must not take for a flood, a scan or a
+// reflection (issue 13: they were most of its false alerts on real traffic).
+//  - DHCP (RFC 2131): a client's DISCOVER broadcast from 0.0.0.0:68, or a
+//    rebinding client's REQUEST from its lease, to 255.255.255.255:67,
+//    retransmitted after about 4 s, then 8 s, randomised by ±1 s (§4.1); or
+//    a server's OFFER/ACK to a client, seen without the request.
+//  - NetBIOS name query broadcast to the subnet, port 137 both ways
+//    (RFC 1002 §4.2.12), repeated while unanswered (§6: 3 tries; Windows
+//    waits 750 ms between them).
+//  - A DNS query whose answer never came (the client retries after 1-5 s),
+//    or a DNS answer seen without its query (asymmetric routing, a capture
+//    that started late): 300-1,400 bytes, as DNSSEC and TXT answers are.
+//  - An NTP poll that went unanswered (one poll interval, 64 s, apart).
+//  - A connection attempt to a closed port: SYN, answered by RST+ACK
+//    (RFC 9293 §3.10.7.1).
+//  - A TCP keepalive on an idle connection seen from the middle: a bare ACK
+//    one byte behind (0 or 1 byte of data), ACKed back (RFC 9293
+//    §3.8.4), every keepalive interval.
+//  - A datagram to a closed UDP port, answered by ICMP port unreachable: a
+//    one-sided UDP flow and an ICMP error flow.
+void build_stray(FlowBuilder& b, Campaign&) {
+  const uint64_t kind = b.rng.below(9);
+  b.addr.ipv6 = false;
+  const IpAddr host = b.sc.client_v4(b.rng);
+  const uint32_t broadcast = b.sc.clients_v4.base + b.sc.clients_v4.hosts + 1;
+  switch (kind) {
+    case 0: {  // DHCP client: DISCOVER from 0.0.0.0, or REBINDING's REQUEST from its lease (§4.4.5)
+      const bool discover = b.rng.chance(0.4);
+      b.set_endpoints(discover ? ipv4(0) : host, 68, ipv4(0xffffffffu), 67, kProtoUdp);
+      b.addr.responder_broadcast = true;
+      const uint32_t len = static_cast<uint32_t>(b.rng.between(kDhcpMinLen, 360));
+      const int64_t copies = b.rng.between(1, 3);
+      double backoff = 4;
+      for (int64_t i = 0; i < copies; ++i) {
+        if (i > 0) b.wait_seconds(backoff + b.rng.uniform(-1, 1)), backoff *= 2;
+        b.send(kToResponder, 0, len, Payload::kDhcp, discover ? 1 : 3);
+      }
+      return;
+    }
+    case 1:  // a DHCP server's (or relay's) OFFER or ACK to a client, its request not seen
+      b.set_endpoints(ipv4(b.sc.clients_v4.base + 1), 67, host, 68, kProtoUdp);
+      b.send(kToResponder, 0, static_cast<uint32_t>(b.rng.between(kDhcpMinLen, 590)), Payload::kDhcp,
+             b.rng.chance(0.5) ? 2 : 5);
+      return;
+    case 2: {  // NetBIOS name query
+      b.set_endpoints(host, 137, ipv4(broadcast), 137, kProtoUdp);
+      b.addr.responder_broadcast = true;
+      b.addr.ttl[kToResponder] = 128;
+      const int64_t copies = b.rng.between(1, 3);
+      for (int64_t i = 0; i < copies; ++i) {
+        if (i > 0) b.wait_seconds(b.rng.jitter(0.75, 0.05));
+        b.send(kToResponder, 0, kNbnsQueryLen, Payload::kNbnsQuery);
+      }
+      return;
+    }
+    case 3: {  // DNS query, no answer
+      b.set_endpoints(host, b.ephemeral_port(), pick_server(b, b.sc.dns_resolvers), 53, kProtoUdp);
+      const uint32_t name = clamp_u32(b.rng.lognormal(20, 0.4), kDnsMinNameLen, 80);
+      const int64_t copies = b.rng.between(1, 3);
+      for (int64_t i = 0; i < copies; ++i) {
+        if (i > 0) b.wait_seconds(b.rng.uniform(1, 5));
+        b.send(kToResponder, 0, kDnsHeaderLen + name + kDnsQuestionTail, Payload::kDnsQuery, name);
+      }
+      return;
+    }
+    case 4: {  // DNS answer, no query
+      b.set_endpoints(pick_server(b, b.sc.dns_resolvers), 53, host, b.ephemeral_port(), kProtoUdp);
+      const uint32_t name = clamp_u32(b.rng.lognormal(20, 0.4), kDnsMinNameLen, 80);
+      const uint32_t answers = static_cast<uint32_t>(b.rng.between(300, 1400));
+      b.send(kToResponder, 0, kDnsHeaderLen + name + kDnsQuestionTail + answers, Payload::kDnsResponse, name);
+      return;
+    }
+    case 5: {  // NTP poll, no answer
+      b.set_endpoints(host, b.rng.chance(0.3) ? 123 : b.ephemeral_port(), pick_server(b, b.sc.ntp_servers), 123,
+                      kProtoUdp);
+      b.send(kToResponder, 0, kNtpLen, Payload::kNtp);
+      if (b.rng.chance(0.3)) {
+        b.wait_seconds(b.rng.jitter(64, 0.05));
+        b.send(kToResponder, 0, kNtpLen, Payload::kNtp);
+      }
+      return;
+    }
+    case 6:  // SYN to a closed port
+      b.client_to_server(pick_server(b, b.sc.web_servers),
+                         static_cast<uint16_t>(b.rng.chance(0.5) ? 8080 : b.rng.between(1, 49151)), kProtoTcp,
+                         false);
+      b.send(kToResponder, kSyn, 0, Payload::kOpaque);
+      b.t += b.rtt;
+      b.send(kToInitiator, kRst | kAck, 0, Payload::kOpaque);
+      return;
+    case 7: {  // TCP keepalive of an idle connection
+      static constexpr uint16_t kPorts[] = {443, 22, 993, 5222, 3389, 445};
+      b.client_to_server(pick_server(b, b.sc.web_servers), kPorts[b.rng.below(std::size(kPorts))], kProtoTcp,
+                         false);
+      const uint32_t probe_len = b.rng.chance(0.5) ? 1 : 0;  // BSD stacks send one garbage byte
+      const double interval = b.rng.uniform(30, 75);
+      const int64_t probes = b.rng.between(1, 3);
+      for (int64_t i = 0; i < probes && !b.past_horizon(); ++i) {
+        if (i > 0) b.wait_seconds(b.rng.jitter(interval, 0.02));
+        b.send(kToResponder, kAck, probe_len, Payload::kOpaque);
+        b.t += b.rtt;
+        b.send(kToInitiator, kAck, 0, Payload::kOpaque);
+      }
+      return;
+    }
+    default: {  // a datagram to a closed UDP port
+      b.client_to_server(pick_server(b, b.sc.web_servers), static_cast<uint16_t>(b.rng.between(1024, 65535)),
+                         kProtoUdp, false);
+      b.send(kToResponder, 0, static_cast<uint32_t>(b.rng.between(20, 600)), Payload::kOpaque);
+      b.t += b.rtt;
+      b.send(kToInitiator, 0, 0, Payload::kIcmpPortUnreachable);
+      return;
+    }
+  }
+}
+
 // --- attacks --------------------------------------------------------------
 
 int64_t flood_gap(FlowBuilder& b, const Campaign& c) {
@@ -968,6 +1085,7 @@ constexpr std::array kClasses = {
     TrafficClass{"tcp_reflection", true, build_tcp_reflection, 0, 1},
     TrafficClass{"igmp", false, build_igmp, 0, 0.04},
     TrafficClass{"ipsec", false, build_ipsec, 0, 0.04},
+    TrafficClass{"stray", false, build_stray, 0, 0.08},
 };
 
 }  // namespace

@@ -206,6 +206,25 @@ def main():
             seqs.setdefault(spi, []).append(int(seq))
         check(seqs and all(v == list(range(1, len(v) + 1)) for v in seqs.values()),
               "ipsec_igmp: ESP sequence numbers are not 1, 2, 3, ... per SPI")
+        # Stray packets: every kind present and dissected as its protocol,
+        # and flowed like the labels say (the DHCP DISCOVERs of different
+        # clients share one 5-tuple, so they are one flow, as in real traffic).
+        p, l = generate(gen, d, "stray", "--profile", "train", "--seed", "7", "--classes", "stray",
+                        "--flows", "300", "--duration", "120")
+        check_capture(p, l, "stray")
+        for flt, what in (("dhcp.option.dhcp == 1 && eth.dst == ff:ff:ff:ff:ff:ff", "DHCP DISCOVER broadcast"),
+                          ("dhcp.option.dhcp == 3", "DHCP REQUEST"), ("dhcp.flags.bc == 1", "DHCP broadcast flag"),
+                          ("dhcp.option.dhcp == 2 || dhcp.option.dhcp == 5", "DHCP OFFER or ACK"),
+                          ("nbns.flags.broadcast == 1 && udp.srcport == 137", "NetBIOS name query"),
+                          ("dns.flags.response == 1 && udp.length > 300", "large DNS answer"),
+                          ("dns.flags.response == 0", "DNS query"), ("ntp.flags.mode == 3", "NTP client poll"),
+                          ("tcp.flags == 0x014", "RST+ACK"), ("tcp.flags == 0x010 && tcp.len <= 1", "keepalive"),
+                          ("icmp.type == 3 && icmp.code == 3", "ICMP port unreachable")):
+            count = len(tshark("-r", p, "-Y", flt, "-T", "fields", "-e", "frame.number").split())
+            check(count > 0, f"stray: no {what} packets")
+        bad = tshark("-r", p, *CHECKSUM_PREFS, "-Y", "_ws.malformed && !ssh", "-T", "fields", "-e",
+                     "frame.number").split()
+        check(not bad, f"stray: malformed packets (other than SSH keepalive bytes) in frames {bad[:5]}")
         # Bench: exact packet count, IPv6 and VLAN present, heavy-tailed sizes.
         n = 40000
         p, l = generate(gen, d, "bench", "--profile", "bench", "--seed", "3", "--packets", str(n),
