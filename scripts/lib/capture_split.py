@@ -133,8 +133,27 @@ def read_manifest(path=DEFAULT_MANIFEST):
     return out
 
 
+def capture_paths(rows, manifest, part_name, group, with_malformed=False):
+    """Absolute paths of the captures of one part and group, in MANIFEST order."""
+    root = os.path.dirname(os.path.abspath(manifest))
+    return [os.path.join(root, d["local_path"]) for d in rows
+            if d["part"] == part_name and d["group"] == group and (with_malformed or not d["malformed"])]
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a != "--summary"]
+    argv = sys.argv[1:]
+    if argv[:1] == ["--paths"]:
+        # --paths PART GROUP [--with-malformed] [MANIFEST]: one capture path per
+        # line, the input of `flowscore extract --pcap-list` (scripts/pipeline --real).
+        if len(argv) < 3 or argv[1] not in PARTS[:2] or argv[2] not in ("A", "B"):
+            sys.exit("usage: capture_split.py --paths train|eval A|B [--with-malformed] [MANIFEST]")
+        rest = [a for a in argv[3:] if a != "--with-malformed"]
+        manifest = rest[0] if rest else DEFAULT_MANIFEST
+        for path in capture_paths(read_manifest(manifest), manifest, argv[1], argv[2],
+                                  "--with-malformed" in argv):
+            print(path)
+        return
+    args = [a for a in argv if a != "--summary"]
     rows = read_manifest(args[0] if args else DEFAULT_MANIFEST)
     if "--summary" not in sys.argv:
         print("part\tgroup\tfamily\tmalformed\tlocal_path")

@@ -23,18 +23,21 @@ class TableError(Exception):
 class FlowTable:
     """Flows of one or more extracted CSVs: X (float32, NaN = missing), labels, inputs."""
 
-    def __init__(self, feature_names, features, labels, inputs):
+    def __init__(self, feature_names, features, labels, inputs, sample_weight=None):
         self.feature_names = list(feature_names)
         self.features = features
         self.labels = labels
         self.inputs = inputs
+        # Per-flow weight from the table's origin (scripts/train --weight), 1 by default.
+        self.sample_weight = (np.ones(features.shape[0], dtype=np.float32) if sample_weight is None
+                              else sample_weight)
 
     def __len__(self):
         return self.features.shape[0]
 
     def subset(self, mask):
         return FlowTable(self.feature_names, self.features[mask], self.labels[mask],
-                         self.inputs[mask])
+                         self.inputs[mask], self.sample_weight[mask])
 
 
 def _parse_chunk(rows, path, first_line):
@@ -113,9 +116,12 @@ def read_table(path):
                      np.array(inputs, dtype=object))
 
 
-def read_tables(paths):
-    """Reads and concatenates CSVs that must share one feature header."""
+def read_tables(paths, weights=None):
+    """Reads and concatenates CSVs that must share one feature header; the
+    flows of paths[i] get sample weight weights.get(paths[i], 1)."""
     tables = [read_table(p) for p in paths]
+    for path, t in zip(paths, tables):
+        t.sample_weight[:] = (weights or {}).get(path, 1.0)
     first = tables[0]
     for path, t in zip(paths[1:], tables[1:]):
         if t.feature_names != first.feature_names:
@@ -124,7 +130,8 @@ def read_tables(paths):
     return FlowTable(first.feature_names,
                      np.concatenate([t.features for t in tables]),
                      np.concatenate([t.labels for t in tables]),
-                     np.concatenate([t.inputs for t in tables]))
+                     np.concatenate([t.inputs for t in tables]),
+                     np.concatenate([t.sample_weight for t in tables]))
 
 
 def describe_difference(expected, actual):

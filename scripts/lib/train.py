@@ -66,6 +66,9 @@ def parse_args(argv):
     p.add_argument("--class-weight", choices=("balanced", "sqrt", "none"), default="balanced",
                    help="per-flow weight against class imbalance (default balanced: "
                         "n / (k * n_class))")
+    p.add_argument("--weight", action="append", default=[], metavar="CSV=W",
+                   help="multiply the weight of every flow of the --train table CSV by W "
+                        "(repeatable): real captures are few beside generated seeds")
     p.add_argument("--benign-label", default="benign", help="the label that is class 0")
     p.add_argument("--attack-label", metavar="NAME",
                    help="train benign vs NAME: every other label becomes NAME "
@@ -90,6 +93,23 @@ def parse_args(argv):
     if args.max_depth < 1 or args.n_estimators < 1 or args.learning_rate <= 0:
         p.error("--max-depth and --n-estimators must be >= 1, --learning-rate > 0")
     return args
+
+
+def parse_table_weights(specs, train_paths):
+    """--weight CSV=W options -> {CSV: W}; CSV must be one of the --train tables."""
+    weights = {}
+    for spec in specs:
+        path, sep, value = spec.rpartition("=")
+        try:
+            w = float(value)
+        except ValueError:
+            w = -1
+        if not sep or not path or not w > 0:
+            raise flowtable.TableError(f"--weight wants CSV=W with W > 0, got '{spec}'")
+        if path not in train_paths:
+            raise flowtable.TableError(f"--weight: '{path}' is not one of the --train tables")
+        weights[path] = w
+    return weights
 
 
 def warn(msg):
@@ -170,7 +190,7 @@ class Fit:
 
 def load_tables(args):
     """(train, valid or None, notes): the tables, validated and split by input."""
-    table = flowtable.read_tables(args.train)
+    table = flowtable.read_tables(args.train, parse_table_weights(args.weight, args.train))
     spec_version = None
     if args.feature_spec:
         spec_names, spec_version = flowtable.read_feature_spec(args.feature_spec)
@@ -218,6 +238,7 @@ def fit(args):
     k = len(names)
     y_train = encode(train, names)
     w_train, per_class_weight = class_weights(y_train, k, args.class_weight)
+    w_train *= train.sample_weight
     dtrain = xgb.DMatrix(train.features, label=y_train, weight=w_train, missing=np.nan,
                          feature_names=train.feature_names)
     params = {
@@ -239,6 +260,7 @@ def fit(args):
         if len(valid) == 0:
             raise flowtable.TableError("no validation flow has a class the model trains on")
         w_valid, _ = class_weights(y_valid, k, args.class_weight)
+        w_valid *= valid.sample_weight
         dvalid = xgb.DMatrix(valid.features, label=y_valid, weight=w_valid, missing=np.nan,
                              feature_names=valid.feature_names)
         evals.append((dvalid, "valid"))

@@ -361,6 +361,32 @@ class BadInput(unittest.TestCase):
         with open(self.path("ok/model.classes.json")) as f:
             self.assertEqual(json.load(f), ["benign", "syn_flood"])
 
+    def test_table_weight_decides_between_tables_that_disagree(self):
+        # The same 60 flows, called syn_flood in one table and benign in the
+        # other: the table given more weight (--weight CSV=W) decides.
+        rows = synthetic_rows(self.rng, "a.pcap", {"syn_flood": 60})
+        flood = write_csv(self.path("flood.csv"), rows)
+        benign = write_csv(self.path("benign.csv"), [r[:1] + ["b.pcap"] + r[2:9] + ["benign"] + r[10:]
+                                                     for r in rows])
+        table = flowtable.read_table(flood)
+
+        def p_benign(weighted):
+            out = self.path(f"w-{os.path.basename(weighted)}")
+            r = run("train", "--train", flood, benign, "--out", out, "--valid-fraction", "0",
+                    "--n-estimators", "20", "--class-weight", "none", "--threads", "1",
+                    "--weight", f"{weighted}=9")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            model, names = flowmodel.load(os.path.join(out, "model.json"))
+            proba = flowmodel.predict_proba(model, table.features, table.feature_names, len(names))
+            return float(proba[:, names.index("benign")].mean())
+
+        self.assertGreater(p_benign(benign), 0.8)
+        self.assertLess(p_benign(flood), 0.2)
+        self.assert_fails("train", ["--train", flood, benign, "--out", self.path("out"), "--weight",
+                                    "other.csv=2"], "--weight: 'other.csv' is not one of the --train tables")
+        self.assert_fails("train", ["--train", flood, benign, "--out", self.path("out"), "--weight",
+                                    f"{flood}=0"], "--weight wants CSV=W with W > 0")
+
     def test_attack_label_trains_benign_vs_attack(self):
         csvs = self.good_csvs(counts={"benign": 50, "syn_flood": 20, "port_scan": 20})
         r = run("train", "--train", *csvs, "--out", self.path("m"), "--n-estimators", "5",
