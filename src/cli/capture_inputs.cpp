@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "flowscore/pcap_file.hpp"
+
 namespace fs = std::filesystem;
 
 namespace flowscore {
@@ -83,6 +85,18 @@ bool expand_capture_sources(const std::vector<CaptureSource>& sources, std::vect
     return false;
   }
   return true;
+}
+
+std::vector<std::string> drop_unreadable_captures(std::vector<std::string>& paths) {
+  std::vector<std::string> skipped;
+  std::erase_if(paths, [&](const std::string& path) {
+    PcapFileInfo info;
+    std::string why;
+    if (probe_pcap_file(path, info, why)) return false;
+    skipped.push_back(why);
+    return true;
+  });
+  return skipped;
 }
 
 }  // namespace flowscore

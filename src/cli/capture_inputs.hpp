@@ -39,4 +39,11 @@ struct CaptureSource {
 bool expand_capture_sources(const std::vector<CaptureSource>& sources, std::vector<std::string>& paths,
                             std::string& error);
 
+// --skip-unreadable: removes from `paths` every file that is not a capture
+// flowscore can read (missing, empty, not pcap/pcapng, a link type it cannot
+// parse: the checks of probe_pcap_file) and returns one "PATH: why" line per
+// file removed, in order. Without it one such file refuses the whole run,
+// which is right for a few named files and wrong for a corpus of thousands.
+std::vector<std::string> drop_unreadable_captures(std::vector<std::string>& paths);
+
 }  // namespace flowscore

@@ -59,6 +59,9 @@ Options for run and extract:
                             input; '#' comments and blank lines skipped). Any number of files
                             (at most 65536) run in one process, each file on its own as if
                             run alone (flows never span files); in_iface/input names the file
+  --skip-unreadable         leave out (and name on standard error) capture files that cannot be
+                            read: missing, empty, not pcap/pcapng, or a link type flowscore
+                            cannot parse. Without it, one such file refuses the run
   -o, --out TARGET          where records go: a file, "-" (standard output), tcp://ADDR:PORT,
                             syslog+tcp://ADDR:PORT, syslog+tls://ADDR:PORT?ca=FILE or
                             kafka://HOST:PORT,.../TOPIC (docs/OUTPUT.md); default from config;
@@ -139,7 +142,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   for (int i = ours_from; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
 
-  enum { kPcap = 1000, kPcapList, kOut, kConfig, kModel, kFeatures, kFormat, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kHelp };
+  enum { kPcap = 1000, kPcapList, kOut, kConfig, kModel, kFeatures, kFormat, kIdle, kActive, kSeed, kSet, kWorkers, kLabels, kLabel, kDefaultLabel, kQuantile, kSkipUnreadable, kHelp };
   static const option opts[] = {
       {"pcap", required_argument, nullptr, kPcap},       {"pcap-list", required_argument, nullptr, kPcapList},
       {"out", required_argument, nullptr, kOut},
@@ -151,6 +154,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
       {"labels", required_argument, nullptr, kLabels},   {"label", required_argument, nullptr, kLabel},
       {"default-label", required_argument, nullptr, kDefaultLabel}, {"quiet", no_argument, nullptr, 'q'},
       {"quantile", required_argument, nullptr, kQuantile},
+      {"skip-unreadable", no_argument, nullptr, kSkipUnreadable},
       {"help", no_argument, nullptr, kHelp},             {nullptr, 0, nullptr, 0}};
 
   // Pass 1: the config file, so command-line overrides apply on top of it.
@@ -160,6 +164,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   std::vector<std::string> more_outs;  // --out given again: more outputs (run)
   std::vector<CaptureSource> capture_sources;  // --pcap and --pcap-list, in order
   bool model_given = false;
+  bool skip_unreadable = false;
   optind = 1;
   opterr = 1;
   int c;
@@ -172,6 +177,7 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
     switch (c) {
       case kPcap: capture_sources.push_back({CaptureSource::Kind::kPath, optarg}); break;
       case kPcapList: capture_sources.push_back({CaptureSource::Kind::kList, optarg}); break;
+      case kSkipUnreadable: skip_unreadable = true; break;
       case kOut:
       case 'o':
         (out_path.empty() ? out_path : more_outs.emplace_back()) = optarg;
@@ -250,6 +256,22 @@ int run_or_extract(int argc, char** argv, RunMode mode) {
   if (std::string error; !expand_capture_sources(capture_sources, req.pcaps, error)) {
     fmt::print(stderr, "flowscore: {}\n", error);
     return 2;
+  }
+  if (skip_unreadable) {
+    if (!req.input_labels.empty()) {
+      fmt::print(stderr, "flowscore: --skip-unreadable with --label would pair labels with the wrong files; "
+                         "use --labels FILE (file,label rules) instead\n");
+      return 2;
+    }
+    const std::vector<std::string> skipped = drop_unreadable_captures(req.pcaps);
+    for (const std::string& why : skipped) fmt::print(stderr, "flowscore: skipped: {}\n", why);
+    if (!skipped.empty())
+      fmt::print(stderr, "flowscore: skipped {} of {} capture files (--skip-unreadable)\n", skipped.size(),
+                 skipped.size() + req.pcaps.size());
+    if (req.pcaps.empty() && !capture_sources.empty()) {
+      fmt::print(stderr, "flowscore: no capture file left to read\n");
+      return 2;
+    }
   }
   if (req.pcaps.empty() && !capture_sources.empty()) {
     fmt::print(stderr, "flowscore: the --pcap-list names no capture file\n");

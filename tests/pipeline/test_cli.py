@@ -707,6 +707,20 @@ def test_a_bad_file_in_a_capture_list_is_named():
             f.write("\n".join(paths[:20] + [bad] + paths[20:]) + "\n")
         p = run("run", "--pcap-list", listing, "--out", out, expect=2)
         assert bad in p.stderr, p.stderr
+    # --skip-unreadable leaves both out, names each, and gives the records
+    # of the others exactly as a list without them does.
+    with open(listing, "w") as f:
+        f.write("\n".join(paths[:10] + ["/nonexistent/gone.pcap"] + paths[10:20] +
+                          [os.path.join(SRC, "README.md")] + paths[20:]) + "\n")
+    skipping = os.path.join(TMP, "skipping.json")
+    p = run("run", "--model", "none", "--pcap-list", listing, "--out", skipping, "--skip-unreadable")
+    assert "skipped: capture file '/nonexistent/gone.pcap' does not exist" in p.stderr, p.stderr
+    assert "README.md" in p.stderr and f"skipped 2 of {len(paths) + 2} capture files" in p.stderr, p.stderr
+    without = os.path.join(TMP, "without-bad.json")
+    run("run", "--model", "none", "--out", without, "--pcap-list", "-", input="\n".join(paths) + "\n")
+    assert flow_keys(records(skipping)) == flow_keys(records(without)) and len(flow_keys(records(without))) > 30
+    p = run("extract", "--pcap", PING, "--label", "benign", "--out", out, "--skip-unreadable", expect=2)
+    assert "--skip-unreadable with --label" in p.stderr, p.stderr
     cut = os.path.join(TMP, "list-cut.pcap")
     data = open(PING, "rb").read()
     with open(cut, "wb") as f:
