@@ -5,8 +5,9 @@
 //
 // One AppProtoDetector per worker, made on the main lcore at start-up: its
 // own nDPI detection module and a fixed pool of nDPI flow states
-// (flow.app_proto_flows of them). A flow takes a state on its first packet,
-// gives nDPI its first flow.app_proto_packets packets and frees the state
+// (flow.app_proto_flows of them). A flow takes a state at its first packet
+// with payload, gives nDPI its packets up to the flow's
+// flow.app_proto_packets-th and frees the state
 // as soon as nDPI names the protocol, at that limit, or when the flow ends.
 // A flow that finds the pool empty is counted and goes without. The packet
 // path never locks and never asks the allocator for a flow state; what nDPI
@@ -54,7 +55,7 @@ struct AppDetection {
   enum State : uint8_t { kFresh = 0, kDetecting, kDone };
   uint16_t code = kAppProtoNone;
   uint16_t slot = kNoSlot;   // the nDPI flow state, while kDetecting
-  uint8_t packets = 0;       // packets given to nDPI
+  uint8_t packets = 0;       // packets of the flow seen, given to nDPI or before its first payload
   uint8_t state = kFresh;
   bool saw_payload = false;  // a packet with L4 payload was given to nDPI
 };

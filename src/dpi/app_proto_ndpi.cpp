@@ -148,6 +148,15 @@ void AppProtoDetector::inspect(AppDetection& flow, const uint8_t* l3, uint32_t l
                                uint64_t ts_ns) {
   if (flow.state == AppDetection::kDone) return;
   Ndpi& n = *ndpi_;
+  // A flow takes a state with its first payload: before it (a handshake)
+  // there is nothing to name, and a flood of lone SYNs or a scan would
+  // otherwise hold the whole pool until those flows time out. nDPI tracks
+  // TCP from any segment (it also names mid-stream captures). The packets
+  // before still count toward flow.app_proto_packets.
+  if (flow.state == AppDetection::kFresh && !has_payload) {
+    if (++flow.packets >= cfg_.packets) flow.state = AppDetection::kDone;
+    return;
+  }
   if (flow.state == AppDetection::kFresh) {
     if (n.free.empty()) {
       ++counters_.flows_no_slot;
@@ -161,7 +170,7 @@ void AppProtoDetector::inspect(AppDetection& flow, const uint8_t* l3, uint32_t l
   }
   ndpi_flow_struct* f = n.flow(flow.slot);
   flow.saw_payload |= has_payload;
-  ++flow.packets;
+  if (flow.packets < UINT8_MAX) ++flow.packets;
   ++counters_.packets_inspected;
   const ndpi_protocol p = ndpi_detection_process_packet(n.module, f, l3, static_cast<uint16_t>(std::min<uint32_t>(length, UINT16_MAX)),
                                                         ts_ns / 1'000'000);

@@ -9,8 +9,8 @@ against tshark as an independent reference:
 - the ECS view carries the same name as network.protocol, and every line
   still validates against Suricata's EVE schema and flowscore's own;
 - off (the default), no record has app_proto or network.protocol;
-- a pool of one detection slot is exhausted and the flows without one are
-  counted in the summary, not given memory.
+- a pool of one detection slot is exhausted by 20 overlapping flows, and
+  the 19 without one are counted in the summary, not given memory.
 
 Skipped (exit 0, saying so) when flowscore was built without nDPI or the
 shared captures are absent.
@@ -72,7 +72,7 @@ def run(pcaps, *sets, fmt="eve"):
     out = os.path.join(TMP, "run.json")
     args = [FLOWSCORE, "run", "--model", "none", "--out", out, "--format", fmt]
     for p in pcaps:
-        args += ["--pcap", os.path.join(PCAPS, p)]
+        args += ["--pcap", p if os.path.isabs(p) else os.path.join(PCAPS, p)]
     for s in sets:
         args += ["--set", s]
     p = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -196,20 +196,42 @@ def test_off_by_default_adds_nothing():
     assert "app_proto" not in stderr
 
 
-def test_an_exhausted_pool_is_counted_not_grown():
-    # One slot: flows that start while another is under detection get none.
-    records, stderr = run(["zeek/http/methods.pcap", "nDPI/googledns_android10.pcap"], "flow.app_proto=true",
-                          "flow.app_proto_flows=1")
-    line = next(l for l in stderr.splitlines() if "app_proto:" in l)
-    m = re.search(r"app_proto: (\d+) flows inspected .*; (\d+) flows found no detection slot", line)
-    assert m, line
-    inspected, no_slot = int(m.group(1)), int(m.group(2))
-    flows = sum(1 for r in records if r.get("event_type") == "flow")
-    assert no_slot > 0 and inspected > 0, line
-    assert inspected + no_slot <= flows, (line, flows)
-    # A flow that got no slot has no app_proto; those that had one mostly do.
-    assert sum("app_proto" in r for r in records) <= inspected
+def interleaved_flows(path, flows=20, packets=PACKETS):
+    """`flows` UDP flows of `packets` packets each, sent round-robin, every
+    payload text no protocol begins with: each flow holds a detection slot
+    for all its packets, and all of them overlap."""
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))  # LINKTYPE_RAW
+        for k in range(packets):
+            for i in range(flows):
+                payload = f"flowscore pool test {i} {k} ".encode() * 3
+                udp = struct.pack("!HHHH", 40000 + i, 50000, 8 + len(payload), 0) + payload
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                                 bytes([10, 0, 0, 1]), bytes([10, 0, 1, 1])) + udp
+                f.write(struct.pack("<IIII", 1_700_000_000, (k * flows + i) * 1000, len(ip), len(ip)) + ip)
 
+
+def app_proto_summary(stderr):
+    line = next(l for l in stderr.splitlines() if "app_proto:" in l)
+    m = re.search(r"app_proto: (\d+) flows inspected \((\d+) packets\): (\d+) named, (\d+) failed; "
+                  r"(\d+) flows found no detection slot", line)
+    assert m, line
+    return [int(x) for x in m.groups()]
+
+
+def test_an_exhausted_pool_is_counted_not_grown():
+    pcap = os.path.join(TMP, "interleaved.pcap")
+    interleaved_flows(pcap)
+    # Pool enough: every flow is shown its 10 packets and fails (no protocol).
+    records, stderr = run([pcap], "flow.app_proto=true")
+    assert app_proto_summary(stderr) == [20, 200, 0, 20, 0], stderr
+    assert [r.get("app_proto") for r in records] == ["failed"] * 20
+    # One slot: the first flow takes it for its 10 packets; the 19 others
+    # start meanwhile, find none, are counted and carry no app_proto.
+    records, stderr = run([pcap], "flow.app_proto=true", "flow.app_proto_flows=1")
+    assert app_proto_summary(stderr) == [1, 10, 0, 1, 19], stderr
+    assert sorted(str(r.get("app_proto")) for r in records) == ["None"] * 19 + ["failed"]
 
 if __name__ == "__main__":
     why = available()
