@@ -18,6 +18,8 @@ PACKAGES=(
   librdkafka-dev
   # Syslog output: its test runs a real syslog-ng.
   syslog-ng-core
+  # flow.app_proto: the application protocol of each flow (nDPI 4.2).
+  libndpi-dev
   # flowscore report (EVE parsing, gzip input) and its browser test.
   libsimdjson-dev zlib1g-dev chromium
   # The Debian package and its test (scripts/package.sh, tests/install/test_package.sh).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flowscore/alert_policy.hpp"
+#include "flowscore/app_proto.hpp"
 #include "flowscore/campaigns.hpp"
 #include "flowscore/context.hpp"
 #include "flowscore/features.hpp"
@@ -23,6 +24,9 @@ struct Config {
   uint32_t fragment_table_size = 4096;
   uint64_t fragment_timeout_ns = 30'000'000'000;  // Linux ipfrag_time default
   FeatureConfig features;
+  // flow.app_proto*: the application protocol of each flow, from nDPI on
+  // its first packets (app_proto.hpp). Off by default.
+  AppProtoConfig app_proto;
 
   struct Output {
     std::string path = "-";

@@ -65,6 +65,7 @@ struct FlowRecord {
   FlowState state = FlowState::kNew;
   EndReason reason = EndReason::kShutdown;
   uint16_t worker = 0;
+  uint16_t app_proto = 0;   // app_proto.hpp's code: 0 none, else named by app_proto_name() (EVE app_proto)
   uint32_t input_index = 0; // which --pcap file (offline) or port (live) it came from
   uint64_t ended_tsc = 0;   // TSC when the flow table emitted it: expiry->verdict latency starts here
   FlowFeatures stats;       // accounting + running statistics

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "flowscore/app_proto.hpp"
 #include "flowscore/features.hpp"
 #include "flowscore/flow_key.hpp"
 #include "flowscore/flow_record.hpp"
@@ -67,7 +68,10 @@ struct FlowTableMemory {
   size_t first_packet_bytes = 0;  // first-N packet slots (mmap)
   size_t pair_bytes = 0;          // recent flows per address pair (pair_flows)
   size_t vlan_bytes = 0;          // VLAN IDs of flows that have them (mmap, touched only by those)
-  size_t total() const { return index_bytes + entry_bytes + first_packet_bytes + pair_bytes + vlan_bytes; }
+  size_t app_proto_bytes = 0;     // flow.app_proto: detection state per entry (mmap) and nDPI's pool
+  size_t total() const {
+    return index_bytes + entry_bytes + first_packet_bytes + pair_bytes + vlan_bytes + app_proto_bytes;
+  }
 };
 
 struct FlowTableCounters {
@@ -85,9 +89,13 @@ struct FlowTableCounters {
 
 class FlowTable {
  public:
-  // Returns nullptr and sets `error` when memory cannot be had.
+  // Returns nullptr and sets `error` when memory cannot be had. With an
+  // `app_proto` detector (flow.app_proto), packets that come with their
+  // bytes (PacketRef::frame) are shown to it until it has named their flow's
+  // protocol, and records carry the name's code (FlowRecord::app_proto).
   static std::unique_ptr<FlowTable> create(const FlowTableConfig& cfg, const FeatureConfig& features,
-                                           std::string& error);
+                                           std::string& error,
+                                           std::unique_ptr<AppProtoDetector> app_proto = nullptr);
   ~FlowTable();
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
@@ -97,6 +105,8 @@ class FlowTable {
     const ParsedPacket* packet;
     uint32_t wire_len;
     uint64_t ts_ns;
+    const uint8_t* frame = nullptr;  // the frame's bytes, for app_proto detection; null: not shown
+    uint32_t captured = 0;           // bytes present at `frame`
   };
   static constexpr unsigned kMaxBurst = 64;  // RTE_HASH_LOOKUP_BULK_MAX
 
@@ -119,6 +129,8 @@ class FlowTable {
   // Address pairs forgotten for room: their pair_flows restarted.
   uint64_t pair_evictions() const { return pairs_.evictions(); }
   const FlowTableMemory& memory() const { return memory_; }
+  // flow.app_proto's counters; null when it is off.
+  const AppProtoCounters* app_proto_counters() const { return app_proto_ ? &app_proto_->counters() : nullptr; }
   // memory().total() / capacity, rounded up: what each flow the table can
   // hold costs, whether or not it is in use.
   size_t bytes_per_flow() const;
@@ -157,6 +169,7 @@ class FlowTable {
   void start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& key, bool src_is_lo, uint32_t input_index,
                   uint64_t ts_ns);
   std::span<FirstPacketSlot> first_slots(uint32_t idx);
+  void inspect_app_proto(uint32_t idx, const PacketRef& ref);
 
   FlowTableConfig cfg_;
   FeatureConfig feature_cfg_;
@@ -168,7 +181,12 @@ class FlowTable {
   // traffic is untagged, so its pages are never touched.
   VlanIds* vlans_ = nullptr;
   PairActivity pairs_;
-  size_t entries_mapped_ = 0, first_mapped_ = 0, vlans_mapped_ = 0;  // mapping lengths (hugetlb rounds up)
+  // flow.app_proto: the detector (null when off: the packet path then only
+  // tests this pointer) and each entry's detection state, like vlans_ an
+  // array of its own, so the entry's cache lines stay as they are.
+  std::unique_ptr<AppProtoDetector> app_proto_;
+  AppDetection* app_flows_ = nullptr;
+  size_t entries_mapped_ = 0, first_mapped_ = 0, vlans_mapped_ = 0, app_mapped_ = 0;  // mapping lengths (hugetlb rounds up)
   std::vector<uint32_t> wheel_;        // slot -> head entry index
   uint64_t wheel_tick_ = 0;            // last fully processed tick
   bool wheel_started_ = false;

@@ -136,10 +136,11 @@ FlowTable::~FlowTable() {
   unmap(entries_, entries_mapped_);
   unmap(first_, first_mapped_);
   unmap(vlans_, vlans_mapped_);
+  unmap(app_flows_, app_mapped_);
 }
 
 std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const FeatureConfig& features,
-                                             std::string& error) {
+                                             std::string& error, std::unique_ptr<AppProtoDetector> app_proto) {
   static_assert(sizeof(Entry) == 4 * 64, "a flow entry is four cache lines (issue 2 §8: <= 256 B per flow)");
   static_assert(RTE_MAX_ETHPORTS <= 65536, "Entry::input_index is 16 bits");
   if (cfg.capacity < 8 || cfg.capacity >= kWheelHead) {
@@ -197,6 +198,16 @@ std::unique_ptr<FlowTable> FlowTable::create(const FlowTableConfig& cfg, const F
   t->memory_.first_packet_bytes = page_rounded(t->first_mapped_);
   t->memory_.pair_bytes = t->pairs_.bytes();
   t->memory_.vlan_bytes = page_rounded(t->vlans_mapped_);
+  if (app_proto) {
+    t->app_flows_ = static_cast<AppDetection*>(map_flow_array(sizeof(AppDetection) * size_t{cfg.capacity}, false, t->app_mapped_));
+    if (t->app_flows_ == nullptr) {
+      error = fmt::format("cannot map {} MiB of app_proto state for {} flows (lower flow.table_size)",
+                          (sizeof(AppDetection) * size_t{cfg.capacity}) >> 20, cfg.capacity);
+      return nullptr;
+    }
+    t->memory_.app_proto_bytes = page_rounded(t->app_mapped_) + app_proto->memory_bytes();
+    t->app_proto_ = std::move(app_proto);
+  }
   return t;
 }
 
@@ -272,6 +283,10 @@ void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
     case EndReason::kPressure: ++counters_.evicted_pressure; break;
     case EndReason::kShutdown: ++counters_.flushed; break;
   }
+  // Detection ends with the record (a checkpoint's too: later records of
+  // the flow keep the name), so its nDPI state is free even if the record
+  // is dropped.
+  if (app_proto_) app_proto_->finish(app_flows_[idx]);
   FlowRecord* r = sink.reserve();
   if (r == nullptr) {
     ++counters_.records_dropped;
@@ -293,6 +308,7 @@ void FlowTable::emit(uint32_t idx, EndReason reason, RecordSink& sink) {
   r->state = (e.flags & kClosed) ? FlowState::kClosed : both_sides ? FlowState::kEstablished : FlowState::kNew;
   r->reason = reason;
   r->worker = cfg_.worker_id;
+  r->app_proto = app_proto_ ? app_flows_[idx].code : kAppProtoNone;
   r->input_index = e.input_index;
   r->stats = e.stats;
   const uint64_t first_n = std::min<uint64_t>(e.stats.packets(), feature_cfg_.first_packets);
@@ -387,6 +403,10 @@ void FlowTable::start_flow(uint32_t idx, const ParsedPacket& p, const FlowKey& k
     vlans_[idx] = p.vlan;
   }
   e.wheel_prev = e.wheel_next = kNil;
+  if (app_proto_) {
+    app_proto_->finish(app_flows_[idx]);  // the entry's last flow ended with a record, which finished it
+    app_flows_[idx] = AppDetection{};
+  }
   e.stats.reset(ts_ns);
   e.stats.pair_flows = pairs_.begin_flow(key, ts_ns);
   wheel_link(idx, due(e));
@@ -561,6 +581,7 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
   obs.forward = from_lo == static_cast<bool>(e->flags & kInitiatorIsLo);
   e->stats.add(obs, first_slots(idx), feature_cfg_);
   e->flags |= from_lo ? kSeenLo : kSeenHi;
+  if (app_proto_ != nullptr && ref.frame != nullptr) inspect_app_proto(idx, ref);
 
   if (is_tcp && (flags & (tcp_flag::kFin | tcp_flag::kRst))) {
     if (flags & tcp_flag::kFin) e->flags |= from_lo ? kFinLo : kFinHi;
@@ -572,6 +593,18 @@ void FlowTable::account_one(const PacketRef& ref, const FlowKey& key, bool src_i
       wheel_link(idx, due(*e));
     }
   }
+}
+
+// nDPI reads the packet from its IP header on, as far as the IP length says
+// and the capture holds. Fragments are not shown: nDPI 4.2 does not
+// reassemble, and a later fragment has no L4 header to dissect.
+void FlowTable::inspect_app_proto(uint32_t idx, const PacketRef& ref) {
+  const ParsedPacket& p = *ref.packet;
+  AppDetection& flow = app_flows_[idx];
+  if (flow.state == AppDetection::kDone || p.fragment != Fragment::kNone || ref.captured <= p.l3_offset) return;
+  const uint32_t length = std::min(ref.captured - p.l3_offset, p.ip_len);
+  const bool has_payload = p.has_l4 && carries_l4_payload(p.proto) && p.payload_len != 0;
+  app_proto_->inspect(flow, ref.frame + p.l3_offset, length, has_payload, ref.ts_ns);
 }
 
 // ---- expiry -----------------------------------------------------------------

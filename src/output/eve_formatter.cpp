@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "flowscore/app_proto.hpp"
 #include "flowscore/community_id.hpp"
 #include "flowscore/context.hpp"
 #include "flowscore/eve.hpp"
@@ -252,7 +253,8 @@ void EveFormatter::update_max_line_bytes() {
   const size_t ecs_bytes = format_ == RecordFormat::kEve ? 0
                            : 512 + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint + kMaxFloat + kCommunityIdLength +
                                  longest(observer_members_);
-  max_line_bytes_ = 512 + ecs_bytes + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint +
+  // app_proto twice (EVE and ECS): names are at most kMaxAppProtoName.
+  max_line_bytes_ = 512 + 2 * (32 + kMaxAppProtoName) + ecs_bytes + evidence_bytes + 3 * kMaxTimestamp + 2 * kMaxIp + 12 * kMaxUint +
                     kCommunityIdLength + host_member_.size() + longest(in_iface_members_) + model_bytes +
                     Verdict::kMaxClasses * kMaxFloat +
                     (include_features_ ? total(feature_keys_) + feature_keys_.size() * kMaxFloat : 0);
@@ -356,6 +358,13 @@ void EveFormatter::write_eve_members(LineWriter& w, const FlowRecord& r, bool al
   if (!cid.empty()) {
     w.lit("\"community_id\":\"");
     w.str(cid);
+    w.lit("\",");
+  }
+  // flow.app_proto: where Suricata writes it, on flow and alert events
+  // alike; absent when detection was off or saw no payload.
+  if (const std::string_view app = app_proto_name(r.app_proto); !app.empty()) {
+    w.lit("\"app_proto\":\"");
+    w.str(app);
     w.lit("\",");
   }
   if (alert) w.str(model_for(r.verdict.model_generation).alert_members[label]);
@@ -505,6 +514,11 @@ void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool al
   if (const std::string_view transport = ecs_transport_name(r.proto); !transport.empty()) {
     w.lit("\"transport\":\"");
     w.str(transport);
+    w.lit("\",");
+  }
+  if (const std::string_view app = app_proto_name(r.app_proto); !app.empty()) {  // ECS: lower case, as EVE's
+    w.lit("\"protocol\":\"");
+    w.str(app);
     w.lit("\",");
   }
   w.lit("\"iana_number\":\"");

@@ -331,6 +331,9 @@ const std::map<std::string, Setter>& setters() {
       {"flow.expiry_resolution", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.flow.wheel_tick_ns, w); }},
       {"flow.fit_table_to_input", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.fit_table_to_input, w); }},
       {"flow.fragment_table_size", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.fragment_table_size, 4, 1u << 24, w); }},
+      {"flow.app_proto", [](const json& v, Config& c, std::string& w) { return as_bool(v, c.app_proto.enabled, w); }},
+      {"flow.app_proto_flows", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.app_proto.flows, 1, AppProtoConfig::kMaxFlows, w); }},
+      {"flow.app_proto_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.app_proto.packets, 1, AppProtoConfig::kMaxPackets, w); }},
       {"flow.fragment_timeout", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.fragment_timeout_ns, w); }},
       {"features.first_packets", [](const json& v, Config& c, std::string& w) { return as_uint(v, c.features.first_packets, 0, FeatureConfig::kMaxFirstPackets, w); }},
       {"features.activity_gap", [](const json& v, Config& c, std::string& w) { return as_seconds(v, c.features.activity_gap_ns, w); }},
@@ -443,6 +446,21 @@ bool validate_config(const Config& cfg, std::string& error) {
   }
   if (cfg.output.path.empty()) {
     error = "output.path: must name a file, or \"-\" for standard output";
+    return false;
+  }
+  if (cfg.app_proto.enabled && !app_proto_available()) {
+    error = "flow.app_proto: this flowscore was built without nDPI (install libndpi-dev, rebuild with -Dndpi=enabled)";
+    return false;
+  }
+  // nDPI reads each packet's bytes on the worker that tracks its flow; a
+  // main lcore that reads and deals frames hands the workers parsed headers
+  // only (frame_stager.hpp), so app_proto needs the workers to read.
+  if (cfg.app_proto.enabled && cfg.dpdk.read_on == "main") {
+    error = "flow.app_proto: needs the workers to read their input; set dpdk.read_on to \"worker\" or \"auto\"";
+    return false;
+  }
+  if (cfg.app_proto.enabled && cfg.dpdk.distribute == "software") {
+    error = "flow.app_proto: needs each worker to read its own RX queues; set dpdk.distribute to \"nic\" or \"auto\"";
     return false;
   }
   return true;

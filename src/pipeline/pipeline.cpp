@@ -354,6 +354,11 @@ void print_summary(const RunStats& s, double elapsed, const OutputSink& sink, Ru
   if (t.pair_evictions)
     fmt::print(stderr, "flowscore: {} address pairs forgotten for room: their pair_flows restarted (flow.table_size)\n",
                t.pair_evictions);
+  if (const AppProtoCounters& a = t.app_proto; a.flows_inspected + a.flows_no_slot != 0) {  // flow.app_proto
+    fmt::print(stderr, "flowscore: app_proto: {} flows inspected ({} packets): {} named, {} failed; {} flows found "
+               "no detection slot (flow.app_proto_flows)\n", a.flows_inspected, a.packets_inspected, a.flows_detected,
+               a.flows_failed, a.flows_no_slot);
+  }
   if (model) {
     const ScoreCounters& c = t.scoring;
     const double hz = double(rte_get_tsc_hz());
@@ -530,7 +535,10 @@ int start_dpdk(const RunRequest& req, unsigned& worker_count, bool& one_reader, 
     // dpdk.memory_mb, when set, is the whole budget; else 128 MiB + each worker's share.
     const size_t base_mb = cfg.dpdk.memory_mb ? cfg.dpdk.memory_mb : 128;
     const size_t per_worker_mb = cfg.dpdk.memory_mb ? 0 : worker_memory_bytes(cfg) >> 20;
-    if (!plan_offline_eal(req.pcaps, req.workers, cfg.dpdk.read_on, base_mb, per_worker_mb, cfg.dpdk.hugepages,
+    // app_proto needs each frame's bytes where its flow is tracked: the
+    // workers read (validate_config refuses an explicit "main").
+    const std::string read_on = cfg.app_proto.enabled && cfg.dpdk.read_on == "auto" ? "worker" : cfg.dpdk.read_on;
+    if (!plan_offline_eal(req.pcaps, req.workers, read_on, base_mb, per_worker_mb, cfg.dpdk.hugepages,
                           cfg.dpdk.log_level, plan, error)) {
       fmt::print(stderr, "flowscore: {}\n", error);
       return 2;
@@ -726,7 +734,12 @@ bool create_workers(const RunRequest& req, const FeatureSpec& spec, const ModelS
     tcfg.worker_id = static_cast<uint16_t>(w);
     tcfg.socket_id = static_cast<int>(rte_lcore_to_socket_id(lcore));
     tcfg.hugetlb_arrays = rte_eal_has_hugepages();
-    auto table = FlowTable::create(tcfg, cfg.features, error);
+    std::unique_ptr<AppProtoDetector> app_proto;
+    if (cfg.app_proto.enabled && !(app_proto = AppProtoDetector::create(cfg.app_proto, error))) {
+      error = fmt::format("worker {}: {}", w, error);
+      return false;
+    }
+    auto table = FlowTable::create(tcfg, cfg.features, error, std::move(app_proto));
     auto queue = table ? RecordQueue::create(cfg.output.queue_records, static_cast<uint16_t>(w), tcfg.socket_id, error)
                        : nullptr;
     if (!table || !queue) {
@@ -974,6 +987,16 @@ int run_pipeline(const RunRequest& req) {
     fmt::print(stderr, "flowscore: {}\n", error);
     rte_eal_cleanup();
     return 1;
+  }
+  // The main lcore deals parsed headers, not bytes (frame_stager.hpp):
+  // nDPI on the workers would see nothing of those frames.
+  if (cfg.app_proto.enabled && (one_reader || ports_on_demand || !dealt.empty())) {
+    fmt::print(stderr, "flowscore: flow.app_proto: needs every packet read by the worker that tracks its flow; {}\n",
+               offline ? fmt::format("give at most {} capture files at once", kMaxCapturePortsAtStart)
+                       : std::string("a port here cannot spread packets over the workers' RX queues (NIC RSS, "
+                                     "dpdk.queues)"));
+    rte_eal_cleanup();
+    return 2;
   }
 
   ModelSlot model_slot;

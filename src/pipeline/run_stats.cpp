@@ -48,6 +48,11 @@ void add_worker(WorkerStats& t, const WorkerStats& w) {
   t.flows_active += w.flows_active;
   t.flow_memory_bytes += w.flow_memory_bytes;
   t.pair_evictions += w.pair_evictions;
+  t.app_proto.flows_inspected += w.app_proto.flows_inspected;
+  t.app_proto.flows_detected += w.app_proto.flows_detected;
+  t.app_proto.flows_failed += w.app_proto.flows_failed;
+  t.app_proto.flows_no_slot += w.app_proto.flows_no_slot;
+  t.app_proto.packets_inspected += w.app_proto.packets_inspected;
   t.records_waited += w.records_waited;
   t.records_abandoned += w.records_abandoned;
 }

@@ -49,6 +49,7 @@ struct WorkerStats {
   uint64_t flows_active = 0;    // tracked now
   uint64_t flow_memory_bytes = 0;
   uint64_t pair_evictions = 0;
+  AppProtoCounters app_proto;   // flow.app_proto (all zero when off)
   uint64_t records_waited = 0;  // times the worker found no free record and waited for the writer (offline, flushes)
   uint64_t records_abandoned = 0;  // of flows.records_dropped: given up at a second stop signal, not for a slow writer
 };

@@ -35,6 +35,7 @@ Worker::Worker(uint16_t id, const Config& cfg, bool offline, std::vector<WorkerI
       queue_(std::move(queue)),
       scorer_(std::move(scorer)),
       writer_scores_(writer_scores),
+      show_bytes_(table_->app_proto_counters() != nullptr),
       lane_(lane),
       fragments_(cfg.fragment_table_size, cfg.fragment_timeout_ns) {
   sink_.w = this;
@@ -95,6 +96,11 @@ unsigned Worker::poll_input(const WorkerInput& in, uint64_t live_now_ns) {
     rte_mbuf* pkts[kMaxBurst];
     n = rte_eth_rx_burst(in.port, in.queue, pkts, burst_);
     stage_burst(pkts, n, in, live_now_ns, frames);
+    if (show_bytes_) {  // app_proto: nDPI reads the frames while they are accounted
+      if (n) account_frames(frames, n, in.input_index, pkts);
+      rte_pktmbuf_free_bulk(pkts, n);
+      return n;
+    }
     rte_pktmbuf_free_bulk(pkts, n);
   }
   if (n) account_frames(frames, n, in.input_index);
@@ -126,7 +132,7 @@ void Worker::stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uin
   }
 }
 
-void Worker::account_frames(StagedFrame* frames, unsigned n, uint32_t input_index) {
+void Worker::account_frames(StagedFrame* frames, unsigned n, uint32_t input_index, rte_mbuf* const* mbufs) {
   // Stage 2: count what did not parse, attribute fragments, then account the
   // rest to the flow table in one call, which looks all keys up at once.
   FlowTable::PacketRef refs[kMaxBurst];
@@ -145,7 +151,12 @@ void Worker::account_frames(StagedFrame* frames, unsigned n, uint32_t input_inde
       continue;
     }
     counters_.wire_bytes += f.wire_len;
-    refs[flowed++] = {&f.packet, f.wire_len, f.ts_ns};
+    refs[flowed] = {&f.packet, f.wire_len, f.ts_ns};
+    if (mbufs != nullptr) {  // the first segment: a flow's first packets, handshakes, fit in one mbuf
+      refs[flowed].frame = rte_pktmbuf_mtod(mbufs[i], const uint8_t*);
+      refs[flowed].captured = rte_pktmbuf_data_len(mbufs[i]);
+    }
+    ++flowed;
     clock_ns_ = std::max(clock_ns_, f.ts_ns);
   }
   table_->account_burst({refs, flowed}, input_index, sink_);
@@ -160,6 +171,7 @@ WorkerStats Worker::stats() const {
   s.flows_active = table_->size();
   s.flow_memory_bytes = table_->memory().total();
   s.pair_evictions = table_->pair_evictions();
+  if (const AppProtoCounters* a = table_->app_proto_counters()) s.app_proto = *a;
   s.records_waited = sink_.waits;
   s.records_abandoned = sink_.abandoned;
   return s;

@@ -71,7 +71,9 @@ class Worker {
   unsigned poll_input(const WorkerInput& in, uint64_t live_now_ns);
   unsigned poll_live_lane();
   void stage_burst(rte_mbuf** pkts, unsigned n, const WorkerInput& in, uint64_t live_now_ns, StagedFrame* frames);
-  void account_frames(StagedFrame* frames, unsigned n, uint32_t input_index);
+  // `mbufs`: the burst's frames, still held, for app_proto detection; null
+  // when their bytes are not needed (app_proto off, or dealt frames).
+  void account_frames(StagedFrame* frames, unsigned n, uint32_t input_index, rte_mbuf* const* mbufs = nullptr);
   void hand_over_batch();
   void flush();  // ends every flow (end of input, shutdown)
   bool input_ended();
@@ -84,6 +86,7 @@ class Worker {
   std::unique_ptr<RecordQueue> queue_;
   std::unique_ptr<ScoreBatch> scorer_;
   bool writer_scores_;
+  bool show_bytes_;                // flow.app_proto: the table wants each frame's bytes
   CaptureLane* lane_;
   unsigned burst_ = 32;            // dpdk.burst_size
   bool flushing_ = false;

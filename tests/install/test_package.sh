@@ -33,6 +33,11 @@ grep -q "(installed)" version.txt && grep -q "^config:  /etc/flowscore/flowscore
 flowscore-gen --profile train --seed 7 --packets 20000 --out demo.pcap --labels demo.labels.csv --quiet
 flowscore run --pcap demo.pcap --out demo.eve.json 2>run.err || fail "run: $(cat run.err)"
 grep -q "model flowscore-default" run.err || fail "no model: $(cat run.err)"
+# The package is built with nDPI (flow.app_proto): its library must be a
+# runtime dependency, and the installed program must name protocols.
+dpkg-query -W -f='${Depends}\n' flowscore | grep -q "libndpi" || fail "Depends lacks libndpi: $(dpkg-query -W -f='${Depends}' flowscore)"
+flowscore run --pcap demo.pcap --model none --set flow.app_proto=true --out app.eve.json 2>app.err || fail "app_proto run: $(cat app.err)"
+grep -q '"app_proto":"' app.eve.json || fail "no app_proto in the installed program's records"
 alerts=$(grep -c '"event_type":"alert"' demo.eve.json || true)
 [[ $alerts -gt 0 ]] || fail "the demo raised no alert"
 flowscore-train --help >/dev/null || fail "flowscore-train"

@@ -210,6 +210,34 @@ TEST(Config, AlertPolicyContextAndCampaignsAreReadAndChecked) {
 
 // Issue 14 §3: a config's own text in an error comes back printable, and
 // UTF-8 stays as it is.
+TEST(Config, AppProtoIsOffByDefaultAndItsKeysAreChecked) {
+  Config cfg;
+  std::string err;
+  ASSERT_TRUE(load_config(std::string(FLOWSCORE_SOURCE_DIR) + "/conf/flowscore.json", cfg, err)) << err;
+  EXPECT_FALSE(cfg.app_proto.enabled);
+  EXPECT_EQ(cfg.app_proto.flows, 4096u);
+  EXPECT_EQ(cfg.app_proto.packets, 10u);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto": "yes"}})").find("flow.app_proto: "), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto_flows": 0}})").find("flow.app_proto_flows: must be a whole number from 1 to 65535"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto_flows": 65536}})").find("flow.app_proto_flows"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto_packets": 0}})").find("flow.app_proto_packets: must be a whole number from 1 to 255"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto_packets": 256}})").find("flow.app_proto_packets"), std::string::npos);
+  EXPECT_NE(load_error(R"({"flow": {"app_proto_packets": 2.5}})").find("flow.app_proto_packets"), std::string::npos);
+  if (!app_proto_available()) {  // a build without nDPI refuses the key, saying why
+    EXPECT_NE(load_error(R"({"flow": {"app_proto": true}})").find("built without nDPI"), std::string::npos);
+    return;
+  }
+  ASSERT_TRUE(apply_override("flow.app_proto", "true", cfg, err)) << err;
+  ASSERT_TRUE(apply_override("flow.app_proto_packets", "4", cfg, err)) << err;
+  EXPECT_TRUE(cfg.app_proto.enabled);
+  EXPECT_EQ(cfg.app_proto.packets, 4u);
+  // Only the workers see packet bytes: a main lcore that deals parsed frames cannot feed nDPI.
+  EXPECT_FALSE(apply_override("dpdk.read_on", "main", cfg, err));
+  EXPECT_NE(err.find("flow.app_proto: needs the workers to read"), std::string::npos) << err;
+  EXPECT_NE(load_error(R"({"flow": {"app_proto": true}, "dpdk": {"distribute": "software"}})").find("dpdk.distribute"),
+            std::string::npos);
+}
+
 TEST(Config, ErrorsQuoteTheFilesTextWithoutControlBytes) {
   // JSON's \u escapes put the control bytes into the key itself.
   const std::string err = load_error(R"({"flow": {"\u001b[2J\u001b]0;x\u0007": 1}})");
