@@ -31,12 +31,12 @@ expect 2 "trained on features '$trained', this run computes 'flowscore-features 
   --set features.pair_window=1
 expect 2 "this run computes 'flowscore-features v2 first_packets=8 activity_gap_ns=10000000 pair_window_ns=60000000000'" \
   --set features.activity_gap=0.01
-expect 2 "model.benign_class 'nope' is not a class of model 'flowscore-default-5' (its classes: benign, amplification," \
+expect 2 "model.benign_class 'nope' is not a class of model 'flowscore-default-6' (its classes: benign, amplification," \
   --set model.benign_class=nope
 expect 0 "" 
 
 hash=$(sha256sum "$model" | cut -c1-12)
-if ! grep -q "\"model\":{\"name\":\"flowscore-default-5\",\"hash\":\"$hash\"}" "$out"; then
+if ! grep -q "\"model\":{\"name\":\"flowscore-default-6\",\"hash\":\"$hash\"}" "$out"; then
   echo "FAIL: EVE model hash is not the compiled file's ($hash): $(head -c 2000 "$out")" >&2
   failures=$((failures + 1))
 fi
