@@ -72,6 +72,20 @@ uint64_t member_bit(uint64_t tag) {
 
 void bump(uint16_t& c) { c += c < UINT16_MAX; }
 
+// Count-min's conservative update, one epoch at a time: of the rows'
+// counters for the record's epoch, only the smallest rise, so each stays at
+// least the count of every pair that shares it and collisions inflate the
+// estimate as little as they can. (Comparing the rows' window sums instead
+// can undercount: a row skipped for its excess in an epoch that has since
+// expired is then too small.)
+void bump_smallest(const std::array<uint16_t*, 2>& counters) {
+  uint16_t least = UINT16_MAX;
+  for (const uint16_t* c : counters)
+    if (c) least = std::min(least, *c);
+  for (uint16_t* c : counters)
+    if (c && *c == least) bump(*c);
+}
+
 }  // namespace
 
 bool context_value_from_name(std::string_view name, ContextValue& out) {
@@ -271,19 +285,14 @@ ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, co
   out[ContextValue::kServiceFlows] = uint32_t{svc.flows[0]} + svc.flows[1];
   out[ContextValue::kServiceOneSided] = uint32_t{svc.one_sided[0]} + svc.one_sided[1];
 
-  // Count-min with conservative update: a row's counter rises only while it
-  // is the smallest, so collisions inflate the estimate as little as they can.
   PairCell* cell[2] = {&cells_[static_cast<uint32_t>(pair_tag) & cell_mask_],
                        &cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(pair_tag >> 32) & cell_mask_)]};
-  int idx[2] = {advance_cell(*cell[0], epoch), advance_cell(*cell[1], epoch)};
+  std::array<uint16_t*, 2> flows{}, syn{};  // the rows' counters of the record's epoch; null: too old there
+  for (int row = 0; row < 2; ++row)
+    if (const int i = advance_cell(*cell[row], epoch); i >= 0) flows[row] = &cell[row]->flows[i], syn[row] = &cell[row]->syn[i];
+  bump_smallest(flows);
+  if (t.syn_unanswered) bump_smallest(syn);
   const auto total = [](const uint16_t (&c)[2]) { return uint32_t{c[0]} + c[1]; };
-  const uint32_t flows_min = std::min(total(cell[0]->flows), total(cell[1]->flows));
-  const uint32_t syn_min = std::min(total(cell[0]->syn), total(cell[1]->syn));
-  for (int row = 0; row < 2; ++row) {
-    if (idx[row] < 0) continue;
-    if (total(cell[row]->flows) == flows_min) bump(cell[row]->flows[idx[row]]);
-    if (t.syn_unanswered && total(cell[row]->syn) == syn_min) bump(cell[row]->syn[idx[row]]);
-  }
   out[ContextValue::kRepeat] = std::min(total(cell[0]->flows), total(cell[1]->flows));
   out[ContextValue::kSynUnanswered] = std::min(total(cell[0]->syn), total(cell[1]->syn));
   return out;
