@@ -29,8 +29,8 @@
 // Distinct counts are linear-counting bitmaps of 64 bits per epoch (Whang et
 // al. 1990): the window's value is the estimate of the union of two epochs'
 // bitmaps, so a source seen in both counts once. Its standard error is
-// about 6% at 50 members and 10% at 100; it saturates at kDistinctSaturated
-// ("at least").
+// about 9% at 20 members, 10% at 50 and 12% at 100; it saturates at
+// kDistinctSaturated ("at least").
 // A full bucket forgets its stalest, lightest entry and counts it
 // (forgotten()); a spoofed-source flood therefore evicts only entries staler
 // or lighter than the victim's, which it refreshes with every flow.
