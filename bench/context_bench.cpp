@@ -75,11 +75,13 @@ void BM_ContextObserve(benchmark::State& state) {
     benchmark::DoNotOptimize(store.observe(r, flow_traits(r), 0));
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["MB"] = double(store.bytes()) / (1 << 20);
+  state.counters["MiB"] = double(store.bytes()) / (1 << 20);
+  state.counters["forgotten"] = benchmark::Counter(double(store.forgotten()), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(BM_ContextObserve)->Arg(1000)->Arg(100'000)->Arg(1'000'000);
 
-// With the context fetched `ahead` records early, as the writer does (4).
+// With the context fetched `ahead` records early (the writer did so, 4
+// ahead, before the batch path).
 void BM_ContextObservePrefetched(benchmark::State& state) {
   const auto& recs = cached(static_cast<uint32_t>(state.range(0)));
   const size_t ahead = static_cast<size_t>(state.range(1));
@@ -94,6 +96,28 @@ void BM_ContextObservePrefetched(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ContextObservePrefetched)->ArgsProduct({{1000, 100'000, 1'000'000}, {4, 16}});
+
+// As the writer counts a drained batch (RecordJudge::prepare): traits and
+// keys for the batch, then ContextStore::observe(span), which requests each
+// record's buckets kBatchAhead records before counting it.
+void BM_ContextObserveBatch(benchmark::State& state) {
+  const auto& recs = cached(static_cast<uint32_t>(state.range(0)));
+  const size_t batch_size = static_cast<size_t>(state.range(1));
+  ContextStore store(million_host_config());
+  std::vector<ContextStore::Observation> batch(batch_size);
+  size_t i = 0;
+  for (auto _ : state) {
+    for (ContextStore::Observation& o : batch) {
+      o.record = &recs[i++ & (recs.size() - 1)];
+      o.traits = flow_traits(*o.record);
+      o.key = ContextStore::key_of(*o.record, o.traits, 0);
+    }
+    store.observe(batch);
+    benchmark::DoNotOptimize(batch.back().values);
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(batch_size));
+}
+BENCHMARK(BM_ContextObserveBatch)->ArgsProduct({{1000, 100'000, 1'000'000}, {32, 256}});
 
 // The baseline: exact distinct sets and counters in hash maps, one window
 // (no epochs even), which is less than the store does.
@@ -140,15 +164,20 @@ void BM_RecordJudge(benchmark::State& state) {
   for (const ClassPolicy& p : cfg.model.classes) model.classes.push_back({p.name, "", 3});
   judge.model_changed(0, model);
   fmt::memory_buffer out;
+  // Judged in place, a batch at a time, as the writer does (256 records:
+  // model.batch_size, what a drain returns when records queue up).
+  std::vector<FlowRecord*> batch(256);
   size_t i = 0;
   for (auto _ : state) {
-    judge.prefetch(recs[(i + 4) & (recs.size() - 1)]);  // as the writer does
-    FlowRecord& r = recs[i++ & (recs.size() - 1)];      // judged in place, as the writer does
-    judge.judge(r, out);
+    for (FlowRecord*& r : batch) r = &recs[i++ & (recs.size() - 1)];
+    judge.prepare(batch);
+    for (FlowRecord* r : batch) {
+      judge.judge(*r, out);
+      benchmark::DoNotOptimize(r->verdict.alert);
+    }
     if (out.size() > (1 << 20)) out.clear();
-    benchmark::DoNotOptimize(r.verdict.alert);
   }
-  state.SetItemsProcessed(state.iterations());
+  state.SetItemsProcessed(state.iterations() * int64_t(batch.size()));
 }
 BENCHMARK(BM_RecordJudge)->Arg(1000)->Arg(100'000)->Arg(1'000'000);
 

@@ -13,19 +13,24 @@
 // before, like pair_flows; a value covers the last one to two windows. A
 // record counts in the epoch of its last packet.
 //
-// Memory is fixed at construction and never grows:
-// - hosts: a set-associative table of 64-byte slots (one cache line), one per
-//   address, holding what the address received (distinct sources, flows,
-//   one-sided flows) and sent (distinct destination host:port, flows,
+// Memory is fixed at construction and never grows. Three tables of one
+// 32-byte slot shape (a tally: distinct members, flows, one-sided flows, for
+// the current epoch and the one before), each 4-way set-associative:
+// - receivers: per address, what it received (distinct sources, flows,
 //   one-sided flows);
-// - services: the same for (destination address, protocol, port);
+// - senders: per address, what it sent (distinct destination host:port,
+//   flows, one-sided flows);
+// - services: per (destination address, protocol, port), what it received;
 // - pairs: a count-min sketch (two rows, conservative update) of flows and
 //   unanswered SYNs per (source, destination address, protocol, port).
+// A record touches one bucket in each table, and each bucket is two cache
+// lines: the receive and send sides of one address live apart because no
+// record needs both.
 // Distinct counts are linear-counting bitmaps of 64 bits per epoch (Whang et
 // al. 1990): the window's value is the estimate of the union of two epochs'
 // bitmaps, so a source seen in both counts once. Its standard error is
-// about 6% at 50 members and 10% at 100; it saturates at kDistinctSaturated
-// ("at least").
+// about 9% at 20 members, 10% at 50 and 12% at 100; it saturates at
+// kDistinctSaturated ("at least").
 // A full bucket forgets its stalest, lightest entry and counts it
 // (forgotten()); a spoofed-source flood therefore evicts only entries staler
 // or lighter than the victim's, which it refreshes with every flow.
@@ -34,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "flowscore/flow_record.hpp"
@@ -42,8 +48,8 @@ namespace flowscore {
 
 struct ContextConfig {
   uint64_t window_ns = 60'000'000'000;  // epoch length; values cover 1-2 epochs
-  uint32_t host_slots = 1u << 19;       // 64 B each
-  uint32_t service_slots = 1u << 18;    // 48 B each
+  uint32_t host_slots = 1u << 19;       // per side (receivers, senders), 32 B each
+  uint32_t service_slots = 1u << 18;    // 32 B each
   uint32_t pair_cells = 1u << 19;       // per row (two rows) of 12 B cells
 };
 
@@ -119,46 +125,44 @@ class ContextStore {
   };
   static Key key_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope);
   ContextValues observe(const FlowRecord& r, const FlowTraits& t, const Key& k);
-  // Starts loading what observe() will touch (the hosts' and service's
-  // buckets, the pair's cells). The writer calls it a few records ahead of
-  // judging, so the misses overlap other work.
+  // Starts loading what observe() will touch (the three tables' buckets,
+  // the pair's cells).
   void prefetch(const Key& k) const;
+
+  // One record of a batch: what observe() needs, and what it found.
+  struct Observation {
+    const FlowRecord* record = nullptr;
+    FlowTraits traits;
+    Key key;
+    ContextValues values;
+  };
+  // Counts a batch in order, as observe() would one by one (same values),
+  // with each record's buckets requested kBatchAhead records before it is
+  // counted: at a million hosts every bucket is a cache miss, and this keeps
+  // several records' misses in flight at once.
+  void observe(std::span<Observation> batch);
+  static constexpr size_t kBatchAhead = 8;
 
   uint64_t forgotten() const { return forgotten_; }
   uint64_t late() const { return late_; }  // records older than their entry's window, not counted
   size_t bytes() const;
 
  private:
-  struct alignas(64) HostSlot {
-    uint64_t tag;           // 0: empty
+  // A member's and its flows' counts over the window, for one receiver,
+  // sender or service. 32 B: two per cache line.
+  struct Tally {
+    uint32_t check;          // the tag's high half (never 0); 0: empty
     uint32_t epoch;
-    uint32_t pad;
-    uint64_t in_bits[2];    // [0] current epoch, [1] previous: sources
-    uint64_t out_bits[2];   // destination host:port
-    uint16_t flows_in[2], one_sided_in[2], flows_out[2], one_sided_out[2];
-  };
-  static_assert(sizeof(HostSlot) == 64);
-  struct ServiceSlot {
-    uint64_t tag;
-    uint32_t epoch;
-    uint32_t pad;
-    uint64_t src_bits[2];
+    uint64_t bits[2];        // [0] current epoch, [1] previous: distinct members
     uint16_t flows[2], one_sided[2];
-    uint64_t pad2;
   };
-  static_assert(sizeof(ServiceSlot) == 48);
+  static_assert(sizeof(Tally) == 32);
   struct PairCell {
     uint32_t epoch;
     uint16_t flows[2], syn[2];
   };
   static_assert(sizeof(PairCell) == 12);
-  static constexpr uint32_t kWays = 4;
-
-  template <typename Slot>
-  Slot* claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch);
-  template <typename Slot>
-  static int advance(Slot& s, uint32_t epoch);  // the counter index the epoch counts in, or -1 (too old)
-  int advance_cell(PairCell& c, uint32_t epoch);
+  static constexpr uint32_t kWays = 4;  // a bucket: two cache lines
 
   // Zeroed anonymous memory with transparent huge pages: the kernel hands
   // out zero pages as they are first touched (no up-front memset of tens of
@@ -172,10 +176,35 @@ class ContextStore {
   template <typename T>
   static Mapped<T> map_zeroed(size_t count);
 
+  // A set-associative table of tallies; every slot is valid all-zero.
+  class TallyTable {
+   public:
+    explicit TallyTable(uint32_t slots);
+    void prefetch(uint64_t tag) const;
+    // The entry for `tag`, claimed when new (counted in `forgotten` when
+    // that gives up an entry still in its window).
+    Tally& claim(uint64_t tag, uint32_t epoch, uint64_t& forgotten);
+    size_t bytes() const { return size_t{mask_ + 1} * kWays * sizeof(Tally); }
+
+   private:
+    Tally* bucket(uint64_t tag) const { return &slots_[size_t{static_cast<uint32_t>(tag) & mask_} * kWays]; }
+    uint32_t mask_;  // buckets - 1
+    Mapped<Tally> slots_;
+  };
+
+  // The window's counts of one tally after counting one record in it.
+  struct Window {
+    uint32_t distinct, flows, one_sided;
+    bool counted;  // false: the record was older than the entry's window
+  };
+  Window count(TallyTable& table, uint64_t tag, uint64_t member, uint32_t epoch, bool one_sided);
+  static int advance(Tally& s, uint32_t epoch);  // the counter index the epoch counts in, or -1 (too old)
+  static int advance_cell(PairCell& c, uint32_t epoch);
+  std::array<PairCell*, 2> cells_of(uint64_t pair) const;
+
   uint64_t window_ns_;
-  uint32_t host_mask_, service_mask_, cell_mask_;  // bucket counts - 1; cells per row - 1
-  Mapped<HostSlot> hosts_;
-  Mapped<ServiceSlot> services_;
+  TallyTable receivers_, senders_, services_;
+  uint32_t cell_mask_;      // cells per row - 1
   Mapped<PairCell> cells_;  // two rows
   uint64_t forgotten_ = 0;
   uint64_t late_ = 0;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,13 @@ class RecordJudge {
 
   // The model whose verdicts carry `generation` names its classes so.
   void model_changed(uint64_t generation, const ModelInfo& model);
-  // Starts loading the context `r` will need; judge(r) follows within
-  // kAhead records, and reuses what was worked out here.
-  void prefetch(const FlowRecord& r);
-  static constexpr unsigned kAhead = 4;
+  // Counts the records the writer is about to judge, in their order, in the
+  // context in one pass (ContextStore::observe(span): their cache misses
+  // overlap). judge() then takes each record's values from here; counting
+  // ahead changes no value, because nothing judge() does feeds the context.
+  void prepare(std::span<FlowRecord* const> batch);
   // Decides r.verdict.alert and r.judgement; campaign events go to `out`.
+  // A record not prepared is counted here, alone.
   void judge(FlowRecord& r, fmt::memory_buffer& out);
   // Ends every open campaign (end of the run).
   void finish(fmt::memory_buffer& out) { campaigns_.finish(out); }
@@ -43,12 +46,6 @@ class RecordJudge {
  private:
   std::vector<ResolvedClassPolicy> resolve(const ModelInfo& model) const;
 
-  // Records prefetched and not yet judged, with their traits and context key.
-  struct Pending {
-    const FlowRecord* record = nullptr;
-    FlowTraits traits;
-    ContextStore::Key key;
-  };
 
   const Config& cfg_;
   bool per_input_;
@@ -57,8 +54,8 @@ class RecordJudge {
   CampaignTracker campaigns_;
   std::map<uint64_t, std::vector<ResolvedClassPolicy>> classes_;  // by model generation, the last few
   uint64_t current_generation_ = UINT64_MAX;  // the policy's classes are of no model yet
-  Pending pending_[2 * kAhead];
-  unsigned pending_next_ = 0;
+  std::vector<ContextStore::Observation> prepared_;  // the batch prepare() counted
+  size_t next_prepared_ = 0;                         // the first not yet judged
 };
 
 }  // namespace flowscore

@@ -40,37 +40,57 @@ struct HostKey {
   uint8_t pad[3];
   IpAddress addr;
 };
-struct ServiceKey {
-  uint32_t scope;
-  uint8_t ip_version;
-  uint8_t proto;
-  uint16_t port;
-  IpAddress addr;
-};
-struct PairKey {
-  ServiceKey service;
-  IpAddress src;
-};
 
-// Tags (key_tag): the low bits pick a bucket, the top six a bitmap position.
+// MurmurHash3's 64-bit finaliser: every output bit depends on every input
+// bit. CRC (key_tag) is linear, so the tags of neighbouring addresses differ
+// in a fixed pattern of bits; what needs bits that look random (bitmap
+// positions, tags derived from tags) goes through this first.
+uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
 uint64_t host_tag(uint32_t scope, uint8_t ip_version, const IpAddress& a) {
   return key_tag(HostKey{scope, ip_version, {}, a});
 }
 
-// The bitmap bit of a member. CRC is linear, so the tags of neighbouring
-// addresses differ in a fixed pattern of bits and would fall on a few bit
-// positions; linear counting needs positions that look random, so the tag
-// goes through MurmurHash3's 64-bit finaliser first.
-uint64_t member_bit(uint64_t tag) {
-  tag ^= tag >> 33;
-  tag *= 0xff51afd7ed558ccdull;
-  tag ^= tag >> 33;
-  tag *= 0xc4ceb9fe1a85ec53ull;
-  tag ^= tag >> 33;
-  return uint64_t{1} << (tag >> 58);
+// A service's and a pair's tags come from the host tags (which hold the
+// scope, IP version and address) without hashing the addresses again: two
+// keys collide only if their 64-bit tags do.
+uint64_t service_tag(uint64_t receiver, uint8_t proto, uint16_t port) {
+  return mix(receiver ^ ((uint64_t{proto} << 16 | port) * 0x9e3779b97f4a7c15ull));
+}
+uint64_t pair_tag(uint64_t service, uint64_t sender) { return mix(service ^ std::rotl(sender, 29)); }
+
+// Linear counting's bitmap bit for a member (top six bits of its mixed tag).
+uint64_t member_bit(uint64_t tag) { return uint64_t{1} << (mix(tag) >> 58); }
+
+// The 32 bits a slot keeps to tell tags of one bucket apart (the low bits
+// picked the bucket); 0 marks an empty slot.
+uint32_t check_of(uint64_t tag) {
+  const uint32_t c = static_cast<uint32_t>(tag >> 32);
+  return c != 0 ? c : 1;
 }
 
 void bump(uint16_t& c) { c += c < UINT16_MAX; }
+
+// Count-min's conservative update, one epoch at a time: of the rows'
+// counters for the record's epoch, only the smallest rise, so each stays at
+// least the count of every pair that shares it and collisions inflate the
+// estimate as little as they can. (Comparing the rows' window sums instead
+// can undercount: a row skipped for its excess in an epoch that has since
+// expired is then too small.)
+void bump_smallest(const std::array<uint16_t*, 2>& counters) {
+  uint16_t least = UINT16_MAX;
+  for (const uint16_t* c : counters)
+    if (c) least = std::min(least, *c);
+  for (uint16_t* c : counters)
+    if (c && *c == least) bump(*c);
+}
 
 }  // namespace
 
@@ -81,16 +101,18 @@ bool context_value_from_name(std::string_view name, ContextValue& out) {
   return true;
 }
 
-uint32_t distinct_estimate(uint64_t bits) {
-  // -64 ln(z / 64) for z zero bits, rounded; z = 0 saturates.
-  static const std::array<uint32_t, 65> table = [] {
-    std::array<uint32_t, 65> e{};
-    e[0] = ContextStore::kDistinctSaturated;
-    for (int z = 1; z <= 64; ++z) e[z] = static_cast<uint32_t>(std::lround(-64.0 * std::log(z / 64.0)));
-    return e;
-  }();
-  return table[64 - std::popcount(bits)];
-}
+namespace {
+// -64 ln(z / 64) for z zero bits, rounded; z = 0 saturates. Built before
+// main(), so a lookup costs no guard check.
+const std::array<uint32_t, 65> kLinearCounting = [] {
+  std::array<uint32_t, 65> e{};
+  e[0] = ContextStore::kDistinctSaturated;
+  for (int z = 1; z <= 64; ++z) e[z] = static_cast<uint32_t>(std::lround(-64.0 * std::log(z / 64.0)));
+  return e;
+}();
+}  // namespace
+
+uint32_t distinct_estimate(uint64_t bits) { return kLinearCounting[64 - std::popcount(bits)]; }
 
 FlowTraits flow_traits(const FlowRecord& r) {
   const FlowFeatures& f = r.stats;
@@ -128,27 +150,55 @@ ContextStore::Mapped<T> ContextStore::map_zeroed(size_t count) {
   return Mapped<T>(static_cast<T*>(p), Unmap{bytes});
 }
 
-ContextStore::ContextStore(const ContextConfig& cfg) : window_ns_(cfg.window_ns) {
-  const auto buckets = [](uint32_t slots) { return std::bit_ceil(std::max<uint32_t>(slots / kWays, 1)); };
-  host_mask_ = buckets(cfg.host_slots) - 1;
-  service_mask_ = buckets(cfg.service_slots) - 1;
-  cell_mask_ = std::bit_ceil(std::max<uint32_t>(cfg.pair_cells, 64)) - 1;
-  hosts_ = map_zeroed<HostSlot>(size_t{host_mask_ + 1} * kWays);
-  services_ = map_zeroed<ServiceSlot>(size_t{service_mask_ + 1} * kWays);
-  cells_ = map_zeroed<PairCell>(size_t{cell_mask_ + 1} * 2);
+ContextStore::TallyTable::TallyTable(uint32_t slots)
+    : mask_(std::bit_ceil(std::max<uint32_t>(slots / kWays, 1)) - 1), slots_(map_zeroed<Tally>(size_t{mask_ + 1} * kWays)) {}
+
+void ContextStore::TallyTable::prefetch(uint64_t tag) const {
+  const Tally* b = bucket(tag);
+  __builtin_prefetch(b, 1);
+  __builtin_prefetch(b + 2, 1);  // the bucket's second cache line
 }
 
+// A full bucket gives up the entry seen longest ago; among those of one
+// epoch, the one whose window holds the fewest flows. An entry two epochs
+// stale holds nothing a window still needs, so reusing it forgets nothing.
+ContextStore::Tally& ContextStore::TallyTable::claim(uint64_t tag, uint32_t epoch, uint64_t& forgotten) {
+  const uint32_t check = check_of(tag);
+  Tally* const b = bucket(tag);
+  Tally* victim = b;
+  const auto weight = [](const Tally& s) { return uint32_t{s.flows[0]} + s.flows[1]; };
+  for (Tally* s = b; s != b + kWays; ++s) {
+    if (s->check == check) return *s;
+    if (s->check == 0) {
+      victim = s;
+      break;  // entries are never removed alone, so none lies behind an empty slot
+    }
+    if (s->epoch < victim->epoch || (s->epoch == victim->epoch && weight(*s) < weight(*victim))) victim = s;
+  }
+  if (victim->check != 0 && victim->epoch + 1 >= epoch) ++forgotten;
+  *victim = Tally{};
+  victim->check = check;
+  victim->epoch = epoch;
+  return *victim;
+}
+
+ContextStore::ContextStore(const ContextConfig& cfg)
+    : window_ns_(cfg.window_ns),
+      receivers_(cfg.host_slots),
+      senders_(cfg.host_slots),
+      services_(cfg.service_slots),
+      cell_mask_(std::bit_ceil(std::max<uint32_t>(cfg.pair_cells, 64)) - 1),
+      cells_(map_zeroed<PairCell>(size_t{cell_mask_ + 1} * 2)) {}
+
 size_t ContextStore::bytes() const {
-  return size_t{host_mask_ + 1} * kWays * sizeof(HostSlot) + size_t{service_mask_ + 1} * kWays * sizeof(ServiceSlot) +
-         size_t{cell_mask_ + 1} * 2 * sizeof(PairCell);
+  return receivers_.bytes() + senders_.bytes() + services_.bytes() + size_t{cell_mask_ + 1} * 2 * sizeof(PairCell);
 }
 
 // Moves an entry's counts forward to `epoch` and says which of its two
 // counters (0 current, 1 previous) a record of that epoch falls in; -1 when
 // the record is older than the entry's window (a late record of a reordered
 // capture, or of a worker far behind the others).
-template <typename Slot>
-int ContextStore::advance(Slot& s, uint32_t epoch) {
+int ContextStore::advance(Tally& s, uint32_t epoch) {
   if (epoch + 1 < s.epoch) return -1;
   if (epoch + 1 == s.epoch) return 1;
   if (epoch == s.epoch) return 0;
@@ -157,12 +207,7 @@ int ContextStore::advance(Slot& s, uint32_t epoch) {
     pair[1] = next ? pair[0] : 0;
     pair[0] = 0;
   };
-  if constexpr (std::is_same_v<Slot, HostSlot>) {
-    shift(s.in_bits), shift(s.out_bits), shift(s.flows_in), shift(s.one_sided_in), shift(s.flows_out),
-        shift(s.one_sided_out);
-  } else {
-    shift(s.src_bits), shift(s.flows), shift(s.one_sided);
-  }
+  shift(s.bits), shift(s.flows), shift(s.one_sided);
   s.epoch = epoch;
   return 0;
 }
@@ -180,113 +225,80 @@ int ContextStore::advance_cell(PairCell& c, uint32_t epoch) {
   return 0;
 }
 
-// The entry for `tag` in its bucket, claimed when new. A full bucket gives
-// up the entry seen longest ago; among those of one epoch, the one whose
-// window holds the fewest flows. An entry two epochs stale holds nothing a
-// window still needs, so reusing it forgets nothing.
-template <typename Slot>
-Slot* ContextStore::claim(Slot* table, uint32_t mask, uint64_t tag, uint32_t epoch) {
-  Slot* bucket = table + size_t{static_cast<uint32_t>(tag) & mask} * kWays;
-  Slot* victim = bucket;
-  const auto weight = [](const Slot& s) {
-    if constexpr (std::is_same_v<Slot, HostSlot>)
-      return uint32_t{s.flows_in[0]} + s.flows_in[1] + s.flows_out[0] + s.flows_out[1];
-    else
-      return uint32_t{s.flows[0]} + s.flows[1];
-  };
-  for (Slot* s = bucket; s != bucket + kWays; ++s) {
-    if (s->tag == tag) return s;
-    if (s->tag == 0) {
-      victim = s;
-      break;  // entries are never removed alone, so none lies behind an empty slot
-    }
-    if (s->epoch < victim->epoch || (s->epoch == victim->epoch && weight(*s) < weight(*victim))) victim = s;
-  }
-  if (victim->tag != 0 && victim->epoch + 1 >= epoch) ++forgotten_;
-  *victim = Slot{};
-  victim->tag = tag;
-  victim->epoch = epoch;
-  return victim;
-}
-
 ContextStore::Key ContextStore::key_of(const FlowRecord& r, const FlowTraits& t, uint32_t scope) {
   const Endpoint& from = t.sender ? *t.sender : r.src;
   const Endpoint& to = t.receiver ? *t.receiver : r.dst;
-  const PairKey pk{{scope, r.ip_version, r.proto, to.port, to.addr}, from.addr};
-  return {host_tag(scope, r.ip_version, from.addr), host_tag(scope, r.ip_version, to.addr), key_tag(pk.service),
-          key_tag(pk)};
+  const uint64_t src = host_tag(scope, r.ip_version, from.addr), dst = host_tag(scope, r.ip_version, to.addr);
+  const uint64_t service = service_tag(dst, r.proto, to.port);
+  return {src, dst, service, pair_tag(service, src)};
+}
+
+std::array<ContextStore::PairCell*, 2> ContextStore::cells_of(uint64_t pair) const {
+  return {&cells_[static_cast<uint32_t>(pair) & cell_mask_],
+          &cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(pair >> 32) & cell_mask_)]};
 }
 
 void ContextStore::prefetch(const Key& k) const {
-  // A host bucket is four slots, four lines; the tag match is usually in
-  // the first two (slots fill in order), so those are what is fetched.
-  for (const uint64_t host : {k.src, k.dst}) {
-    const HostSlot* b = &hosts_[size_t{static_cast<uint32_t>(host) & host_mask_} * kWays];
-    __builtin_prefetch(b, 1);
-    __builtin_prefetch(b + 1, 1);
+  receivers_.prefetch(k.dst);
+  senders_.prefetch(k.src);
+  services_.prefetch(k.service);
+  for (const PairCell* c : cells_of(k.pair)) __builtin_prefetch(c, 1);
+}
+
+ContextStore::Window ContextStore::count(TallyTable& table, uint64_t tag, uint64_t member, uint32_t epoch,
+                                         bool one_sided) {
+  Tally& s = table.claim(tag, epoch, forgotten_);
+  const int i = advance(s, epoch);
+  if (i >= 0) {
+    s.bits[i] |= member;
+    bump(s.flows[i]);
+    if (one_sided) bump(s.one_sided[i]);
   }
-  __builtin_prefetch(&services_[size_t{static_cast<uint32_t>(k.service) & service_mask_} * kWays], 1);
-  __builtin_prefetch(&cells_[static_cast<uint32_t>(k.pair) & cell_mask_], 1);
-  __builtin_prefetch(&cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(k.pair >> 32) & cell_mask_)], 1);
+  return {distinct_estimate(s.bits[0] | s.bits[1]), uint32_t{s.flows[0]} + s.flows[1],
+          uint32_t{s.one_sided[0]} + s.one_sided[1], i >= 0};
 }
 
 ContextValues ContextStore::observe(const FlowRecord& r, const FlowTraits& t, const Key& k) {
   const uint32_t epoch = static_cast<uint32_t>(r.stats.last_ts_ns / window_ns_);
-  const uint64_t src_tag = k.src, dst_tag = k.dst, service_tag = k.service, pair_tag = k.pair;
-
   ContextValues out;
   out[ContextValue::kPairFlows] = r.stats.pair_flows;
 
-  HostSlot& dst = *claim(hosts_.get(), host_mask_, dst_tag, epoch);
-  if (const int i = advance(dst, epoch); i >= 0) {
-    dst.in_bits[i] |= member_bit(src_tag);
-    bump(dst.flows_in[i]);
-    if (t.one_sided) bump(dst.one_sided_in[i]);
-  } else {
-    ++late_;
-  }
-  out[ContextValue::kDstSources] = distinct_estimate(dst.in_bits[0] | dst.in_bits[1]);
-  out[ContextValue::kDstFlows] = uint32_t{dst.flows_in[0]} + dst.flows_in[1];
-  out[ContextValue::kDstOneSided] = uint32_t{dst.one_sided_in[0]} + dst.one_sided_in[1];
+  const Window to_dst = count(receivers_, k.dst, member_bit(k.src), epoch, t.one_sided);
+  late_ += !to_dst.counted;
+  out[ContextValue::kDstSources] = to_dst.distinct;
+  out[ContextValue::kDstFlows] = to_dst.flows;
+  out[ContextValue::kDstOneSided] = to_dst.one_sided;
 
-  // Claimed after dst: a flow from a host to itself must not hold two
-  // pointers to one slot that a claim could move.
-  HostSlot& src = *claim(hosts_.get(), host_mask_, src_tag, epoch);
-  if (const int i = advance(src, epoch); i >= 0) {
-    src.out_bits[i] |= member_bit(service_tag);
-    bump(src.flows_out[i]);
-    if (t.one_sided) bump(src.one_sided_out[i]);
-  }
-  out[ContextValue::kSrcTargets] = distinct_estimate(src.out_bits[0] | src.out_bits[1]);
-  out[ContextValue::kSrcFlows] = uint32_t{src.flows_out[0]} + src.flows_out[1];
-  out[ContextValue::kSrcOneSided] = uint32_t{src.one_sided_out[0]} + src.one_sided_out[1];
+  const Window from_src = count(senders_, k.src, member_bit(k.service), epoch, t.one_sided);
+  out[ContextValue::kSrcTargets] = from_src.distinct;
+  out[ContextValue::kSrcFlows] = from_src.flows;
+  out[ContextValue::kSrcOneSided] = from_src.one_sided;
 
-  ServiceSlot& svc = *claim(services_.get(), service_mask_, service_tag, epoch);
-  if (const int i = advance(svc, epoch); i >= 0) {
-    svc.src_bits[i] |= member_bit(src_tag);
-    bump(svc.flows[i]);
-    if (t.one_sided) bump(svc.one_sided[i]);
-  }
-  out[ContextValue::kServiceSources] = distinct_estimate(svc.src_bits[0] | svc.src_bits[1]);
-  out[ContextValue::kServiceFlows] = uint32_t{svc.flows[0]} + svc.flows[1];
-  out[ContextValue::kServiceOneSided] = uint32_t{svc.one_sided[0]} + svc.one_sided[1];
+  const Window to_service = count(services_, k.service, member_bit(k.src), epoch, t.one_sided);
+  out[ContextValue::kServiceSources] = to_service.distinct;
+  out[ContextValue::kServiceFlows] = to_service.flows;
+  out[ContextValue::kServiceOneSided] = to_service.one_sided;
 
-  // Count-min with conservative update: a row's counter rises only while it
-  // is the smallest, so collisions inflate the estimate as little as they can.
-  PairCell* cell[2] = {&cells_[static_cast<uint32_t>(pair_tag) & cell_mask_],
-                       &cells_[size_t{cell_mask_ + 1} + (static_cast<uint32_t>(pair_tag >> 32) & cell_mask_)]};
-  int idx[2] = {advance_cell(*cell[0], epoch), advance_cell(*cell[1], epoch)};
+  std::array<uint16_t*, 2> flows{}, syn{};  // the rows' counters of the record's epoch; null: too old there
+  const std::array<PairCell*, 2> cell = cells_of(k.pair);
+  for (int row = 0; row < 2; ++row)
+    if (const int i = advance_cell(*cell[row], epoch); i >= 0) flows[row] = &cell[row]->flows[i], syn[row] = &cell[row]->syn[i];
+  bump_smallest(flows);
+  if (t.syn_unanswered) bump_smallest(syn);
   const auto total = [](const uint16_t (&c)[2]) { return uint32_t{c[0]} + c[1]; };
-  const uint32_t flows_min = std::min(total(cell[0]->flows), total(cell[1]->flows));
-  const uint32_t syn_min = std::min(total(cell[0]->syn), total(cell[1]->syn));
-  for (int row = 0; row < 2; ++row) {
-    if (idx[row] < 0) continue;
-    if (total(cell[row]->flows) == flows_min) bump(cell[row]->flows[idx[row]]);
-    if (t.syn_unanswered && total(cell[row]->syn) == syn_min) bump(cell[row]->syn[idx[row]]);
-  }
   out[ContextValue::kRepeat] = std::min(total(cell[0]->flows), total(cell[1]->flows));
   out[ContextValue::kSynUnanswered] = std::min(total(cell[0]->syn), total(cell[1]->syn));
   return out;
+}
+
+void ContextStore::observe(std::span<Observation> batch) {
+  const size_t n = batch.size();
+  for (size_t i = 0; i < std::min(n, kBatchAhead); ++i) prefetch(batch[i].key);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kBatchAhead < n) prefetch(batch[i + kBatchAhead].key);
+    Observation& o = batch[i];
+    o.values = observe(*o.record, o.traits, o.key);
+  }
 }
 
 }  // namespace flowscore

@@ -257,14 +257,10 @@ void write_records(std::vector<std::unique_ptr<Worker>>& workers, ScoreBatch* sc
           if (!recs[i]->verdict.scored) unscored[u++] = recs[i];
         if (u) scorer->score(unscored.data(), u);
       }
-      // The context a record needs is fetched a few records ahead, so its
-      // cache misses overlap the formatting of the ones before it.
-      constexpr unsigned kPrefetchAhead = RecordJudge::kAhead;
-      for (unsigned i = 0; i < std::min(n, kPrefetchAhead); ++i) writer.prefetch(*recs[i]);
-      for (unsigned i = 0; i < n; ++i) {
-        if (i + kPrefetchAhead < n) writer.prefetch(*recs[i + kPrefetchAhead]);
-        writer.write(*recs[i], text);
-      }
+      // The judge counts the whole batch in the context first, so the
+      // context's cache misses overlap one another (RecordJudge::prepare).
+      writer.prepare({recs.data(), n});
+      for (unsigned i = 0; i < n; ++i) writer.write(*recs[i], text);
       w->queue().give_back(recs.data(), n);
       moved += n;
       all_done &= done && n == 0;

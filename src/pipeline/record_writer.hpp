@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,9 @@ class RecordWriter {
   // Writes one record; may decide what is left to decide of it (EVE: the
   // alert policy), so the record is the writer's until it gives it back.
   virtual void write(FlowRecord& r, fmt::memory_buffer& out) = 0;
-  // `r` will be written soon (a few records ahead): a chance to start
-  // loading what its write will need.
-  virtual void prefetch(const FlowRecord& /*r*/) {}
+  // `batch` is written next, in this order: a chance to do for all of it at
+  // once what its writes need (EVE: count it in the context).
+  virtual void prepare(std::span<FlowRecord* const> /*batch*/) {}
   // The model was reloaded: verdicts of `generation` come from `model`.
   virtual void model_changed(uint64_t /*generation*/, const ModelInfo& /*model*/) {}
   // After the last record: what is still open (campaigns) is written.
@@ -39,8 +40,8 @@ class EveRecordWriter final : public RecordWriter {
  public:
   EveRecordWriter(const EveOptions& options, const FeatureSpec& spec, std::unique_ptr<RecordJudge> judge);
   void header(fmt::memory_buffer&) override {}
-  void prefetch(const FlowRecord& r) override {
-    if (judge_) judge_->prefetch(r);
+  void prepare(std::span<FlowRecord* const> batch) override {
+    if (judge_) judge_->prepare(batch);
   }
   void write(FlowRecord& r, fmt::memory_buffer& out) override;
   void model_changed(uint64_t generation, const ModelInfo& model) override;

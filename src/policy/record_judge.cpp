@@ -44,29 +44,29 @@ void RecordJudge::model_changed(uint64_t generation, const ModelInfo& model) {
   while (classes_.size() > kGenerationsKept) classes_.erase(classes_.begin());
 }
 
-void RecordJudge::prefetch(const FlowRecord& r) {
-  Pending& p = pending_[pending_next_++ % std::size(pending_)];
-  p.record = &r;
-  p.traits = flow_traits(r);
-  p.key = ContextStore::key_of(r, p.traits, per_input_ ? r.input_index : 0);
-  context_.prefetch(p.key);
+void RecordJudge::prepare(std::span<FlowRecord* const> batch) {
+  prepared_.resize(batch.size());  // allocates only when a batch is larger than any before
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ContextStore::Observation& o = prepared_[i];
+    o.record = batch[i];
+    o.traits = flow_traits(*batch[i]);
+    o.key = ContextStore::key_of(*batch[i], o.traits, per_input_ ? batch[i]->input_index : 0);
+  }
+  context_.observe(prepared_);
+  next_prepared_ = 0;
 }
 
 void RecordJudge::judge(FlowRecord& r, fmt::memory_buffer& out) {
   const uint32_t scope = per_input_ ? r.input_index : 0;
   FlowTraits traits;
-  ContextStore::Key key;
-  // Records come back from the pool: an entry is used once, then cleared.
-  Pending* p = std::find_if(std::begin(pending_), std::end(pending_), [&](const Pending& e) { return e.record == &r; });
-  if (p != std::end(pending_)) {
-    traits = p->traits;
-    key = p->key;
-    p->record = nullptr;
+  ContextValues ctx;
+  if (next_prepared_ < prepared_.size() && prepared_[next_prepared_].record == &r) {
+    traits = prepared_[next_prepared_].traits;
+    ctx = prepared_[next_prepared_++].values;
   } else {
     traits = flow_traits(r);
-    key = ContextStore::key_of(r, traits, scope);
+    ctx = context_.observe(r, traits, scope);
   }
-  const ContextValues ctx = context_.observe(r, traits, key);
   if (r.verdict.model_generation != current_generation_) {
     const auto it = classes_.find(r.verdict.model_generation);
     policy_.set_classes(it != classes_.end() ? it->second : std::vector<ResolvedClassPolicy>{});
