@@ -4,10 +4,12 @@
 // policy decides whether it is an alert, from the model's probability and
 // the context of other flows (src/context):
 // - a thin flow (at most `thin_packets` packets, or one-sided) alerts only
-//   when its class's probability reaches `thin_threshold` AND one of the
-//   class's evidence values reaches its minimum (flood: many sources toward
-//   the target; scan: many targets from the source; ...). A class with no
-//   evidence configured never alerts on a thin flow alone;
+//   when an attack class's probability reaches its `thin_threshold` AND one
+//   of that class's evidence values reaches its minimum (flood: many
+//   sources toward the target; scan: many targets from the source; ...);
+//   the likeliest such class is the alert's, even when the model's label
+//   is benign (the label is never changed). A class with no evidence
+//   configured never alerts on a thin flow;
 // - any other flow alerts when the probability reaches `threshold`;
 // - a suppress entry (known scanners, resolvers, NAT gateways) keeps any
 //   flow of its addresses from alerting (and from campaigns: RecordJudge);
@@ -101,7 +103,8 @@ class AlertPolicy {
   struct Counters {
     uint64_t model_alerts = 0;       // over the class threshold alone (the old rule)
     uint64_t alerts = 0;             // after the policy
-    uint64_t thin_without_evidence = 0;
+    uint64_t thin_without_evidence = 0;  // thin flows over their label's thin_threshold, no evidence
+    uint64_t thin_not_label = 0;         // thin flows alerted for a class other than their label
     uint64_t suppressed = 0;
     uint64_t limited = 0;            // alerts kept from being alert events
     uint64_t limit_entries_forgotten = 0;
@@ -112,6 +115,7 @@ class AlertPolicy {
 
  private:
   bool passes_limit(const FlowRecord& r, uint8_t label, const AlertLimit& limit, uint32_t scope);
+  int thin_alert_class(const Verdict& v, const ContextValues& ctx) const;
 
   struct LimitState {
     uint64_t window_start_ns = 0;

@@ -45,7 +45,9 @@ struct Judgement {
   bool judged = false;       // the policy ran (false: no policy, alert is the model's threshold alone)
   bool thin = false;         // one or two packets, or one-sided: needs evidence from other flows
   bool limited = false;      // an alert the class's rate limit kept from being an alert event
-  uint16_t evidence_mask = 0;            // which context values the flow's class is judged on (bit per ContextValue)
+  uint8_t alert_class = 0;   // the class an alert is for: the label, or for a thin flow the likeliest
+                             // attack class whose evidence the context gives (AlertPolicy::judge)
+  uint16_t evidence_mask = 0;            // which context values the alert's class is judged on (bit per ContextValue)
   uint32_t campaign_id = 0;              // the campaign the flow was counted in, 0 for none
   uint32_t context[kMaxEvidence] = {};   // the context values, indexed by ContextValue
 };

@@ -300,9 +300,20 @@ void EveFormatter::write_event(const FlowRecord& r, std::span<const float> featu
   out.resize(static_cast<size_t>(w.end() - out.data()));
 }
 
+namespace {
+
+// The class an alert event is for: the policy's (a thin flow may alert for
+// an attack class other than its label), else the label.
+uint8_t alert_class_of(const FlowRecord& r) {
+  const uint8_t c = r.judgement.judged ? r.judgement.alert_class : r.verdict.label;
+  return c < Verdict::kMaxClasses ? c : 0;
+}
+
+}  // namespace
+
 void EveFormatter::write_eve_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view cid) const {
   const FlowFeatures& s = r.stats;
-  const uint8_t label = r.verdict.label < Verdict::kMaxClasses ? r.verdict.label : 0;
+  const uint8_t label = alert_class_of(r);
 
   // A flow event is stamped with the flow's start, an alert with the time of
   // its verdict: the flow's end or checkpoint (flow.start still says when
@@ -469,7 +480,7 @@ void EveFormatter::write_flowscore_member(LineWriter& w, const FlowRecord& r, bo
 void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool alert, std::string_view cid) const {
   const FlowFeatures& s = r.stats;
   const Verdict& v = r.verdict;
-  const uint8_t label = v.label < Verdict::kMaxClasses ? v.label : 0;
+  const uint8_t label = alert_class_of(r);
 
   // @timestamp as EVE's timestamp: the flow's start, an alert's verdict time.
   w.lit("\"@timestamp\":");
@@ -500,7 +511,7 @@ void EveFormatter::write_ecs_members(LineWriter& w, const FlowRecord& r, bool al
     w.lit(",\"severity\":");
     w.uint(model_for(v.model_generation).severities[label]);
     w.lit(",\"risk_score\":");
-    w.number(v.score * 100.0f);
+    w.number(v.proba[label] * 100.0f);  // the alert's class: the label's score, unless context chose another
   }
   w.ch('}');
   w.str(observer_members_[std::min<size_t>(r.input_index, observer_members_.size() - 1)]);

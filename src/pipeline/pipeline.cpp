@@ -296,9 +296,10 @@ void print_judgement_summary(const RecordJudge& j, bool scored) {
   const AlertPolicy::Counters& p = j.policy_counters();
   if (scored)
     fmt::print(stderr,
-               "flowscore: alert policy: {} alerts ({} over their class threshold alone); {} thin flows lacked "
-               "evidence, {} suppressed, {} kept to flow events by rate limits\n",
-               p.alerts, p.model_alerts, p.thin_without_evidence, p.suppressed, p.limited);
+               "flowscore: alert policy: {} alerts ({} over their class threshold alone; {} thin flows for an attack "
+               "class the context gave, not their label); {} thin flows lacked evidence, {} suppressed, {} kept to "
+               "flow events by rate limits\n",
+               p.alerts, p.model_alerts, p.thin_not_label, p.thin_without_evidence, p.suppressed, p.limited);
   const CampaignTracker::Counters& c = j.campaign_counters();
   if (c.opened || c.not_tracked)
     fmt::print(stderr, "flowscore: campaigns: {} opened, {} flows in them, {} events{}\n", c.opened, c.flows, c.events,

@@ -101,6 +101,27 @@ bool AlertPolicy::passes_limit(const FlowRecord& r, uint8_t label, const AlertLi
   }
 }
 
+// A thin flow cannot say on its own whether it is a probe, a spoofed SYN or
+// a benign packet whose answer was missed, and a model that has seen both
+// calls it benign with some probability left for the attack it resembles.
+// So a thin flow is judged on each attack class the context supports: the
+// likeliest class whose probability reaches its thin_threshold and one of
+// whose evidence values reaches its minimum, whatever the label is. -1: none.
+int AlertPolicy::thin_alert_class(const Verdict& v, const ContextValues& ctx) const {
+  int best = -1;
+  for (size_t c = 0; c < classes_.size() && c < v.num_classes; ++c) {
+    const ResolvedClassPolicy& cls = classes_[c];
+    if (cls.benign || v.proba[c] < cls.policy.thin_threshold) continue;
+    if (best >= 0 && v.proba[c] <= v.proba[best]) continue;
+    for (const EvidenceRule& e : cls.policy.evidence)
+      if (ctx[e.value] >= e.minimum) {
+        best = static_cast<int>(c);
+        break;
+      }
+  }
+  return best;
+}
+
 void AlertPolicy::judge(FlowRecord& r, const FlowTraits& t, const ContextValues& ctx, uint32_t scope) {
   Verdict& v = r.verdict;
   Judgement& j = r.judgement;
@@ -111,22 +132,24 @@ void AlertPolicy::judge(FlowRecord& r, const FlowTraits& t, const ContextValues&
     return;
   }
   const ResolvedClassPolicy& cls = classes_[v.label];
-  const ClassPolicy& p = cls.policy;
+  j.alert_class = v.label;
   j.evidence_mask = cls.evidence_mask;
   j.thin = thin_flow(r, t, cfg_.thin_packets);
   const float prob = v.proba[v.label];
-  counters_.model_alerts += !cls.benign && prob >= p.threshold;
+  counters_.model_alerts += !cls.benign && prob >= cls.policy.threshold;
 
   bool alert = false;
-  if (cls.benign) {
-    alert = false;
-  } else if (j.thin) {
-    bool evidence = false;
-    for (const EvidenceRule& e : p.evidence) evidence |= ctx[e.value] >= e.minimum;
-    alert = prob >= p.thin_threshold && evidence;
-    counters_.thin_without_evidence += prob >= p.thin_threshold && !evidence;
+  if (j.thin) {
+    const int by_context = thin_alert_class(v, ctx);
+    alert = by_context >= 0;
+    if (alert) {
+      j.alert_class = static_cast<uint8_t>(by_context);
+      j.evidence_mask = classes_[by_context].evidence_mask;
+      counters_.thin_not_label += by_context != v.label;
+    }
+    counters_.thin_without_evidence += !alert && !cls.benign && prob >= cls.policy.thin_threshold;
   } else {
-    alert = prob >= p.threshold;
+    alert = !cls.benign && prob >= cls.policy.threshold;
   }
   if (alert && !cfg_.suppress.empty() && suppressed(r)) {
     alert = false;
@@ -135,7 +158,7 @@ void AlertPolicy::judge(FlowRecord& r, const FlowTraits& t, const ContextValues&
   v.alert = alert;
   if (!alert) return;
   ++counters_.alerts;
-  j.limited = !passes_limit(r, v.label, p.limit, scope);
+  j.limited = !passes_limit(r, j.alert_class, classes_[j.alert_class].policy.limit, scope);
   counters_.limited += j.limited;
 }
 

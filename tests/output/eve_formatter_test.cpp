@@ -263,6 +263,7 @@ TEST(EveFormatter, SignatureIdsStayWithTheClassName) {
     EveFormatter formatter(options);
     FlowRecord r = random_record(rng, 0);
     r.verdict = Verdict{};
+    r.judgement = Judgement{};  // no policy: the alert is the label's
     r.verdict.scored = r.verdict.alert = true;
     r.verdict.num_classes = static_cast<uint8_t>(classes.size());
     r.verdict.label = label;
@@ -300,6 +301,7 @@ TEST(EveFormatter, EachVerdictIsNamedAfterTheModelThatGaveIt) {
   const auto line_for = [&](uint64_t generation, uint8_t label) {
     FlowRecord r = random_record(rng, 0);
     r.verdict = Verdict{};
+    r.judgement = Judgement{};  // no policy: the alert is the label's
     r.verdict.scored = true;
     r.verdict.alert = true;
     r.verdict.num_classes = 3;

@@ -107,7 +107,11 @@ inline nlohmann::json eve_reference_event(const FlowRecord& r, const EveOptions&
   j["community_id"] =
       community_id_v1(r.src, r.dst, r.proto, r.ip_version, o.community_id_seed, one_way);
   const int label = r.verdict.label;
+  // An alert is for the policy's class: a thin flow may alert for an attack
+  // class its context supports that is not its label.
+  const int alert_class = r.judgement.judged ? r.judgement.alert_class : label;
   if (alert) {
+    const int label = alert_class;
     const bool known = static_cast<size_t>(label) < o.model.classes.size();
     // The documented rule, written out: FNV-1a 32 of the class name, modulo
     // 100,000, from 1,100,000; a configured id wins. rev: the hash's first 7
@@ -199,11 +203,11 @@ inline nlohmann::json ecs_reference_members(const FlowRecord& r, const EveOption
   event["start"] = ecs_time(s.first_ts_ns);
   event["end"] = ecs_time(s.last_ts_ns);
   event["duration"] = s.last_ts_ns - s.first_ts_ns;
-  const int label = r.verdict.label;
+  const int label = r.judgement.judged ? r.judgement.alert_class : r.verdict.label;  // the alert's class
   const bool known = static_cast<size_t>(label) < o.model.classes.size();
   if (alert_event) {
     event["severity"] = known ? o.model.classes[label].severity : 3;
-    event["risk_score"] = static_cast<double>(r.verdict.score * 100.0f);
+    event["risk_score"] = static_cast<double>(r.verdict.proba[label] * 100.0f);
   }
   j["event"] = event;
   nlohmann::json observer = {{"type", "ids"}, {"vendor", "flowscore"}, {"product", "flowscore"}};

@@ -92,6 +92,10 @@ inline FlowRecord random_record(std::mt19937_64& rng, int i) {
     j.judged = true;
     j.thin = rng() % 2;
     j.limited = r.verdict.alert && rng() % 3 == 0;
+    // A thin flow may alert for an attack class other than its label.
+    j.alert_class = r.verdict.num_classes > 1 && rng() % 3 == 0
+                        ? static_cast<uint8_t>(1 + rng() % (r.verdict.num_classes - 1))
+                        : r.verdict.label;
     j.evidence_mask = static_cast<uint16_t>(rng() & ((1u << Judgement::kMaxEvidence) - 1));
     for (uint32_t& v : j.context) v = static_cast<uint32_t>(rng() >> (rng() % 64));
     j.campaign_id = rng() % 3 == 0 ? static_cast<uint32_t>(1 + rng() % 100000) : 0;

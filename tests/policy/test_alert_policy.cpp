@@ -86,6 +86,49 @@ TEST(AlertPolicy, AThinFlowAlertsOnlyWithEvidenceForItsClass) {
   EXPECT_EQ(p.counters().alerts, 1u);
 }
 
+TEST(AlertPolicy, AThinFlowAlertsForTheLikeliestAttackClassItsContextSupports) {
+  // Classes 0 benign, 1 flood (dst_sources >= 20), 2 scan (src_targets >= 40),
+  // thin thresholds 0.2: a lone probe the model calls benign.
+  AlertPolicy p(AlertPolicyConfig{});
+  std::vector<ResolvedClassPolicy> classes(3);
+  classes[0].benign = true;
+  for (int c : {1, 2}) classes[c].policy.threshold = 0.9f, classes[c].policy.thin_threshold = 0.2f;
+  classes[1].policy.evidence = {{ContextValue::kDstSources, 20}};
+  classes[1].evidence_mask = 1u << static_cast<int>(ContextValue::kDstSources);
+  classes[2].policy.evidence = {{ContextValue::kSrcTargets, 40}};
+  classes[2].evidence_mask = 1u << static_cast<int>(ContextValue::kSrcTargets);
+  p.set_classes(classes);
+  const auto probe = [](float benign, float flood, float scan, uint32_t packets = 1) {
+    FlowRecord r = scored(0, benign, packets, 0);
+    r.verdict.proba[1] = flood, r.verdict.proba[2] = scan;
+    return r;
+  };
+  ContextValues both = with(ContextValue::kSrcTargets, 40);
+  both[ContextValue::kDstSources] = 20;
+
+  FlowRecord r = probe(0.6f, 0.1f, 0.3f);
+  p.judge(r, flow_traits(r), with(ContextValue::kSrcTargets, 40), 0);
+  EXPECT_TRUE(r.verdict.alert);
+  EXPECT_EQ(r.verdict.label, 0);  // the verdict is never changed
+  EXPECT_EQ(r.judgement.alert_class, 2);
+  EXPECT_EQ(r.judgement.evidence_mask, classes[2].evidence_mask);
+  // Both classes supported: the likelier one; only the other: that one.
+  r = probe(0.5f, 0.21f, 0.29f);
+  p.judge(r, flow_traits(r), both, 0);
+  EXPECT_TRUE(r.verdict.alert && r.judgement.alert_class == 2);
+  r = probe(0.5f, 0.21f, 0.29f);
+  p.judge(r, flow_traits(r), with(ContextValue::kDstSources, 20), 0);
+  EXPECT_TRUE(r.verdict.alert && r.judgement.alert_class == 1);
+  EXPECT_EQ(p.counters().thin_not_label, 3u);
+  // No alert: no evidence, evidence only below the class's thin threshold,
+  // or a flow that is not thin (its benign label decides).
+  EXPECT_FALSE(alerts(p, probe(0.6f, 0.1f, 0.3f), {}));
+  EXPECT_FALSE(alerts(p, probe(0.6f, 0.3f, 0.1f), with(ContextValue::kSrcTargets, 500)));
+  FlowRecord longer = probe(0.6f, 0.1f, 0.3f, 5);
+  longer.stats.pkts_bwd = 5, longer.stats.payload_bytes[0] = longer.stats.payload_bytes[1] = 100;
+  EXPECT_FALSE(alerts(p, longer, both));
+}
+
 TEST(AlertPolicy, LongerFlowsNeedTheClassThreshold) {
   AlertPolicy p = make_policy();
   EXPECT_FALSE(alerts(p, scored(1, 0.89f, 10, 10), with(ContextValue::kDstSources, 500)));
