@@ -1,6 +1,6 @@
 // Reads EVE files, plain or gzip-compressed (logrotate's compress), line by
 // line into a ReportBuilder, each line with simdjson's padding after it. A
-// plain file is mapped, 16 MiB at a time, and its lines parsed where they
+// plain file is mapped, 4 MiB at a time, and its lines parsed where they
 // lie in the page cache; gzip files and standard input go through zlib's
 // gzread in 256 KiB blocks.
 #pragma once
