@@ -286,7 +286,11 @@ void ReportBuilder::merge_bins(Bin& to, const Bin& from) {
   }
   if (flows_ + campaigns_ + stats_events_ == 0 || *t < first_t_) first_t_ = *t;
   if (flows_ + campaigns_ + stats_events_ == 0 || *t > last_t_) last_t_ = *t;
-  if (!f.host.empty() && hosts_.size() < 64 && !hosts_.contains(f.host)) hosts_.emplace(f.host);
+  // Events of one sensor come in runs: a host like the last one's was noted then.
+  if (!f.host.empty() && !same_key(f.host, last_host_)) {
+    if (hosts_.size() < 64 && !hosts_.contains(f.host)) hosts_.emplace(f.host);
+    last_host_.assign(f.host);
+  }
   if (is(f.event_type, "stats")) {
     add_stats(f, *t);
   } else if (f.flowscore && field(*f.flowscore, "campaign")) {

@@ -127,6 +127,7 @@ class ReportBuilder {
   uint64_t flows_by_proto_[4] = {};
   std::map<std::string, uint64_t> campaigns_by_rule_;
   std::set<std::string, std::less<>> hosts_, models_;
+  std::string last_host_;  // the last event's host, noted in hosts_ (or hosts_ was full)
 
   // Hosts by flows, bytes and alerts (measures 0, 1, 2), as source and as
   // target; host pairs by alerts.
