@@ -278,9 +278,11 @@ bool starts_gzip(int fd) {
   return pread(fd, magic, sizeof magic, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
+// A regular file with bytes in it, not gzip. An empty one is streamed: it
+// may be a file of /proc, whose size says 0 whatever it holds.
 bool mappable(int fd) {
   struct stat st {};
-  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !starts_gzip(fd);
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && !starts_gzip(fd);
 }
 
 }  // namespace
@@ -295,10 +297,10 @@ ReadResult read_eve_file(const std::string& path, ReportBuilder& builder) {
   }
   result.opened = true;
   builder.begin_input(path);
-  // Standard input may be a file read from anywhere in it: streamed.
   auto add_line = [&builder](const char* line, size_t length, size_t padded) {
     builder.add_line(line, length, padded);
   };
+  // Standard input may be a file already read partly: streamed from where it stands.
   if (!from_stdin && mappable(fd) && read_mapped(fd, path, add_line, result) == Mapped::read) {
     ::close(fd);
   } else {
