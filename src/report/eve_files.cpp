@@ -78,7 +78,8 @@ void split_lines(ReadBlock& read_block, OnLine& on_line, size_t block_bytes, siz
 // bytes already read says it shrank, and the input is marked cut short. This
 // sees a cut only if the file has not grown past where the reading stood by
 // then (a writer that goes on appending after the cut may be read from the
-// middle of its new content; such lines are counted as not events).
+// middle of its new content; the line entered in its middle is counted as
+// not an event).
 class PlainBlocks {
  public:
   PlainBlocks(int fd, const std::string& path, ReadResult& result) : fd_(fd), path_(path), result_(result) {
