@@ -9,15 +9,20 @@
 // exact (exact()), and after that a listed count can be low by at most
 // error_bound(m): a key forgotten and seen again counts from 0.
 //
-// The table is megabytes, so the slot of a new key is a cache miss. add()
-// therefore only hashes the key, prefetches its slot and queues it; the add
-// is applied kLookahead adds later, in the order given, when the line has
-// long arrived. Readers apply what is queued first: the counts are the same
-// as if every add had been applied at once.
+// Keys and counts are kept in a dense array of entries, found through a hash
+// index of 8-byte slots: a prune reads the entries once, moves the kept ones
+// to the front and rebuilds the small index (it used to rehash them into a
+// second table of 64-byte slots, 4 MiB to read and write for 3 measures;
+// prunes were half of the top lists' time on the benchmark's EVE file). The
+// index slot of a new key is still a cache miss, so add() only hashes the
+// key, prefetches its slot and queues it; the add is applied kLookahead adds
+// later, in the order given, when the line has long arrived. Readers apply
+// what is queued first: the counts are the same as if every add had been
+// applied at once.
 //
-// Memory: a table of 2 x (kMeasures + 1) x capacity 64-byte slots (rounded
-// up to a power of two), 2 MiB for 3 measures at 4,096; once the first prune
-// has happened, a second one, the spare the next prune refills.
+// Memory: (kMeasures + 1) x capacity 64-byte entries (1 MiB for 3 measures
+// at 4,096), an index of twice as many 8-byte slots rounded up to a power of
+// two (256 KiB), and for the pair list a note per entry.
 #pragma once
 #include <sys/mman.h>
 
@@ -76,6 +81,31 @@ inline bool same_key(std::string_view a, std::string_view b) {
   return std::memcmp(a.data(), b.data(), n) == 0;
 }
 
+// A key's hash. Keys as short as hosts are hashed inline from the same two
+// overlapping loads as same_key, folded by a 128-bit multiply (wyhash's
+// "mum"); std::hash, a call into libstdc++ (murmur over every byte), was a
+// tenth of a top-list add. Others go to std::hash.
+inline uint64_t key_hash(std::string_view key) {
+  const size_t n = key.size();
+  uint64_t a = 0, b = 0;
+  if (n >= 8 && n <= 16) {
+    std::memcpy(&a, key.data(), 8);
+    std::memcpy(&b, key.data() + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a32, b32;
+    std::memcpy(&a32, key.data(), 4);
+    std::memcpy(&b32, key.data() + n - 4, 4);
+    a = a32;
+    b = b32;
+  } else {
+    return std::hash<std::string_view>{}(key);
+  }
+  // The constants have a byte of 0x80 or more, so neither factor is 0 for text.
+  const unsigned __int128 product =
+      static_cast<unsigned __int128>(a ^ 0x9e3779b97f4a7c15) * (b ^ 0xc2b2ae3d27d4eb4f ^ n);
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
 template <size_t kMeasures>
 class TopCounts {
  public:
@@ -87,34 +117,38 @@ class TopCounts {
   };
 
   // At most `capacity` keys beat a measure's floor, so a prune leaves at most
-  // kMeasures x capacity keys and the next one is capacity inserts away. The
-  // table is open addressing at most half full: no allocation per key (an
-  // IPv4 address fits std::string's inline buffer).
+  // kMeasures x capacity keys and the next one is capacity inserts away.
+  // Everything is allocated here: no allocation per key (an IPv4 address
+  // fits std::string's inline buffer; a longer key reuses a forgotten one's).
   explicit TopCounts(size_t capacity)
       : capacity_(capacity),
         limit_((kMeasures + 1) * capacity),
-        slots_(std::bit_ceil(2 * limit_)) {}
+        entries_(limit_),
+        index_(std::bit_ceil(2 * limit_)) {}
 
   void add(std::string_view key, const Amounts& amounts, std::string_view note = {}) {
     Pending& p = pending_[(first_pending_ + pending_count_) % kLookahead];
-    p.hash = std::hash<std::string_view>{}(key) | 1;  // 0 marks an empty slot
-    p.key.assign(key);  // the caller's key may not outlive this call
+    p.hash = key_hash(key);
+    p.set_key(key);  // the caller's key may not outlive this call
     p.amounts = amounts;
     if (note.empty())
       p.note.clear();  // inline, where assign() is a call: only the pair list has notes
     else
       p.note.assign(note);
-    __builtin_prefetch(&slots_[p.hash & (slots_.size() - 1)]);
-    if (++pending_count_ == kLookahead) apply_oldest();
+    __builtin_prefetch(&index_[p.hash & (index_.size() - 1)]);
+    ++pending_count_;
+    // (While the queue fills, that is an add applied already: a useless hint.)
+    prefetch_entry_of(pending_[(first_pending_ + pending_count_ - 1 + kLookahead - kLookahead / 2) % kLookahead]);
+    if (pending_count_ == kLookahead) apply_oldest();
   }
 
   // The n largest by measure m (zeros left out), largest first; ties by key.
   std::vector<Row> top(size_t m, size_t n) {
     apply_pending();
     std::vector<Row> all;
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const Slot& s = slots_[i];
-      if (s.hash != 0 && s.counts[m] != 0) all.push_back({s.key, s.counts[m], notes_.empty() ? "" : notes_[i]});
+    for (size_t i = 0; i < used_; ++i) {
+      const Entry& e = entries_[i];
+      if (e.counts[m] != 0) all.push_back({e.key, e.counts[m], notes_.empty() ? "" : notes_[i]});
     }
     const size_t k = std::min(n, all.size());
     std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const Row& a, const Row& b) {
@@ -136,17 +170,49 @@ class TopCounts {
   static constexpr size_t kLookahead = 8;
   struct Pending {
     uint64_t hash = 0;
-    std::string key, note;  // reused: no allocation once they have grown
     Amounts amounts{};
+    std::string note;  // reused: no allocation once it has grown
+
+    // A host's key is copied into the entry inline (std::string's assign is
+    // a call); a longer one into long_key.
+    void set_key(std::string_view key) {
+      key_length = key.size();
+      if (key.size() <= sizeof short_key) {
+        std::memcpy(short_key, key.data(), key.size());
+      } else {
+        long_key.assign(key);
+      }
+    }
+    std::string_view key() const {
+      return key_length <= sizeof short_key ? std::string_view(short_key, key_length) : std::string_view(long_key);
+    }
+
+   private:
+    size_t key_length = 0;
+    char short_key[48];  // an IPv6 address, even IPv4-mapped, is at most 45 bytes
+    std::string long_key;
   };
-  // One cache line for a host's three counts: a probe touches one line.
-  // Notes (only the host-pair list has them) live in notes_, beside.
-  struct alignas(64) Slot {
+  // A counted key. One cache line for a host's three counts and its key;
+  // notes (only the host-pair list has them) live in notes_, beside.
+  struct alignas(64) Entry {
     uint64_t hash = 0;
     Amounts counts{};
     std::string key;
   };
-  using Table = std::vector<Slot, HugePageAllocator<Slot>>;
+  // The hash index over entries_: a slot names an entry and carries its
+  // hash's high half, so a probe reads the entry only when that matches.
+  struct IndexSlot {
+    uint32_t tag = 0;
+    uint32_t entry = 0;  // index in entries_ + 1; 0: the slot is empty
+  };
+  using Entries = std::vector<Entry, HugePageAllocator<Entry>>;
+
+  // The second step of a queued add, half the queue after the first: its
+  // index slot has arrived, so the entry it names is prefetched too.
+  void prefetch_entry_of(const Pending& p) const {
+    const IndexSlot s = index_[p.hash & (index_.size() - 1)];
+    if (s.entry != 0) __builtin_prefetch(&entries_[s.entry - 1]);
+  }
 
   void apply_pending() {
     while (pending_count_ > 0) apply_oldest();
@@ -156,83 +222,110 @@ class TopCounts {
     const Pending& p = pending_[first_pending_];
     first_pending_ = (first_pending_ + 1) % kLookahead;
     --pending_count_;
-    size_t at = find(slots_, p.hash, p.key);
-    if (slots_[at].hash == 0) {
+    const std::string_view key = p.key();
+    size_t at = find(p.hash, key);
+    if (index_[at].entry == 0) {
       if (used_ >= limit_) {
         prune();
-        at = find(slots_, p.hash, p.key);
+        at = find(p.hash, key);
       }
-      slots_[at].hash = p.hash;
-      slots_[at].key.assign(p.key);
-      ++used_;
+      Entry& e = entries_[used_];
+      e.hash = p.hash;
+      e.counts = {};
+      e.key.assign(key);
+      if (!notes_.empty()) notes_[used_].clear();  // a forgotten key's, left behind by prune()
+      index_[at] = {tag(p.hash), static_cast<uint32_t>(++used_)};
     }
-    Slot& slot = slots_[at];
-    for (size_t m = 0; m < kMeasures; ++m) slot.counts[m] += p.amounts[m];
+    const size_t i = index_[at].entry - 1;
+    Entry& e = entries_[i];
+    for (size_t m = 0; m < kMeasures; ++m) e.counts[m] += p.amounts[m];
     if (!p.note.empty()) {
-      if (notes_.empty()) notes_.resize(slots_.size());
-      notes_[at].assign(p.note);
+      if (notes_.empty()) notes_.resize(limit_);
+      notes_[i].assign(p.note);
     }
   }
 
-  // The index of the key's slot in table, or of the empty slot where it
-  // would go (linear probing).
-  static size_t find(const Table& table, uint64_t hash, std::string_view key) {
-    const size_t mask = table.size() - 1;
+  static uint32_t tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
+
+  // The index slot of the key's entry, or the empty slot where it would go
+  // (linear probing; the slot comes from the hash's low bits, the tag from
+  // its high half).
+  size_t find(uint64_t hash, std::string_view key) const {
+    const size_t mask = index_.size() - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      const Slot& s = table[i];
-      if (s.hash == 0 || (s.hash == hash && same_key(s.key, key))) return i;
+      const IndexSlot s = index_[i];
+      if (s.entry == 0) return i;
+      if (s.tag == tag(hash)) {
+        const Entry& e = entries_[s.entry - 1];
+        if (e.hash == hash && same_key(e.key, key)) return i;
+      }
+    }
+  }
+
+  // The (capacity_ + 1)-th largest count of measure m among the entries
+  // (there are more than capacity_). Counts of flows and alerts are mostly
+  // small: those are tallied per value, and only the larger ones, if there
+  // are enough of them to hold the answer, go through nth_element.
+  uint64_t floor_of(size_t m) {
+    constexpr uint64_t kTallied = 64;
+    std::array<size_t, kTallied> tally{};
+    selection_.resize(used_);
+    size_t large = 0;
+    for (size_t i = 0; i < used_; ++i) {
+      const uint64_t v = entries_[i].counts[m];
+      if (v < kTallied)
+        ++tally[v];
+      else
+        selection_[large++] = v;
+    }
+    if (large > capacity_) {
+      std::nth_element(selection_.begin(), selection_.begin() + capacity_, selection_.begin() + large, std::greater<>());
+      return selection_[capacity_];
+    }
+    size_t at_least = large;  // counts >= v, for v from the top of the tally down
+    for (uint64_t v = kTallied - 1;; --v) {
+      at_least += tally[v];
+      if (at_least > capacity_) return v;
     }
   }
 
   void prune() {
     // Per measure, the value a key must beat to be among the capacity largest.
-    std::array<std::vector<uint64_t>, kMeasures> values;
-    for (auto& v : values) v.reserve(used_);
-    for (const Slot& s : slots_)
-      if (s.hash != 0)
-        for (size_t m = 0; m < kMeasures; ++m) values[m].push_back(s.counts[m]);
     Amounts floor{};
-    for (size_t m = 0; m < kMeasures; ++m) {
-      std::nth_element(values[m].begin(), values[m].begin() + capacity_, values[m].end(), std::greater<>());
-      floor[m] = values[m][capacity_];
-    }
-    // Kept keys move to the spare table (all empty); every slot left behind
-    // is marked empty, so after the swap the spare is ready for next time.
-    // A kept key's new slot is a cache miss too: prefetched a few keys ahead.
-    if (spare_.empty()) spare_.resize(slots_.size());  // made at the first prune: most reports never prune
-    std::vector<std::string> kept_notes(notes_.empty() ? 0 : slots_.size());
-    const size_t mask = spare_.size() - 1;
-    used_ = 0;
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      if (i + kLookahead < slots_.size() && slots_[i + kLookahead].hash != 0)
-        __builtin_prefetch(&spare_[slots_[i + kLookahead].hash & mask], 1);
-      Slot& s = slots_[i];
-      if (s.hash == 0) continue;
+    for (size_t m = 0; m < kMeasures; ++m) floor[m] = floor_of(m);
+    // Kept entries move to the front, in order; a forgotten one's key (and
+    // note) is swapped to the back, where its buffer serves a later key.
+    size_t kept = 0;
+    for (size_t i = 0; i < used_; ++i) {
+      Entry& e = entries_[i];
       bool keep = false;
-      for (size_t m = 0; m < kMeasures; ++m) keep |= s.counts[m] > floor[m];
-      if (keep) {
-        const size_t at = find(spare_, s.hash, s.key);
-        Slot& to = spare_[at];
-        to.hash = s.hash;
-        to.counts = s.counts;
-        to.key.swap(s.key);
-        if (!notes_.empty()) kept_notes[at].swap(notes_[i]);
-        ++used_;
-      } else {
-        for (size_t m = 0; m < kMeasures; ++m) error_bound_[m] = std::max(error_bound_[m], s.counts[m]);
+      for (size_t m = 0; m < kMeasures; ++m) keep |= e.counts[m] > floor[m];
+      if (!keep) {
+        for (size_t m = 0; m < kMeasures; ++m) error_bound_[m] = std::max(error_bound_[m], e.counts[m]);
+        continue;
       }
-      s.hash = 0;
-      s.counts = {};
+      if (kept != i) {
+        Entry& to = entries_[kept];
+        to.hash = e.hash;
+        to.counts = e.counts;
+        to.key.swap(e.key);
+        if (!notes_.empty()) notes_[kept].swap(notes_[i]);
+      }
+      ++kept;
     }
-    slots_.swap(spare_);
-    notes_.swap(kept_notes);
+    used_ = kept;
+    // The index is a quarter of the entries' size: rebuilt, not edited.
+    std::fill(index_.begin(), index_.end(), IndexSlot{});
+    for (size_t i = 0; i < used_; ++i) index_[find(entries_[i].hash, entries_[i].key)] = {tag(entries_[i].hash), static_cast<uint32_t>(i + 1)};
   }
 
   size_t capacity_, limit_;
-  size_t used_ = 0;
+  size_t used_ = 0;  // entries_[0, used_) are counted keys
   Amounts error_bound_{};
-  Table slots_, spare_;  // spare_: all empty, the table a prune fills (none before the first)
-  std::vector<std::string> notes_;   // per slot; empty until a key has a note
+  Entries entries_;
+  std::vector<IndexSlot> index_;
+  std::vector<std::string> notes_;  // per entry; empty until a key has a note
+  std::vector<uint64_t> selection_;  // floor_of's scratch
   std::array<Pending, kLookahead> pending_;
   size_t first_pending_ = 0, pending_count_ = 0;
 };

@@ -66,6 +66,22 @@ TEST(ReportBuilder, EveTimesParseToTheSecondsTheyName) {
   EXPECT_FALSE(parse_eve_time("2024-02-29T12:00:00+0000 trailing"));
 }
 
+// EveClock skips the date when the minute is the last one's: it must give
+// what parse_eve_time gives for every time in a row, good or bad, the same
+// minute or not.
+TEST(ReportBuilder, EveClockReadsTimesAsParseEveTimeDoes) {
+  const char* times[] = {
+      "2024-02-29T12:00:00.500000+0000", "2024-02-29T12:00:59.999999+0000", "2024-02-29T12:00:61+0000",
+      "2024-02-29T12:00:00Z trailing",   "2024-02-29T12:00",                "2024-02-29T12:00:0",
+      "2024-02-29T12:00:07-01:30",       "2024-02-29T12:01:00Z",            "2024-02-29T12:00:01Z",
+      "2024-02-29 12:00:01Z",            "2024-02-29T12:60:00Z",            "2024-02-29T12:60:01Z",
+      "2024-13-29T12:00:01Z",            "yesterday",                       "",
+      "2024-02-29T12:00:02.25+0000",     "1970-01-01T00:00:00Z",            "1970-01-01T00:00:60.1Z",
+  };
+  EveClock clock;
+  for (const char* t : times) EXPECT_EQ(clock.parse(t), parse_eve_time(t)) << t;
+}
+
 // The fraction's digits are weighed from a table now; the twin is the loop
 // that divided its way there, and the seconds must be the same double.
 TEST(ReportBuilder, FractionsAreTheSameDoublesAsDividingPerDigit) {
