@@ -43,7 +43,8 @@ THREE_LCORES = "0@0,1@1,2@1"  # the main lcore and two workers on this 2-CPU mac
 # refuses several reconnects: flowscore's backoff tries after 0.1, 0.3, 0.7
 # and 1.5 s; it is back for the one at 3.1 s; the spool takes the stream
 # meanwhile, ~2,500 records), in a tenth of the CI time.
-OUTAGE_S = 2.5
+# FLOWSCORE_OUTAGE_S=30 runs the full outage.
+OUTAGE_S = float(os.environ.get("FLOWSCORE_OUTAGE_S", "2.5"))
 
 
 def udp_capture(flows):
