@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "flowscore/flow_key.hpp"
 
@@ -39,8 +40,11 @@ class PairActivity {
   // The same count for a record that continues an older flow (after an
   // active timeout): nothing is counted, and an unknown pair has 0.
   uint8_t recent_flows(const FlowKey& key, uint64_t ts_ns);
-  // Forgets every pair (a new capture file runs on another clock).
+  // Forgets every pair (a new capture file runs on another clock). Costs
+  // what was used since the last clear: the buckets filled since then, up to
+  // kTrackedBuckets of them; past that, the whole store (8 MB at 1M flows).
   void clear();
+  static constexpr uint32_t kTrackedBuckets = 4096;
 
   uint64_t evictions() const { return evictions_; }
   size_t bytes() const { return (size_t{bucket_mask_} + 1) * sizeof(Bucket); }
@@ -73,6 +77,12 @@ class PairActivity {
   std::unique_ptr<Bucket[]> buckets_;
   uint64_t evictions_ = 0;
   bool dirty_ = false;    // a slot was filled since the last clear()
+  // Buckets first filled since the last clear(), while there are at most
+  // kTrackedBuckets of them (reserved up front: begin_flow never allocates);
+  // all_dirty_ once there were more. A corpus of small captures (issue 17,
+  // --pcap-list) clears after every file: this keeps that cost per flow.
+  std::vector<uint32_t> filled_;
+  bool all_dirty_ = false;
 };
 
 }  // namespace flowscore

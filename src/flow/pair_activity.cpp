@@ -14,14 +14,23 @@ PairActivity::PairActivity(uint32_t slots, uint64_t window_ns) : window_ns_(wind
   const uint32_t buckets = std::bit_ceil(std::max<uint32_t>(slots / kWays, 1));
   bucket_mask_ = buckets - 1;
   buckets_ = std::make_unique<Bucket[]>(buckets);  // value-initialised: every tag 0 (empty)
+  filled_.reserve(std::min(kTrackedBuckets, buckets));
 }
 
 void PairActivity::clear() {
   // Only begin_flow() fills slots: a store it has not touched since the last
-  // clear (the worker's final flush, a file without flows) is already empty,
-  // and clearing 8 MB at 1M flows costs about a millisecond.
+  // clear (the worker's final flush, a file without flows) is already empty.
+  // Clearing all 8 MB at 1M flows costs about a millisecond, which a corpus
+  // of thousands of small files paid once each: a few buckets are cleared
+  // one by one instead.
   if (!dirty_) return;
-  std::fill_n(buckets_.get(), size_t{bucket_mask_} + 1, Bucket{});
+  if (all_dirty_) {
+    std::fill_n(buckets_.get(), size_t{bucket_mask_} + 1, Bucket{});
+  } else {
+    for (uint32_t b : filled_) buckets_[b] = Bucket{};
+  }
+  filled_.clear();
+  all_dirty_ = false;
   dirty_ = false;
 }
 
@@ -67,7 +76,14 @@ PairActivity::Slot* PairActivity::claim(Bucket& b, uint64_t tag) {
 
 uint8_t PairActivity::begin_flow(const FlowKey& key, uint64_t ts_ns) {
   const uint64_t tag = pair_tag(key);
-  Slot& s = *claim(bucket(tag), tag);
+  Bucket& b = bucket(tag);
+  // Slots fill in order and are never emptied alone, so an empty first way
+  // means the bucket is first filled now.
+  if (b.way[0].tag == 0 && !all_dirty_) {
+    if (filled_.size() < filled_.capacity()) filled_.push_back(static_cast<uint32_t>(&b - buckets_.get()));
+    else all_dirty_ = true;
+  }
+  Slot& s = *claim(b, tag);
   dirty_ = true;
   advance(s, epoch_of(ts_ns));
   if (s.current < UINT16_MAX) ++s.current;

@@ -119,3 +119,24 @@ TEST(PairActivity, UnderPressureKeepsBusyPairsAndCountsWhatItForgets) {
 }
 
 }  // namespace
+
+// clear() forgets every pair whether it clears the buckets it knows were
+// filled (a few) or the whole store (more than kTrackedBuckets filled): after
+// it, every pair the twin counted is unknown, and counting starts again.
+TEST(PairActivity, ClearForgetsEveryPairFewOrMany) {
+  std::mt19937_64 rng(11);
+  PairActivity pairs(1 << 16, 60 * kSec);  // 16,384 buckets
+  for (const uint32_t hosts : {3u, 60u, 150u, 3u}) {  // pairs: few, some, more buckets than tracked, few again
+    std::vector<FlowKey> seen;
+    for (uint32_t i = 0; i < 4 * hosts * hosts; ++i) {
+      const uint32_t a = 0x0a000000u + static_cast<uint32_t>(rng() % hosts);
+      const uint32_t b = 0x0b000000u + static_cast<uint32_t>(rng() % hosts);
+      seen.push_back(key_between(a, b));
+      pairs.begin_flow(seen.back(), 100 * kSec);
+    }
+    pairs.clear();
+    for (const FlowKey& k : seen) ASSERT_EQ(pairs.recent_flows(k, 100 * kSec), 0) << hosts << " hosts";
+    EXPECT_EQ(pairs.begin_flow(seen.front(), 100 * kSec), 1) << hosts << " hosts";
+    pairs.clear();
+  }
+}
