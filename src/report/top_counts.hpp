@@ -78,7 +78,8 @@ inline bool same_key(std::string_view a, std::string_view b) {
   if (n >= 4 && n < 8)
     return load(a.data(), uint32_t{}) == load(b.data(), uint32_t{}) &&
            load(a.data() + n - 4, uint32_t{}) == load(b.data() + n - 4, uint32_t{});
-  return std::memcmp(a.data(), b.data(), n) == 0;
+  // An empty view may hold a null pointer, which memcmp must not be given.
+  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
 }
 
 // A key's hash. Keys as short as hosts are hashed inline from the same two
@@ -178,7 +179,7 @@ class TopCounts {
     void set_key(std::string_view key) {
       key_length = key.size();
       if (key.size() <= sizeof short_key) {
-        std::memcpy(short_key, key.data(), key.size());
+        if (!key.empty()) std::memcpy(short_key, key.data(), key.size());  // an empty view's data() may be null
       } else {
         long_key.assign(key);
       }
